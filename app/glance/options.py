@@ -1,0 +1,144 @@
+"""Every configuration option, in one table.
+
+The table is the single source of truth: it gives each option its type and
+default, builds the command-line ``--help``, and generates the sample files in
+``etc/`` (``python -m glance.config --sample glance-api``).  Names and defaults
+of the options Glance 2011 had are kept, so old configuration files load
+unchanged.
+"""
+from dataclasses import dataclass
+from typing import Any
+
+API = "glance-api"
+REGISTRY = "glance-registry"
+MANAGE = "glance-manage"
+SCRUBBER = "glance-scrubber"
+CONTROL = "glance-control"
+ALL = (API, REGISTRY, MANAGE, SCRUBBER, CONTROL)
+DB = (REGISTRY, MANAGE, SCRUBBER)
+STORES = (API, SCRUBBER)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: str          # str, int, port, bool, float, choice
+    default: Any
+    help: str
+    programs: tuple
+    section: str
+    choices: tuple = ()
+    secret: bool = False   # masked whenever options are logged
+
+
+def _opts(section, programs, *rows):
+    return [Option(name, type_, default, help_, programs, section, **extra)
+            for name, type_, default, help_, *rest in rows
+            for extra in [rest[0] if rest else {}]]
+
+
+OPTIONS = [
+    *_opts("Logging", ALL,
+        ("verbose", "bool", False, "Log at INFO level."),
+        ("debug", "bool", False, "Log at DEBUG level; also logs the effective options once at start."),
+        ("log_level", "choice", "", "Explicit log level; overrides verbose and debug when set.",
+         {"choices": ("",) + LOG_LEVELS}),
+        ("log_config", "str", "", "Python logging configuration file (fileConfig format). When set, "
+         "every other logging option is ignored."),
+        ("log_format", "str", "%(asctime)s %(levelname)8s [%(name)s] %(message)s",
+         "Format of each log line."),
+        ("log_date_format", "str", "%Y-%m-%d %H:%M:%S", "Format of %(asctime)s in log lines."),
+        ("log_file", "str", "", "Log to this file instead of stderr. Reopened when logrotate moves it."),
+        ("log_dir", "str", "", "Directory for log_file when log_file is relative; with no log_file, "
+         "logs go to <log_dir>/<program>.log."),
+        ("use_syslog", "bool", False, "Log to syslog (/dev/log) instead of a file or stderr."),
+    ),
+    *_opts("Server", (API, REGISTRY),
+        ("bind_host", "str", "0.0.0.0", "Address to listen on."),
+        ("bind_port", "port", 0, "Port to listen on (glance-api: 9292, glance-registry: 9191)."),
+        ("server_threads", "int", 16, "Worker threads: the most requests served at once."),
+        ("server_timeout", "int", 300, "Seconds a client connection may stay idle before it is closed."),
+        ("shutdown_timeout", "int", 30, "On SIGTERM, seconds to let requests in flight finish."),
+    ),
+    *_opts("Registry client", (API,),
+        ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),
+        ("registry_port", "port", 9191, "Port of glance-registry."),
+        ("registry_timeout", "int", 60, "Seconds to wait for glance-registry to answer."),
+    ),
+    *_opts("Images", (API,),
+        ("default_store", "choice", "file", "Store that receives uploads without x-image-meta-store.",
+         {"choices": ("file", "swift", "s3")}),
+        ("delayed_delete", "bool", False, "Mark deleted images pending_delete and let "
+         "glance-scrubber remove their data later."),
+        ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
+    ),
+    *_opts("Filesystem store", STORES,
+        ("filesystem_store_datadir", "str", "/var/lib/glance/images/",
+         "Directory that holds image files. Created at start if missing."),
+    ),
+    *_opts("Swift store", STORES,
+        ("swift_store_auth_address", "str", "", "Swift auth URL, e.g. https://swift.example.com:8080/auth/v1.0."),
+        ("swift_store_user", "str", "", "Swift user (account:user for v1 and tempauth)."),
+        ("swift_store_key", "str", "", "Swift key or password.", {"secret": True}),
+        ("swift_store_auth_version", "choice", "1", "Auth API version of swift_store_auth_address.",
+         {"choices": ("1", "2", "3")}),
+        ("swift_store_tenant", "str", "", "Tenant or project name for auth versions 2 and 3."),
+        ("swift_store_container", "str", "glance", "Container that holds images."),
+        ("swift_store_create_container_on_put", "bool", False, "Create the container if it is missing."),
+        ("swift_store_large_object_size", "int", 5120,
+         "Images of this many MiB or more are stored as segments plus a manifest."),
+        ("swift_store_large_object_chunk_size", "int", 200, "Size of each segment in MiB."),
+        ("swift_enable_snet", "bool", False, "Use Rackspace ServiceNet (accepted, ignored)."),
+    ),
+    *_opts("S3 store", STORES,
+        ("s3_store_host", "str", "", "S3 endpoint URL or host, e.g. http://127.0.0.1:8080."),
+        ("s3_store_access_key", "str", "", "S3 access key.", {"secret": True}),
+        ("s3_store_secret_key", "str", "", "S3 secret key.", {"secret": True}),
+        ("s3_store_bucket", "str", "", "Bucket that holds images."),
+        ("s3_store_create_bucket_on_put", "bool", False, "Create the bucket if it is missing."),
+        ("s3_store_addressing_style", "choice", "path", "Bucket addressing in URLs.",
+         {"choices": ("path", "virtual", "auto")}),
+        ("s3_store_region", "str", "us-east-1", "Region name sent to the endpoint."),
+        ("s3_store_large_object_size", "int", 100, "Images of this many MiB or more use multipart upload."),
+        ("s3_store_large_object_chunk_size", "int", 10, "Multipart part size in MiB (at least 5)."),
+    ),
+    *_opts("HTTP store", STORES,
+        ("http_store_allow_private", "bool", False, "Allow image locations on loopback, link-local "
+         "and private addresses (off: the API is not a way into the internal network)."),
+        ("http_store_timeout", "int", 60, "Seconds to wait for a remote image server."),
+    ),
+    *_opts("Database", DB,
+        ("sql_connection", "str", "sqlite:///glance.sqlite",
+         "SQLAlchemy URL: sqlite:///path, mysql+pymysql://user:pw@host/db, postgresql://user:pw@host/db.",
+         {"secret": True}),
+        ("sql_idle_timeout", "int", 3600, "Seconds after which an idle connection is replaced."),
+    ),
+    *_opts("Registry API", (REGISTRY,),
+        ("api_limit_max", "int", 1000, "Largest page a list may return."),
+        ("limit_param_default", "int", 25, "Page size when the request gives no limit."),
+    ),
+    *_opts("Scrubber", (SCRUBBER,),
+        ("scrub_time", "int", 43200, "Seconds a pending_delete image waits before its data is removed."),
+        ("daemon", "bool", False, "Keep running and scrub every wakeup_time seconds."),
+        ("wakeup_time", "int", 300, "Seconds between scrubs in daemon mode."),
+    ),
+]
+
+BY_NAME = {opt.name: opt for opt in OPTIONS}
+
+# Defaults that differ per program.
+PROGRAM_DEFAULTS = {
+    API: {"bind_port": 9292},
+    REGISTRY: {"bind_port": 9191, "server_threads": 8},
+}
+
+
+def options_for(program):
+    """The options a program reads, in table order."""
+    return [opt for opt in OPTIONS if program in opt.programs]
+
+
+def default_for(opt, program):
+    return PROGRAM_DEFAULTS.get(program, {}).get(opt.name, opt.default)

@@ -1,0 +1,78 @@
+"""The stores, chosen by name for writes and by URI scheme for reads and deletes."""
+import importlib
+from urllib.parse import urlsplit
+
+from glance.store.base import NotConfigured, UnknownScheme
+
+# Store name -> "module:Class". Imported only when built, so a missing
+# optional library (boto3, swiftclient) affects only its own store.
+DRIVERS = {
+    "file": "glance.store.filesystem:FilesystemStore",
+    "swift": "glance.store.swift:SwiftStore",
+    "s3": "glance.store.s3:S3Store",
+    "http": "glance.store.http:HTTPStore",
+}
+
+# Names a client may give in x-image-meta-store, as the seed allowed.
+ALIASES = {
+    "filesystem": "file",
+    "swift+http": "swift", "swift+https": "swift",
+    "s3+http": "s3", "s3+https": "s3",
+    "https": "http",
+}
+
+
+class StoreMap:
+    """The stores of one glance-api process."""
+
+    def __init__(self, stores, default, schemes):
+        self.stores = stores            # name -> store, or name -> NotConfigured error
+        self.default_name = default
+        self.schemes = schemes          # URI scheme -> store name
+
+    def by_name(self, name=None):
+        """The store for writes named ``name`` (or the default).
+
+        :raises UnknownScheme: no such store.
+        :raises NotConfigured: the store exists but its configuration is incomplete.
+        """
+        name = ALIASES.get(name, name) if name else self.default_name
+        store = self.stores.get(name)
+        if store is None:
+            raise UnknownScheme(f"Requested store {name} not available on this Glance server")
+        if isinstance(store, Exception):
+            raise store
+        return store
+
+    def for_uri(self, uri):
+        """The store that reads and deletes ``uri``."""
+        scheme = urlsplit(uri).scheme
+        name = self.schemes.get(scheme)
+        if name is None:
+            raise UnknownScheme(f"No store handles locations with scheme {scheme!r}")
+        store = self.stores[name]
+        if isinstance(store, Exception):
+            raise store
+        return store
+
+
+def build_stores(conf, names=None):
+    """Build every store from ``conf``.
+
+    A store whose configuration is incomplete is kept as its NotConfigured
+    error: the server still starts, and writes to that store get a 400.
+    Drivers import their client library (boto3, swiftclient) on first use,
+    so a store nobody uses costs no memory.
+    """
+    stores, schemes = {}, {}
+    for name in names or DRIVERS:
+        module, _, cls = DRIVERS[name].partition(":")
+        try:
+            driver = getattr(importlib.import_module(module), cls)
+            schemes.update({scheme: name for scheme in driver.schemes})
+            stores[name] = driver.from_config(conf)
+        except NotConfigured as exc:
+            stores[name] = exc
+        except ImportError as exc:
+            stores[name] = NotConfigured(f"The {name} store is not available: {exc}")
+    return StoreMap(stores, conf.default_store, schemes)

@@ -1,0 +1,150 @@
+"""The interface every store follows, and the pieces they share.
+
+A store keeps image data.  Writes pick a store by name (``x-image-meta-store``
+or ``default_store``); reads and deletes pick it by the scheme of the image's
+location URI.  Every ``add`` streams, counts and hashes while it writes, and
+commits the data only when the size and checksum the client announced match;
+on any failure it removes what it wrote.
+"""
+import hashlib
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, Optional, Protocol, Tuple
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class StoreError(Exception):
+    """Base of every store error; the message is safe to show to a client."""
+
+
+class NotFound(StoreError):
+    """No data at that location."""
+
+
+class Duplicate(StoreError):
+    """Data already exists for that image."""
+
+
+class StorageFull(StoreError):
+    """The backend is out of space (HTTP 413)."""
+
+
+class WriteDenied(StoreError):
+    """The backend refused the write: permissions (HTTP 503)."""
+
+
+class ReadOnly(StoreError):
+    """The store cannot write or delete (HTTP 400)."""
+
+
+class BadLocation(StoreError):
+    """A location URI this store cannot use (HTTP 400)."""
+
+
+class UnknownScheme(BadLocation):
+    """No store owns the URI's scheme."""
+
+
+class NotConfigured(StoreError):
+    """The store's configuration is incomplete; the message names what is missing (HTTP 400)."""
+
+
+class BackendError(StoreError):
+    """The backend failed: unreachable, 5xx, auth refused (HTTP 502 on write)."""
+
+
+class SizeMismatch(StoreError):
+    """The bytes received differ from the size the client announced (HTTP 400)."""
+
+
+class ChecksumMismatch(StoreError):
+    """The MD5 of the bytes received differs from the client's checksum (HTTP 400)."""
+
+
+class ClientDisconnected(StoreError):
+    """The request body ended before the announced length (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ``add`` reports: where the data went, how big it is, its MD5."""
+    uri: str
+    size: int
+    checksum: str
+
+
+class Store(Protocol):
+    """One storage backend, built from the configuration by ``from_config(conf)``."""
+
+    name: str                  # "file", "swift", "s3", "http"
+    schemes: Tuple[str, ...]   # URI schemes this store reads and deletes
+    read_only: bool
+
+    def add(self, image_id: str, data: BinaryIO, size: Optional[int] = None,
+            checksum: Optional[str] = None) -> Stored:
+        """Stream ``data`` (anything with ``read(n)``) into the store.
+
+        :param size: size the client announced; mismatch raises SizeMismatch.
+        :param checksum: MD5 the client announced; mismatch raises ChecksumMismatch.
+        :raises StoreError: and leaves no data behind.
+        """
+
+    def get(self, uri: str, offset: int = 0,
+            length: Optional[int] = None) -> Tuple[Iterator[bytes], int]:
+        """Return ``(chunks, size)``; the iterator raises if the data ends short."""
+
+    def get_size(self, uri: str) -> int:
+        """Size of the data at ``uri``."""
+
+    def delete(self, uri: str) -> None:
+        """Remove the data at ``uri``; NotFound if there is none."""
+
+
+class HashingReader:
+    """Wrap a request body: count and MD5 every byte read, then check both.
+
+    Stores read through it so that every store verifies the same way.
+    """
+
+    def __init__(self, data, expected_size=None, expected_checksum=None):
+        self.data = data
+        self.expected_size = expected_size
+        self.expected_checksum = expected_checksum.lower() if expected_checksum else None
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.bytes_read = 0
+
+    def read(self, size=CHUNK_SIZE):
+        chunk = self.data.read(size)
+        if chunk:
+            self.md5.update(chunk)
+            self.bytes_read += len(chunk)
+            if self.expected_size is not None and self.bytes_read > self.expected_size:
+                raise SizeMismatch(
+                    f"Image size exceeds the declared size of {self.expected_size} bytes")
+        return chunk
+
+    def chunks(self, size=CHUNK_SIZE):
+        while True:
+            chunk = self.read(size)
+            if not chunk:
+                return
+            yield chunk
+
+    @property
+    def checksum(self):
+        return self.md5.hexdigest()
+
+    def verify(self):
+        """Raise unless the bytes read match the announced size and checksum."""
+        if self.expected_size is not None and self.bytes_read != self.expected_size:
+            raise SizeMismatch(
+                f"Declared image size ({self.expected_size}) and the size of the uploaded "
+                f"data ({self.bytes_read}) did not match.")
+        if self.expected_checksum and self.expected_checksum != self.checksum:
+            raise ChecksumMismatch(
+                f"Supplied checksum ({self.expected_checksum}) and checksum generated from "
+                f"uploaded image ({self.checksum}) did not match.")
+
+    def result(self, uri):
+        self.verify()
+        return Stored(uri=uri, size=self.bytes_read, checksum=self.checksum)
