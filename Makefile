@@ -1,0 +1,41 @@
+# Developer entry points. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-unit test-deploy bench setup venv venv-bookworm samples clean
+
+run: venv            ## glance-registry + glance-api on SQLite and ./var/images
+	tools/run-local.sh
+
+test: setup          ## the whole Python suite, against real MariaDB, PostgreSQL, Swift and S3
+	$(BIN)/pytest
+
+test-unit: venv      ## fast tests only: no databases or object stores
+	$(BIN)/pytest tests/unit
+
+test-deploy:         ## the .deb in a booted container, then the Ansible roles under Molecule
+	tests/deploy/test_deb_install.sh
+	tests/deploy/run-molecule.sh
+
+bench: venv          ## the figures quoted in the issues' closing notes
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+setup: venv          ## system packages and services the suite talks to (needs root)
+	tools/setup-test-deps.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.py requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-test.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+samples:             ## regenerate etc/*.conf from the option table
+	for p in glance-api glance-registry glance-scrubber; do \
+	  PYTHONPATH=app $(PYTHON) -m glance.config --sample $$p > etc/$$p.conf; done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info app/*.egg-info

@@ -1,0 +1,186 @@
+"""HTTP client of glance-registry, used by glance-api.
+
+One ``requests.Session`` per thread keeps connections alive without sharing
+a session between threads (requests does not promise that is safe).
+"""
+import json
+import threading
+
+import requests
+
+JSON = "application/json"
+
+
+class RegistryError(Exception):
+    """An error answered by (or on the way to) the registry.
+
+    ``status`` is the HTTP status and ``message`` the registry's message text.
+    """
+
+    status = 500
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class Invalid(RegistryError):
+    status = 400
+
+
+class Unauthorized(RegistryError):
+    status = 401
+
+
+class Forbidden(RegistryError):
+    status = 403
+
+
+class NotFound(RegistryError):
+    status = 404
+
+
+class Duplicate(RegistryError):
+    status = 409
+
+
+class Unavailable(RegistryError):
+    status = 503
+
+
+ERRORS = {400: Invalid, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Duplicate}
+
+
+def _error_for(response):
+    """Build the exception for a non-2xx ``response``."""
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text.strip() or response.reason or str(response.status_code)
+    if response.status_code >= 500:
+        return Unavailable(f"Registry unavailable: {response.status_code} {message}")
+    cls = ERRORS.get(response.status_code, RegistryError)
+    return cls(message, response.status_code)
+
+
+class RegistryClient:
+    """Talk to glance-registry at ``host:port`` with JSON over HTTP.
+
+    ``headers`` on every method are the caller's auth headers (X-Auth-Token,
+    X-Identity-Status, X-User, X-Tenant, X-Role) passed through to the registry.
+    """
+
+    def __init__(self, host, port, timeout=60):
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        self.base = f"http://{host}:{port}"
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False   # never route the registry through a proxy
+            self._local.session = session
+        return session
+
+    def _request(self, method, path, *, body=None, params=None, headers=None):
+        sent = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            sent["Content-Type"] = JSON
+        try:
+            response = self._session().request(method, self.base + path, data=data,
+                                               params=params, headers=sent,
+                                               timeout=self.timeout)
+        except requests.RequestException as exc:
+            # Drop the session: its pooled connection may be broken.
+            self._local.session = None
+            raise Unavailable(f"Registry unavailable: {exc}") from None
+        if response.status_code >= 400:
+            raise _error_for(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise Unavailable("Registry unavailable: response is not JSON") from None
+
+    def list(self, detail=False, params=None, headers=None):
+        """List images.
+
+        :param detail: full records instead of the short index items.
+        :param params: query parameters, passed unchanged (filters,
+            ``property-<key>``, limit, marker, sort_key, sort_dir, is_public).
+        :returns: a list of image dicts.
+        :raises Invalid: a bad filter, limit, marker or sort value.
+        """
+        path = "/images/detail" if detail else "/images"
+        return self._request("GET", path, params=params, headers=headers)["images"]
+
+    def get(self, image_id, headers=None):
+        """Return the image record ``{"id": ..., "properties": {...}, ...}``.
+
+        :raises NotFound: no such image, or not visible to the caller.
+        """
+        return self._request("GET", f"/images/{image_id}", headers=headers)["image"]
+
+    def create(self, image, headers=None):
+        """Create an image from ``image`` (a dict of attributes) and return it.
+
+        :raises Invalid: validation failed. :raises Duplicate: the id exists.
+        """
+        return self._request("POST", "/images", body={"image": image}, headers=headers)["image"]
+
+    def update(self, image_id, image, purge_props=False, headers=None):
+        """Update attributes and merge properties; return the new record.
+
+        :param purge_props: delete properties not named in ``image["properties"]``.
+        :raises NotFound: :raises Invalid:
+        """
+        sent = dict(headers or {})
+        if purge_props:
+            sent["X-Glance-Registry-Purge-Props"] = "true"
+        return self._request("PUT", f"/images/{image_id}", body={"image": image},
+                             headers=sent)["image"]
+
+    def delete(self, image_id, headers=None):
+        """Soft-delete the image; return its record as it now is.
+
+        :raises NotFound:
+        """
+        answer = self._request("DELETE", f"/images/{image_id}", headers=headers)
+        return answer.get("image") if answer else None
+
+    def get_members(self, image_id, headers=None):
+        """Return ``[{"member_id", "can_share"}, ...]``. :raises NotFound:"""
+        return self._request("GET", f"/images/{image_id}/members", headers=headers)["members"]
+
+    def replace_members(self, image_id, memberships, headers=None):
+        """Replace the member list with ``memberships`` ([{"member_id", "can_share"?}]).
+
+        :raises Unauthorized: no authenticated user. :raises Forbidden: not sharable.
+        """
+        self._request("PUT", f"/images/{image_id}/members",
+                      body={"memberships": memberships}, headers=headers)
+
+    def add_member(self, image_id, member, can_share=None, headers=None):
+        """Add ``member`` (or set its can_share when given).
+
+        :raises Unauthorized: :raises Forbidden: :raises NotFound:
+        """
+        body = None if can_share is None else {"member": {"can_share": bool(can_share)}}
+        self._request("PUT", f"/images/{image_id}/members/{member}", body=body, headers=headers)
+
+    def delete_member(self, image_id, member, headers=None):
+        """Remove ``member`` from the image (no error if it was not one)."""
+        self._request("DELETE", f"/images/{image_id}/members/{member}", headers=headers)
+
+    def get_shared_images(self, member, headers=None):
+        """Return ``[{"image_id", "can_share"}, ...]`` shared with ``member``."""
+        return self._request("GET", f"/shared-images/{member}", headers=headers)["shared_images"]

