@@ -72,6 +72,8 @@ OPTIONS = [
          {"choices": ("file", "swift", "s3")}),
         ("delayed_delete", "bool", False, "Mark deleted images pending_delete and let "
          "glance-scrubber remove their data later."),
+    ),
+    *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
     ),
     *_opts("Filesystem store", STORES,

@@ -11,7 +11,8 @@ cache=${GLANCE_CI_CACHE:-/var/cache/glance-ci}
 recipe=2   # bump when the preparation below changes, to invalidate old trees
 
 base=(systemd systemd-sysv dbus python3 python3-apt ca-certificates iproute2 curl)
-read -r -a extra <<< "${ROOTFS_EXTRA//,/ } $*"
+extra_list=${ROOTFS_EXTRA:-}
+read -r -a extra <<< "${extra_list//,/ } $*"
 pkgs=$(printf '%s\n' "${base[@]}" "${extra[@]}" | sed '/^$/d' | sort -u | paste -sd, -)
 key=$(printf '%s %s %s' "$recipe" "$suite" "$pkgs" | sha256sum | cut -c1-12)
 dest=$cache/rootfs-$key
@@ -30,7 +31,7 @@ security=$(mirrors | grep -- '-security' | head -1)
 mkdir -p "$cache"
 exec 9>"$cache/rootfs-$key.lock"
 flock 9                      # parallel callers wait for one build
-if [ -e "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+if [ -d "$dest" ]; then echo "$dest"; exit 0; fi   # only complete trees are renamed to $dest
 
 tmp=$dest.tmp
 rm -rf "$tmp"
@@ -53,6 +54,5 @@ for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_al
          fstrim.timer e2scrub_reap.service; do
   ln -sf /dev/null "$tmp/etc/systemd/system/$u"
 done
-touch "$tmp/.complete"
 mv "$tmp" "$dest"
 echo "$dest"

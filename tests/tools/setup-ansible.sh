@@ -20,6 +20,6 @@ fi
 "$venv/bin/pip" install -q "${pkgs[@]}"
 "$venv/bin/ansible-galaxy" collection list community.docker >/dev/null
 echo "$want" > "$stamp"
-"$venv/bin/ansible" --version | head -1
-"$venv/bin/molecule" --version | head -1
+"$venv/bin/ansible" --version >/dev/null
+"$venv/bin/molecule" --version
 echo "setup-ansible: $venv ready"

@@ -1,0 +1,33 @@
+"""glance-api: the v1 image API as a Flask application.
+
+``create_app`` never reads files or opens sockets: the command
+(:mod:`glance.cmd.api`) loads the configuration and serves it with cheroot,
+and tests inject a fake registry or stores through the keyword arguments.
+"""
+from flask import Flask
+
+from glance.api import errors, images, members, upload, versions
+
+
+def create_app(conf, *, registry=None, stores=None):
+    """Build the glance-api WSGI application.
+
+    :param conf: the effective :class:`glance.config.Config`.
+    :param registry: a registry client; default: HTTP to registry_host:registry_port.
+    :param stores: a :class:`glance.store.StoreMap`; default: built from ``conf``.
+    """
+    if registry is None:
+        from glance.registry.client import RegistryClient
+        registry = RegistryClient(conf.registry_host, conf.registry_port,
+                                  timeout=conf.registry_timeout)
+    if stores is None:
+        from glance.store import build_stores
+        stores = build_stores(conf)
+    app = Flask("glance.api")
+    app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores}
+    app.url_map.strict_slashes = False
+    for blueprint in (images.bp, upload.bp, members.bp):
+        app.register_blueprint(blueprint)
+    errors.init_app(app)
+    app.wsgi_app = versions.VersionNegotiation(app.wsgi_app)
+    return app

@@ -1,0 +1,102 @@
+"""Turning registry, store and request errors into HTTP answers.
+
+Every error body is ``text/plain`` holding one readable message, as the v1
+API answered; python-glanceclient shows that text to its user.
+"""
+import logging
+
+from flask import Response
+from werkzeug.exceptions import HTTPException
+
+from glance.registry.client import RegistryError
+from glance.store import base as store
+
+LOG = logging.getLogger("glance.api")
+
+# Store errors -> HTTP status (the image is killed by the upload path).
+STORE_STATUS = [
+    (store.StorageFull, 413),
+    (store.WriteDenied, 503),
+    (store.NotFound, 404),
+    (store.Duplicate, 409),
+    (store.NotConfigured, 400),
+    (store.BadLocation, 400),       # includes UnknownScheme
+    (store.ReadOnly, 400),
+    (store.SizeMismatch, 400),
+    (store.ChecksumMismatch, 400),
+    (store.ClientDisconnected, 400),
+    (store.BackendError, 502),
+]
+
+
+class APIError(Exception):
+    """An error the API itself raises: ``status`` and a message for the client."""
+
+    status = 500
+
+    def __init__(self, message, status=None, headers=None):
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or []
+        if status is not None:
+            self.status = status
+
+
+class BadRequest(APIError):
+    status = 400
+
+
+class NotFound(APIError):
+    status = 404
+
+
+class Conflict(APIError):
+    status = 409
+
+
+class Forbidden(APIError):
+    status = 403
+
+
+def status_for_store_error(exc):
+    for cls, status in STORE_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def text_response(status, message, headers=()):
+    return Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain",
+                    headers=list(headers))
+
+
+def init_app(app):
+    """Register the handlers that render every error as text/plain."""
+
+    @app.errorhandler(APIError)
+    def api_error(exc):
+        return text_response(exc.status, exc.message, exc.headers)
+
+    @app.errorhandler(RegistryError)
+    def registry_error(exc):
+        if exc.status >= 500:
+            LOG.error("Registry error: %s", exc.message)
+        return text_response(exc.status, exc.message, getattr(exc, "headers", ()))
+
+    @app.errorhandler(store.StoreError)
+    def store_error(exc):
+        status = status_for_store_error(exc)
+        if status >= 500:
+            LOG.error("Store error: %s: %s", type(exc).__name__, exc)
+        return text_response(status, str(exc), getattr(exc, "headers", ()))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return text_response(exc.code, exc.description or exc.name,
+                             exc.get_headers() and [h for h in exc.get_headers()
+                                                    if h[0].lower() == "allow"])
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        LOG.exception("Unhandled error")
+        return text_response(500, "Internal server error")

@@ -1,0 +1,120 @@
+"""Image metadata in ``x-image-meta-*`` headers: reading requests, writing responses.
+
+Request header names are matched case-insensitively with ``-`` and ``_``
+equivalent (the WSGI environ cannot tell them apart anyway), so
+``X-Image-Meta-Disk-Format`` and ``x-image-meta-disk_format`` are one field.
+Responses use each attribute's own name: ``x-image-meta-disk_format``.
+"""
+import re
+
+from glance.api.errors import BadRequest
+
+PREFIX = "x-image-meta-"
+PROPERTY_PREFIX = "x-image-meta-property-"
+
+# Core fields a client may set, with their type.
+FIELDS = {
+    "id": str, "name": str, "disk_format": str, "container_format": str,
+    "size": int, "min_ram": int, "min_disk": int, "checksum": str,
+    "is_public": bool, "protected": bool, "owner": str, "location": str, "store": str,
+}
+
+# Never sent to clients: store URIs can embed credentials (LP #755916).
+HIDDEN = ("location",)
+
+MAX_SIZE = 2 ** 50
+
+
+def property_key(raw):
+    """``My-Prop.v2`` -> ``my_prop_v2``: lower case, punctuation turned into ``_``."""
+    return re.sub(r"[^a-z0-9_]", "_", raw.lower())
+
+
+def _text(value):
+    # WSGI hands header values over as latin-1; clients send UTF-8.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _convert(field, kind, value):
+    if value == "":
+        return None
+    if kind is bool:
+        return value.strip().lower() == "true"
+    if kind is int:
+        try:
+            number = int(value.strip())
+        except ValueError:
+            if field == "size":
+                raise BadRequest(f"Incoming image size of {value} was not convertible "
+                                 "to an integer.") from None
+            raise BadRequest(f"Invalid value {value!r} for {field}: not an integer") from None
+        if number < 0:
+            raise BadRequest(f"Invalid value {number} for {field}: must not be negative")
+        if field == "size" and number > MAX_SIZE:
+            raise BadRequest(f"Denying attempt to upload image larger than {MAX_SIZE} bytes.")
+        return number
+    return value
+
+
+def meta_from_headers(headers):
+    """Read the image metadata a request carries.
+
+    :param headers: the request headers (any mapping with ``items()``).
+    :returns: ``(fields, properties)``; ``properties`` is None when the request
+        names none, so a caller can tell "no properties" from "no change".
+    :raises BadRequest: a value has the wrong type.
+    """
+    fields, properties = {}, None
+    for name, value in headers.items():
+        lower = name.lower().replace("_", "-")
+        if lower.startswith(PROPERTY_PREFIX):
+            key = property_key(lower[len(PROPERTY_PREFIX):])
+            if key:
+                properties = properties if properties is not None else {}
+                properties[key] = _text(value)
+        elif lower.startswith(PREFIX):
+            field = lower[len(PREFIX):].replace("-", "_")
+            kind = FIELDS.get(field)
+            if kind is not None:
+                fields[field] = _convert(field, kind, _text(value))
+    return fields, properties
+
+
+def _header_value(value):
+    if value is None:
+        return ""
+    text = str(value)
+    # Header values must be latin-1 on the WSGI side: send UTF-8 bytes.
+    text = text.encode("utf-8").decode("latin-1")
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def public(image):
+    """The image record without the fields clients must not see."""
+    return {k: v for k, v in image.items() if k not in HIDDEN}
+
+
+def image_headers(image):
+    """Response headers describing ``image``: every attribute and property, ETag, Location.
+
+    :returns: a list of ``(name, value)`` pairs.
+    """
+    out = []
+    for key, value in image.items():
+        if key in HIDDEN or key == "properties":
+            continue
+        out.append((PREFIX + key, _header_value(value)))
+    for key, value in (image.get("properties") or {}).items():
+        out.append((PROPERTY_PREFIX + key, _header_value(value)))
+    out.extend(location_headers(image))
+    return out
+
+
+def location_headers(image):
+    headers = [("Location", f"/v1/images/{image['id']}")]
+    if image.get("checksum"):
+        headers.append(("ETag", image["checksum"]))
+    return headers

@@ -1,0 +1,114 @@
+"""Reading and deleting images: lists, HEAD, GET (data), DELETE.
+
+Creating and updating live in :mod:`glance.api.upload`.
+"""
+import json
+import logging
+
+from flask import Blueprint, Response, request
+
+from glance.api import context
+from glance.api.errors import Forbidden, NotFound
+from glance.api.headers import image_headers, public
+from glance.store.base import NotFound as DataNotFound
+from glance.store.base import StoreError
+
+LOG = logging.getLogger("glance.api")
+bp = Blueprint("images", __name__)
+
+
+def json_response(document, status=200, headers=()):
+    body = json.dumps(document, separators=(",", ":"))
+    return Response(body, status=status, mimetype="application/json", headers=list(headers))
+
+
+def _list(detail):
+    # Filters, sorting and paging go to the registry unchanged; it validates them.
+    params = list(request.args.items(multi=True))
+    images = context.registry().list(detail=detail, params=params,
+                                     headers=context.auth_headers())
+    if detail:
+        images = [public(image) for image in images]
+    return json_response({"images": images})
+
+
+@bp.route("/v1/images", methods=["GET"])
+def index():
+    """Brief list: id, name, formats, checksum, size."""
+    return _list(detail=False)
+
+
+@bp.route("/v1/images/detail", methods=["GET"])
+def detail():
+    """Full list, with properties (never the location)."""
+    return _list(detail=True)
+
+
+@bp.route("/v1/images/<image_id>", methods=["GET", "HEAD"])
+def show(image_id):
+    """HEAD: metadata as headers.  GET: the same headers and the data."""
+    image = context.registry().get(image_id, headers=context.auth_headers())
+    headers = image_headers(image)
+    if request.method == "HEAD":
+        headers.append(("Content-Length", str(image.get("size") or 0)))
+        return Response(status=200, headers=headers, content_type="application/octet-stream")
+    if image["status"] != "active":
+        raise NotFound(f"Image {image_id} is not active")
+    location = image.get("location")
+    if not location:
+        raise NotFound(f"Image {image_id} has no data")
+    try:
+        chunks, size = context.stores().for_uri(location).get(location)
+    except DataNotFound:
+        LOG.error("Data of image %s is missing from its store", image_id)
+        raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
+            from None
+    headers.append(("Content-Length", str(size)))
+    return Response(_guarded(chunks, image_id), status=200, headers=headers,
+                    content_type="application/octet-stream", direct_passthrough=True)
+
+
+def _guarded(chunks, image_id):
+    """Log (rather than hide) a download that ends short; the server then drops the connection."""
+    try:
+        yield from chunks
+    except StoreError as exc:
+        LOG.error("Download of image %s ended early: %s", image_id, exc)
+        raise
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+
+
+@bp.route("/v1/images/<image_id>", methods=["DELETE"])
+def delete(image_id):
+    """Delete the data (or leave it to the scrubber) and soft-delete the record."""
+    registry, auth = context.registry(), context.auth_headers()
+    image = registry.get(image_id, headers=auth)
+    if image.get("protected"):
+        raise Forbidden("Image is protected")
+    status = "deleted"
+    location = image.get("location")
+    if location and context.conf().delayed_delete:
+        status = "pending_delete"
+    elif location:
+        status = _delete_data(image_id, location)
+    registry.update(image_id, {"status": status}, headers=auth)
+    registry.delete(image_id, headers=auth)
+    return Response(status=200)
+
+
+def _delete_data(image_id, location):
+    """Remove the data; on failure leave it to the scrubber (pending_delete)."""
+    try:
+        store = context.stores().for_uri(location)
+        if not store.read_only:
+            store.delete(location)
+    except DataNotFound:
+        pass
+    except StoreError as exc:
+        LOG.warning("Could not delete data of image %s (%s): %s; marking pending_delete",
+                    image_id, type(exc).__name__, exc)
+        return "pending_delete"
+    return "deleted"

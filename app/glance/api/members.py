@@ -1,0 +1,99 @@
+"""Image sharing: members of an image, and the images shared with a member.
+
+Who may share is the registry's decision (it sees the same auth headers);
+this module checks the shape of request bodies and passes the calls on.
+"""
+import json
+
+from flask import Blueprint, Response, request
+
+from glance.api import context
+from glance.api.errors import BadRequest, NotFound
+from glance.api.images import json_response
+
+bp = Blueprint("members", __name__)
+MAX_BODY = 1024 * 1024
+
+
+def _json_body(required):
+    raw = request.stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BadRequest("Membership body is too large")
+    if not raw.strip():
+        if required:
+            raise BadRequest("Membership body is required")
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest("Membership body is not valid JSON") from None
+
+
+def _can_share(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise BadRequest("can_share must be true or false")
+
+
+@bp.route("/v1/images/<image_id>/members", methods=["GET"])
+def members(image_id):
+    found = context.registry().get_members(image_id, headers=context.auth_headers())
+    return json_response({"members": found})
+
+
+@bp.route("/v1/images/<image_id>/members/<member>", methods=["GET"])
+def member(image_id, member):
+    found = context.registry().get_members(image_id, headers=context.auth_headers())
+    for item in found:
+        if item.get("member_id") == member:
+            return json_response({"member": item})
+    raise NotFound(f"{member} is not a member of image {image_id}")
+
+
+@bp.route("/v1/images/<image_id>/members", methods=["PUT"])
+def replace_members(image_id):
+    """Replace the member list with ``{"memberships": [{"member_id", "can_share"?}]}``."""
+    document = _json_body(required=True)
+    try:
+        given = document["memberships"]
+        memberships = []
+        for entry in given:
+            item = {"member_id": str(entry["member_id"])}
+            if "can_share" in entry:
+                item["can_share"] = _can_share(entry["can_share"])
+            memberships.append(item)
+    except (KeyError, TypeError):
+        raise BadRequest('Invalid membership body: expected {"memberships": '
+                         '[{"member_id": ..., "can_share": ...}]}') from None
+    context.registry().replace_members(image_id, memberships, headers=context.auth_headers())
+    return Response(status=204)
+
+
+@bp.route("/v1/images/<image_id>/members/<member>", methods=["PUT"])
+def add_member(image_id, member):
+    """Add ``member``; an optional ``{"member": {"can_share": bool}}`` sets sharing."""
+    document = _json_body(required=False)
+    can_share = None
+    if document is not None:
+        try:
+            can_share = _can_share(document["member"]["can_share"])
+        except (KeyError, TypeError):
+            raise BadRequest('Invalid membership body: expected '
+                             '{"member": {"can_share": true|false}}') from None
+    context.registry().add_member(image_id, member, can_share=can_share,
+                                  headers=context.auth_headers())
+    return Response(status=204)
+
+
+@bp.route("/v1/images/<image_id>/members/<member>", methods=["DELETE"])
+def delete_member(image_id, member):
+    context.registry().delete_member(image_id, member, headers=context.auth_headers())
+    return Response(status=204)
+
+
+@bp.route("/v1/shared-images/<member>", methods=["GET"])
+def shared_images(member):
+    found = context.registry().get_shared_images(member, headers=context.auth_headers())
+    return json_response({"shared_images": found})

@@ -1,0 +1,225 @@
+"""POST /images and PUT /images/<id>: metadata, and the path from request body to store.
+
+An upload moves the image queued -> saving -> active.  Any failure on the way
+(bad checksum or size, client gone, store full or refusing) kills the image,
+and the store has already removed what it wrote, so no image is ever active
+with data other than what the client sent.
+"""
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, request
+
+from glance.api import body as request_body
+from glance.api import context
+from glance.api.errors import BadRequest, Conflict, status_for_store_error
+from glance.api.headers import location_headers, meta_from_headers, public
+from glance.api.images import json_response
+from glance.registry.client import RegistryError
+from glance.store.base import BackendError, Duplicate, NotFound, StoreError
+
+LOG = logging.getLogger("glance.api")
+bp = Blueprint("upload", __name__)
+
+# Fields the registry keeps; the rest of what the headers carry steers the upload.
+RECORD_FIELDS = ("id", "name", "disk_format", "container_format", "min_ram", "min_disk",
+                 "is_public", "protected", "owner")
+EXTERNAL_SCHEMES = ("http", "https", "swift", "swift+http", "swift+https",
+                    "s3", "s3+http", "s3+https")
+
+
+def _record(fields, properties):
+    image = {k: v for k, v in fields.items() if k in RECORD_FIELDS}
+    if properties is not None:
+        image["properties"] = properties
+    return image
+
+
+def _check_body(environ):
+    kind = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if kind != "application/octet-stream":
+        raise BadRequest("Content-Type must be application/octet-stream")
+
+
+def _check_location(location):
+    """Only remote locations may be registered: file:// would expose the API host's files."""
+    scheme = urlsplit(location).scheme.lower()
+    if scheme not in EXTERNAL_SCHEMES:
+        raise BadRequest(f"External sources are not supported: '{scheme or location}'")
+    context.stores().for_uri(location)      # UnknownScheme -> 400
+
+
+def _refuse(environ, error, body=None):
+    """Raise ``error``, closing the connection when the body was not drained."""
+    if not request_body.discard(environ, body):
+        error.headers = list(getattr(error, "headers", [])) + [("Connection", "close")]
+    raise error
+
+
+def _kill(image_id, reason):
+    """Set the image killed; never raises (the original error matters more)."""
+    LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
+    try:
+        context.registry().update(image_id, {"status": "killed"},
+                                  headers=context.auth_headers())
+    except Exception as exc:     # registry down: the original error is reported
+        LOG.error("Could not kill image %s: %s", image_id, exc)
+
+
+def upload_and_activate(image, store, environ, size=None, checksum=None):
+    """Stream the request body into ``store`` and activate the image.
+
+    :param size: size the client announced (x-image-meta-size), if any.
+    :param checksum: MD5 the client announced (x-image-meta-checksum), if any.
+    :returns: the active image record.
+    :raises StoreError: the upload failed; the image is killed.
+    """
+    registry, auth = context.registry(), context.auth_headers()
+    image_id = image["id"]
+    body = request_body.Body(environ)
+    try:
+        registry.update(image_id, {"status": "saving"}, headers=auth)
+        stored = store.add(image_id, body, size=size, checksum=checksum)
+    except Exception as exc:
+        closed = not request_body.discard(environ, body)
+        if isinstance(exc, Duplicate) and _status(image_id) == "active":
+            pass    # a concurrent upload won; its data stays
+        else:
+            _kill(image_id, f"{type(exc).__name__}: {exc}")
+        if not isinstance(exc, (StoreError, RegistryError)):
+            LOG.exception("Upload of image %s failed", image_id)
+            exc = BackendError(f"Error uploading image: ({type(exc).__name__}): {exc}")
+        if closed:
+            exc.headers = [("Connection", "close")]
+        raise exc from None
+    finally:
+        body.close()
+    try:
+        return registry.update(image_id, {"status": "active", "size": stored.size,
+                                          "checksum": stored.checksum,
+                                          "location": stored.uri}, headers=auth)
+    except Exception as exc:
+        _remove_data(store, stored.uri)
+        _kill(image_id, f"could not activate: {exc}")
+        raise
+
+
+def _status(image_id):
+    try:
+        return context.registry().get(image_id, headers=context.auth_headers())["status"]
+    except Exception:
+        return None
+
+
+def _remove_data(store, uri):
+    try:
+        store.delete(uri)
+    except NotFound:
+        pass
+    except StoreError as exc:
+        LOG.error("Could not remove data at the image's location: %s", type(exc).__name__)
+
+
+def _register_location(image, location, fields):
+    """Point ``image`` at external data and make it active (no 'saving' step)."""
+    size = fields.get("size")
+    if size is None:
+        try:
+            size = context.stores().for_uri(location).get_size(location)
+        except StoreError as exc:
+            LOG.info("Size of external image %s unknown: %s", image["id"], exc)
+            size = 0
+    changes = {"location": location, "status": "active", "size": size}
+    if fields.get("checksum"):
+        changes["checksum"] = fields["checksum"]
+    return context.registry().update(image["id"], changes, headers=context.auth_headers())
+
+
+def _answer(image, status):
+    return json_response({"image": public(image)}, status, location_headers(image))
+
+
+@bp.route("/v1/images", methods=["POST"])
+def create():
+    """Reserve an image; upload its data or register its location if given."""
+    environ = request.environ
+    with_body = request_body.has_body(environ)
+    try:
+        fields, properties = meta_from_headers(request.headers)
+        location = fields.get("location")
+        store = None
+        if with_body:
+            _check_body(environ)
+            if location:
+                raise BadRequest("An image takes either data or x-image-meta-location, not both")
+            store = context.stores().by_name(fields.get("store"))
+        elif location:
+            _check_location(location)
+        record = _record(fields, properties)
+        record.setdefault("properties", {})
+        record.update(status="queued", size=fields.get("size") or 0)
+        image = context.registry().create(record, headers=context.auth_headers())
+    except Exception as exc:
+        if with_body:
+            _refuse(environ, exc)
+        raise
+    if store is not None:
+        image = upload_and_activate(image, store, environ, fields.get("size"),
+                                    fields.get("checksum"))
+    elif location:
+        image = _register_location(image, location, fields)
+    return _answer(image, 201)
+
+
+def _purge(with_body):
+    """Honour x-glance-registry-purge-props (default true); never purge on upload."""
+    if with_body:
+        return False
+    value = request.headers.get("x-glance-registry-purge-props")
+    return True if value is None else value.strip().lower() == "true"
+
+
+@bp.route("/v1/images/<image_id>", methods=["PUT"])
+def update(image_id):
+    """Change metadata; upload data if the image is queued."""
+    environ = request.environ
+    with_body = request_body.has_body(environ)
+    registry, auth = context.registry(), context.auth_headers()
+    try:
+        fields, properties = meta_from_headers(request.headers)
+        image = registry.get(image_id, headers=auth)
+        location = fields.get("location")
+        store = None
+        if with_body:
+            if image["status"] != "queued":
+                raise Conflict("Cannot upload to an unqueued image")
+            _check_body(environ)
+            if location:
+                raise BadRequest("An image takes either data or x-image-meta-location, not both")
+            store = context.stores().by_name(fields.get("store"))
+        elif location:
+            if image["status"] != "queued":
+                raise BadRequest("Location can only be set on a queued image")
+            _check_location(location)
+        changes = _record(fields, properties)
+        changes.pop("id", None)
+        if image["status"] == "queued" and fields.get("size") is not None and not with_body:
+            changes["size"] = fields["size"]
+        purge = _purge(with_body)
+        if purge and "properties" not in changes:
+            changes["properties"] = {}
+        if changes or purge:
+            image = registry.update(image_id, changes, purge_props=purge, headers=auth)
+    except Exception as exc:
+        if with_body:
+            _refuse(environ, exc)
+        raise
+    if store is not None:
+        image = upload_and_activate(image, store, environ, fields.get("size"),
+                                    fields.get("checksum"))
+    elif location:
+        image = _register_location(image, location, fields)
+    return _answer(image, 200)
+
+
+__all__ = ["bp", "upload_and_activate", "status_for_store_error"]

@@ -1,0 +1,122 @@
+"""glance-registry: serve the registry API with waitress.
+
+SIGTERM stops accepting, lets requests in flight finish (at most
+``shutdown_timeout`` seconds) and exits 0.  SIGHUP re-reads the same
+configuration file and sets up logging again without dropping connections.
+"""
+import logging
+import signal
+import time
+
+import sqlalchemy.exc
+from waitress import create_server, wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+
+from glance import config, options as opts
+from glance.cmd.common import fail, start
+from glance.log import setup_logging
+from glance.wsgi import RequestLog
+
+PROGRAM = opts.REGISTRY
+LOG = logging.getLogger("glance.registry.server")
+
+
+def build_parser():
+    parser = config.build_parser(PROGRAM, "Serve the Glance registry API (image metadata).")
+    parser.add_argument("config", nargs="?", metavar="CONFIG_FILE",
+                        help="Configuration file (same as --config-file).")
+    return parser
+
+
+def make_app(conf):
+    """The WSGI app of ``conf``, wrapped in the request log.
+
+    :raises glance.config.ConfigError: bad database URL.
+    :raises sqlalchemy.exc.SQLAlchemyError: the database cannot be reached.
+    """
+    from glance.registry import create_app
+    return RequestLog(create_app(conf), "glance.registry")
+
+
+class Runner:
+    """The waitress main loop plus the signal handling around it."""
+
+    def __init__(self, server, conf, overrides):
+        self.server, self.conf, self.overrides = server, conf, overrides
+        self.map = getattr(server, "map", None) or server._map
+        self.stop_requested = False
+        self.reload_requested = False
+
+    def request_stop(self, _signum, _frame):
+        self.stop_requested = True
+
+    def request_reload(self, _signum, _frame):
+        self.reload_requested = True
+
+    def reload(self):
+        self.reload_requested = False
+        try:
+            conf = config.load_config(PROGRAM, self.conf.path, self.overrides)
+            setup_logging(conf)
+        except config.ConfigError as exc:
+            LOG.error("Reload failed, keeping the old settings: %s", exc)
+            return
+        self.conf = conf
+        LOG.info("Reloaded configuration from %s", conf.path)
+
+    def busy(self):
+        dispatcher = self.server.task_dispatcher
+        if dispatcher.queue:
+            return True
+        return any(isinstance(ch, HTTPChannel) and (ch.requests or ch.total_outbufs_len)
+                   for ch in list(self.map.values()))
+
+    def stop_listening(self):
+        for item in list(self.map.values()):
+            if isinstance(item, BaseWSGIServer):
+                # dispatcher.close: the listening socket only, not the trigger.
+                wasyncore.dispatcher.close(item)
+
+    def run(self):
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+        deadline = None
+        while True:
+            wasyncore.loop(timeout=0.2, map=self.map, use_poll=True, count=1)
+            if self.reload_requested:
+                self.reload()
+            if self.stop_requested and deadline is None:
+                LOG.info("Stopping: finishing requests in flight")
+                self.stop_listening()
+                deadline = time.monotonic() + self.conf.shutdown_timeout
+            if deadline is not None and (not self.busy() or time.monotonic() > deadline):
+                break
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+        LOG.info("Stopped")
+
+
+def main(argv=None):
+    parser = build_parser()
+    conf, args = start(PROGRAM, argv, parser, positional="config")
+    overrides = {opt.name: getattr(args, opt.name, None) for opt in opts.options_for(PROGRAM)}
+    try:
+        app = make_app(conf)
+    except config.ConfigError as exc:
+        fail(str(exc))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        fail(f"Cannot use the database: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
+    try:
+        server = create_server(app, host=conf.bind_host, port=conf.bind_port,
+                               threads=conf.server_threads, channel_timeout=conf.server_timeout,
+                               ident=None, asyncore_use_poll=True)
+    except OSError as exc:
+        fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
+    LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
+    Runner(server, conf, overrides).run()
+    return 0
+
+
+if __name__ == "__main__":
+    main()

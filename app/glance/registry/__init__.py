@@ -1,0 +1,39 @@
+"""glance-registry: image metadata in SQL behind a small JSON REST API."""
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+
+from glance.registry import context, db, errors
+
+
+@dataclass
+class RegistryState:
+    conf: object
+    engine: object
+    Session: object
+
+
+def create_app(conf, *, engine=None):
+    """Build the registry WSGI app.
+
+    :param conf: a :class:`glance.config.Config` of glance-registry.
+    :param engine: an SQLAlchemy engine; made from ``sql_connection`` when None.
+        A database without tables gets the schema created.
+    :raises glance.config.ConfigError: the database URL cannot be used.
+    """
+    from glance.registry import images, members   # after the package exists
+    if engine is None:
+        engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
+    db.ensure_schema(engine)
+    app = Flask("glance.registry")
+    app.extensions["glance_registry"] = RegistryState(conf, engine, db.session_factory(engine))
+    owner_is_tenant = conf.get("owner_is_tenant", True)
+
+    @app.before_request
+    def _context():
+        g.ctx = context.from_headers(request.headers, owner_is_tenant)
+
+    app.register_blueprint(images.bp)
+    app.register_blueprint(members.bp)
+    errors.init_app(app)
+    return app

@@ -1,0 +1,124 @@
+"""Engine, sessions and schema management of the registry database."""
+import logging
+import os
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from glance.config import ConfigError, mask_url_password
+
+LOG = logging.getLogger(__name__)
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "migrations")
+TABLES = ("images", "image_properties", "image_members")
+
+
+def make_engine(url, idle_timeout=3600):
+    """Create the engine for ``url`` (``sql_connection``).
+
+    Connections the server dropped are replaced transparently:
+    ``pool_pre_ping`` tests each one on checkout and ``pool_recycle`` retires
+    it after ``idle_timeout`` seconds.
+
+    :raises ConfigError: the URL is malformed or its driver is missing.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError(f"Invalid sql_connection {mask_url_password(url)!r}") from None
+    kwargs = {"future": True, "pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        # Flask serves from several threads; SQLite waits for locks instead of failing.
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool   # one shared in-memory database
+    else:
+        kwargs["pool_recycle"] = idle_timeout if idle_timeout > 0 else -1
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise ConfigError(f"Cannot use sql_connection {mask_url_password(url)!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers go on while a request writes; not possible in memory.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def session_factory(engine):
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision():
+    from alembic.script import ScriptDirectory
+    cfg = _alembic_config(None)
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine):
+    """The revision the database is at, or None if it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def has_tables(engine):
+    names = set(sa.inspect(engine).get_table_names())
+    return all(name in names for name in TABLES)
+
+
+def db_sync(engine):
+    """Bring the schema to the newest revision; safe to run again.
+
+    A database made by an older ``create_all`` (tables but no alembic
+    version) is stamped at the first revision, then upgraded.
+
+    :returns: the revision the database is now at.
+    """
+    from alembic import command
+    with engine.begin() as conn:
+        cfg = _alembic_config(conn)
+        if current_revision_on(conn) is None and has_tables(conn):
+            LOG.info("Database has tables but no version; stamping revision 0001")
+            command.stamp(cfg, "0001")
+        command.upgrade(cfg, "head")
+    return current_revision(engine)
+
+
+def current_revision_on(connection):
+    from alembic.runtime.migration import MigrationContext
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_schema(engine):
+    """Create the schema of a fresh database, as Glance did at start-up.
+
+    An existing schema is left alone (upgrades are ``glance-manage db_sync``'s
+    job); a warning is logged when it is not at the newest revision.
+    """
+    if not has_tables(engine):
+        db_sync(engine)
+        return
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        LOG.warning("Database schema is at revision %s, newest is %s: run glance-manage db_sync",
+                    current, head)

@@ -1,0 +1,130 @@
+"""Image sharing: /images/<id>/members and /shared-images/<member>.
+
+Writes need an identity: in noauth mode the caller has no owner, so every
+write is 401 "No authenticated user", as in Glance 2011.
+"""
+from flask import Blueprint, Response, g, jsonify, request
+
+from glance.registry import queries
+from glance.registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.registry.images import load_visible, state
+from glance.registry.models import ImageMember, utcnow
+
+bp = Blueprint("members", __name__)
+
+
+def _no_content():
+    return Response(status=204)
+
+
+def _sharable_image(session, image_id):
+    """The image, if the caller may change its members.
+
+    :raises Unauthorized: no authenticated user. :raises NotFound:
+    :raises Forbidden: not the owner, an admin, or a member with can_share.
+    """
+    if g.ctx.owner is None:
+        raise Unauthorized("No authenticated user")
+    image = load_visible(session, image_id)
+    if image.deleted:
+        raise NotFound("Image not found")
+    if g.ctx.is_admin or image.owner == g.ctx.owner:
+        return image
+    membership = queries.get_membership(session, image.id, g.ctx.owner)
+    if membership is None or not membership.can_share:
+        raise Forbidden("No permission to share that image")
+    return image
+
+
+def _can_share(value, default):
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequest("can_share must be true or false")
+    return value
+
+
+def _set_member(session, image, member, can_share):
+    """Create or undelete a membership; ``can_share`` None keeps the current value."""
+    row = queries.get_membership(session, image.id, member, include_deleted=True)
+    if row is None:
+        session.add(ImageMember(image_id=image.id, member=member,
+                                can_share=bool(can_share)))
+        return
+    if row.deleted:
+        row.deleted, row.deleted_at = False, None
+        row.can_share = bool(can_share)
+    elif can_share is not None:
+        row.can_share = can_share
+    row.updated_at = utcnow()
+
+
+@bp.get("/images/<image_id>/members")
+def list_members(image_id):
+    with state().Session() as session:
+        image = load_visible(session, image_id)
+        if image.deleted:
+            raise NotFound("Image not found")
+        rows = queries.memberships(session, image.id)
+        return jsonify({"members": [{"member_id": r.member, "can_share": r.can_share}
+                                    for r in rows]})
+
+
+@bp.put("/images/<image_id>/members")
+def replace_members(image_id):
+    body = request.get_json(force=True, silent=True)
+    wanted = body.get("memberships") if isinstance(body, dict) else None
+    if not isinstance(wanted, list):
+        raise BadRequest("Invalid membership association: expected {\"memberships\": [...]}")
+    requested = {}
+    for item in wanted:
+        member = item.get("member_id") if isinstance(item, dict) else None
+        if not isinstance(member, str) or not member or len(member) > 255:
+            raise BadRequest(f"Invalid membership association: {item!r}")
+        requested[member] = _can_share(item.get("can_share"), None)
+    with state().Session() as session:
+        image = _sharable_image(session, image_id)
+        now = utcnow()
+        for row in queries.memberships(session, image.id):
+            if row.member not in requested:
+                row.deleted, row.deleted_at = True, now
+        for member, can_share in requested.items():
+            _set_member(session, image, member, can_share)
+        session.commit()
+    return _no_content()
+
+
+@bp.put("/images/<image_id>/members/<member>")
+def add_member(image_id, member):
+    can_share = None
+    if request.get_data():
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("member"), dict):
+            raise BadRequest("Invalid membership association: expected {\"member\": {...}}")
+        can_share = _can_share(body["member"].get("can_share"), None)
+    if len(member) > 255:
+        raise BadRequest("Member names are at most 255 characters")
+    with state().Session() as session:
+        image = _sharable_image(session, image_id)
+        _set_member(session, image, member, can_share)
+        session.commit()
+    return _no_content()
+
+
+@bp.delete("/images/<image_id>/members/<member>")
+def delete_member(image_id, member):
+    with state().Session() as session:
+        image = _sharable_image(session, image_id)
+        row = queries.get_membership(session, image.id, member)
+        if row is not None:
+            row.deleted, row.deleted_at = True, utcnow()
+            session.commit()
+    return _no_content()
+
+
+@bp.get("/shared-images/<member>")
+def shared_images(member):
+    with state().Session() as session:
+        rows = queries.shared_with(session, member)
+        return jsonify({"shared_images": [{"image_id": image_id, "can_share": can_share}
+                                          for image_id, can_share in rows]})

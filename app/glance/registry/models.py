@@ -1,0 +1,101 @@
+"""The registry's tables: images, image_properties, image_members.
+
+Every table has the soft-delete columns of the 2011 schema (created_at,
+updated_at, deleted_at, deleted).  Timestamps are naive UTC.  On MySQL they
+keep microseconds so that images created in the same second still list in
+creation order.
+"""
+import datetime
+import uuid
+
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index,
+                        Integer, String, Text, UniqueConstraint)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+# DATETIME(6) on MySQL/MariaDB; the plain type elsewhere already keeps microseconds.
+Timestamp = (DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+             .with_variant(mysql.DATETIME(fsp=6), "mariadb"))
+
+MYSQL_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+
+
+def utcnow():
+    """Naive UTC now, the form every timestamp column holds."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class SoftDelete:
+    created_at = Column(Timestamp, nullable=False, default=utcnow)
+    updated_at = Column(Timestamp, onupdate=utcnow)
+    deleted_at = Column(Timestamp)
+    deleted = Column(Boolean, nullable=False, default=False)
+
+
+class Image(SoftDelete, Base):
+    __tablename__ = "images"
+    __table_args__ = (
+        # Listing: WHERE deleted = false ... ORDER BY <key>, id (keyset paging).
+        Index("ix_images_deleted_created_at", "deleted", "created_at", "id"),
+        Index("ix_images_deleted_updated_at", "deleted", "updated_at", "id"),
+        Index("ix_images_name", "name", "id"),
+        Index("ix_images_status", "status"),
+        Index("ix_images_size", "size", "id"),
+        Index("ix_images_checksum", "checksum"),
+        Index("ix_images_owner", "owner"),
+        Index("ix_images_is_public", "is_public"),
+        MYSQL_ARGS,
+    )
+
+    id = Column(String(36), primary_key=True, default=new_id)
+    name = Column(String(255))
+    disk_format = Column(String(20))
+    container_format = Column(String(20))
+    size = Column(BigInteger)
+    status = Column(String(30), nullable=False)
+    is_public = Column(Boolean, nullable=False, default=False)
+    location = Column(Text)
+    checksum = Column(String(32))
+    min_disk = Column(Integer, nullable=False, default=0)
+    min_ram = Column(Integer, nullable=False, default=0)
+    owner = Column(String(255))
+    protected = Column(Boolean, nullable=False, default=False)
+
+
+class ImageProperty(SoftDelete, Base):
+    __tablename__ = "image_properties"
+    __table_args__ = (
+        UniqueConstraint("image_id", "name", name="uq_image_properties_image_id_name"),
+        Index("ix_image_properties_name", "name"),
+        MYSQL_ARGS,
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    image_id = Column(String(36), ForeignKey("images.id"), nullable=False)
+    name = Column(String(255), nullable=False)
+    value = Column(Text)
+
+
+class ImageMember(SoftDelete, Base):
+    __tablename__ = "image_members"
+    __table_args__ = (
+        UniqueConstraint("image_id", "member", name="uq_image_members_image_id_member"),
+        Index("ix_image_members_member", "member"),
+        MYSQL_ARGS,
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    image_id = Column(String(36), ForeignKey("images.id"), nullable=False)
+    member = Column(String(255), nullable=False)
+    can_share = Column(Boolean, nullable=False, default=False)
+
+
+# Columns a client may write on create or update.
+WRITABLE = ("name", "disk_format", "container_format", "size", "status", "is_public",
+            "location", "checksum", "min_disk", "min_ram", "owner", "protected")

@@ -1,0 +1,163 @@
+"""Database queries of the registry: listing with filters and keyset paging.
+
+Paging is by (sort_key, id): the next page starts strictly after the
+marker's pair, so a deep page costs an index seek, not an OFFSET scan.  NULL
+sort values count as the smallest on every database (PostgreSQL is told so
+explicitly), so a NULL-named image sits at a stable place in the order.
+"""
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from glance.registry.models import Image, ImageMember, ImageProperty
+
+HIDDEN_STATUSES = ("killed", "deleted")
+NULLABLE_KEYS = ("name", "size", "disk_format", "container_format", "updated_at")
+INDEX_COLUMNS = (Image.id, Image.name, Image.disk_format, Image.container_format,
+                 Image.checksum, Image.size)
+
+
+def membership_exists(image_id_col, member):
+    return exists().where(ImageMember.image_id == image_id_col,
+                          ImageMember.member == member,
+                          ImageMember.deleted == false())
+
+
+def visible_in_lists(ctx):
+    """Who sees what in lists: an admin everything; others public, own, shared."""
+    if ctx.is_admin:
+        return None
+    if ctx.owner is None:
+        return Image.is_public == true()
+    return or_(Image.is_public == true(), Image.owner == ctx.owner,
+               membership_exists(Image.id, ctx.owner))
+
+
+def _after_marker(col, value, marker_id, descending):
+    """Rows strictly after (value, marker_id) in the (col, id) order."""
+    nullable = col.key in NULLABLE_KEYS
+    if descending:
+        if value is None:
+            return and_(col.is_(None), Image.id < marker_id)
+        # The leading col <= value keeps the condition usable by an index.
+        after = and_(col <= value, or_(col < value, Image.id < marker_id))
+        return or_(after, col.is_(None)) if nullable else after
+    if value is None:
+        return or_(col.is_not(None), and_(col.is_(None), Image.id > marker_id))
+    return and_(col >= value, or_(col > value, Image.id > marker_id))
+
+
+def _order(col, descending, dialect):
+    if descending:
+        ordered = col.desc()
+        if dialect == "postgresql" and col.key in NULLABLE_KEYS:
+            ordered = ordered.nulls_last()
+        return [ordered, Image.id.desc()]
+    ordered = col.asc()
+    if dialect == "postgresql" and col.key in NULLABLE_KEYS:
+        ordered = ordered.nulls_first()
+    return [ordered, Image.id.asc()]
+
+
+def list_images(session, ctx, query, detail=False):
+    """Return one page of images as model rows (detail) or index tuples.
+
+    :param query: the result of :func:`glance.registry.validation.list_params`.
+    :raises LookupError: the marker is not an image the caller can see.
+    """
+    col = getattr(Image, query["sort_key"])
+    descending = query["sort_dir"] == "desc"
+    stmt = select(Image) if detail else select(*INDEX_COLUMNS)
+    stmt = stmt.where(Image.deleted == false(), ~Image.status.in_(HIDDEN_STATUSES))
+    visible = visible_in_lists(ctx)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    if query["is_public"] is not None:
+        stmt = stmt.where(Image.is_public == query["is_public"])
+    filters = query["filters"]
+    for name in ("name", "status", "disk_format", "container_format", "min_ram", "min_disk"):
+        if name in filters:
+            stmt = stmt.where(getattr(Image, name) == filters[name])
+    if "size_min" in filters:
+        stmt = stmt.where(Image.size >= filters["size_min"])
+    if "size_max" in filters:
+        stmt = stmt.where(Image.size <= filters["size_max"])
+    for name, value in query["properties"].items():
+        stmt = stmt.where(exists().where(ImageProperty.image_id == Image.id,
+                                         ImageProperty.name == name,
+                                         ImageProperty.value == value,
+                                         ImageProperty.deleted == false()))
+    if query["marker"] is not None:
+        marker = get_image(session, query["marker"])
+        if marker is None or not ctx.is_visible(marker, _is_member(session, marker, ctx)):
+            raise LookupError(query["marker"])
+        stmt = stmt.where(_after_marker(col, getattr(marker, query["sort_key"]),
+                                        marker.id, descending))
+    dialect = session.get_bind().dialect.name
+    stmt = stmt.order_by(*_order(col, descending, dialect)).limit(query["limit"])
+    if detail:
+        return list(session.execute(stmt).scalars())
+    return list(session.execute(stmt))
+
+
+def get_image(session, image_id):
+    """The image row with ``image_id`` (deleted or not), or None."""
+    return session.get(Image, image_id)
+
+
+def _is_member(session, image, ctx):
+    if ctx.is_admin or ctx.owner is None or image.owner == ctx.owner:
+        return False
+    return get_membership(session, image.id, ctx.owner) is not None
+
+
+def visible_image(session, ctx, image_id):
+    """The image if the caller may read it, else None (shown as 404)."""
+    image = get_image(session, image_id) if image_id else None
+    if image is None or not ctx.is_visible(image, _is_member(session, image, ctx)):
+        return None
+    return image
+
+
+def properties_of(session, image_ids, include_deleted=False):
+    """Map each id in ``image_ids`` to its properties dict (one query)."""
+    found = {image_id: {} for image_id in image_ids}
+    if not image_ids:
+        return found
+    stmt = select(ImageProperty.image_id, ImageProperty.name, ImageProperty.value).where(
+        ImageProperty.image_id.in_(list(image_ids)))
+    if not include_deleted:
+        stmt = stmt.where(ImageProperty.deleted == false())
+    for image_id, name, value in session.execute(stmt):
+        found[image_id][name] = value
+    return found
+
+
+def property_rows(session, image_id):
+    """All property rows of an image, deleted ones too, by name."""
+    stmt = select(ImageProperty).where(ImageProperty.image_id == image_id)
+    return {row.name: row for row in session.execute(stmt).scalars()}
+
+
+def get_membership(session, image_id, member, include_deleted=False):
+    stmt = select(ImageMember).where(ImageMember.image_id == image_id,
+                                     ImageMember.member == member)
+    if not include_deleted:
+        stmt = stmt.where(ImageMember.deleted == false())
+    return session.execute(stmt).scalars().first()
+
+
+def memberships(session, image_id, include_deleted=False):
+    stmt = select(ImageMember).where(ImageMember.image_id == image_id)
+    if not include_deleted:
+        stmt = stmt.where(ImageMember.deleted == false())
+    return list(session.execute(stmt.order_by(ImageMember.member)).scalars())
+
+
+def shared_with(session, member):
+    """Undeleted memberships of ``member`` on images that are not deleted."""
+    stmt = (select(ImageMember.image_id, ImageMember.can_share)
+            .join(Image, Image.id == ImageMember.image_id)
+            .where(ImageMember.member == member, ImageMember.deleted == false(),
+                   Image.deleted == false())
+            .order_by(ImageMember.image_id))
+    return list(session.execute(stmt))
+

@@ -1,0 +1,213 @@
+"""The filesystem store: one file per image in ``filesystem_store_datadir``.
+
+Uploads go to a hidden temporary file in the data directory and are linked
+to their final name only after the size and checksum have been verified, so a
+reader never sees a partial image and a failed upload leaves nothing behind.
+Hashing and writing run in two threads (hashlib and ``os.write`` both release
+the GIL), which keeps the MD5 off the disk path.
+"""
+import errno
+import os
+import queue
+import threading
+from urllib.parse import unquote, urlsplit
+
+from glance.store.base import (CHUNK_SIZE, BackendError, BadLocation, Duplicate,
+                               HashingReader, NotConfigured, NotFound, StorageFull,
+                               StoreError, WriteDenied)
+
+FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
+QUEUE_DEPTH = 4
+
+
+def write_error(exc, what):
+    """Translate an OSError raised while writing into a store error."""
+    if exc.errno in FULL:
+        return StorageFull(f"Image storage media is full: {what}")
+    if exc.errno in DENIED:
+        return WriteDenied(f"Insufficient permissions on image storage media: {what}")
+    return BackendError(f"Error writing image data: {exc.strerror}")
+
+
+class _Writer(threading.Thread):
+    """Write queued chunks to ``fd`` in order; remember the first error."""
+
+    def __init__(self, fd):
+        super().__init__(daemon=True, name="fs-writer")
+        self.fd = fd
+        self.chunks = queue.Queue(QUEUE_DEPTH)
+        self.error = None
+
+    def run(self):
+        while True:
+            chunk = self.chunks.get()
+            if chunk is None:
+                return
+            if self.error is not None:
+                continue        # keep draining so the producer never blocks
+            try:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(self.fd, view):]
+            except OSError as exc:
+                self.error = exc
+
+    def put(self, chunk):
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(chunk)
+
+    def finish(self):
+        self.chunks.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+class FilesystemStore:
+    """Images as files named by their id under one directory."""
+
+    name = "file"
+    schemes = ("file", "filesystem")
+    read_only = False
+
+    def __init__(self, datadir):
+        self.datadir = os.path.abspath(datadir)
+
+    @classmethod
+    def from_config(cls, conf):
+        """Build the store; create the data directory if it is missing.
+
+        :raises NotConfigured: the directory is unset or cannot be created.
+        """
+        datadir = conf.filesystem_store_datadir
+        if not datadir:
+            raise NotConfigured("The filesystem store needs filesystem_store_datadir")
+        try:
+            os.makedirs(datadir, exist_ok=True)
+        except OSError as exc:
+            raise NotConfigured(f"Cannot create filesystem_store_datadir {datadir}: "
+                                f"{exc.strerror}") from None
+        return cls(datadir)
+
+    def uri_for(self, image_id):
+        return "file://" + os.path.join(self.datadir, image_id)
+
+    def path_of(self, uri):
+        """The local path of ``uri``; only paths inside the data directory are served.
+
+        :raises BadLocation: another scheme, or a path outside the data directory.
+        """
+        parts = urlsplit(uri)
+        if parts.scheme not in self.schemes:
+            raise BadLocation(f"The filesystem store cannot use {parts.scheme}:// locations")
+        path = os.path.normpath(unquote(parts.netloc + parts.path))
+        if os.path.dirname(path) != self.datadir:
+            raise BadLocation("Location is outside the filesystem store's data directory")
+        return path
+
+    def add(self, image_id, data, size=None, checksum=None):
+        """Stream ``data`` into ``<datadir>/<image_id>``.
+
+        :raises Duplicate: a file for this image exists.
+        :raises StorageFull: out of space. :raises WriteDenied: permission refused.
+        :raises SizeMismatch: :raises ChecksumMismatch: and nothing is kept.
+        """
+        if "/" in image_id or image_id.startswith("."):
+            raise BadLocation(f"Invalid image id {image_id!r}")
+        final = os.path.join(self.datadir, image_id)
+        if os.path.exists(final):
+            raise Duplicate(f"Image data for {image_id} already exists in the filesystem store")
+        tmp = os.path.join(self.datadir, f".{image_id}.{threading.get_ident()}.part")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        except OSError as exc:
+            raise write_error(exc, "cannot create the image file") from None
+        reader = HashingReader(data, size, checksum)
+        writer = _Writer(fd)
+        writer.start()
+        try:
+            try:
+                while True:
+                    chunk = reader.read(CHUNK_SIZE)
+                    if not chunk:
+                        break
+                    writer.put(chunk)
+            finally:
+                writer.finish()
+            stored = reader.result(self.uri_for(image_id))
+            os.close(fd)
+            fd = None
+            os.link(tmp, final)     # fails with EEXIST rather than overwrite
+            return stored
+        except FileExistsError:
+            raise Duplicate(f"Image data for {image_id} already exists in the "
+                            "filesystem store") from None
+        except OSError as exc:
+            raise write_error(exc, "the image could not be written") from None
+        finally:
+            if fd is not None:
+                os.close(fd)
+            _unlink_quietly(tmp)
+
+    def _open(self, uri):
+        try:
+            return open(self.path_of(uri), "rb", buffering=0)
+        except FileNotFoundError:
+            raise NotFound("Image data not found in the filesystem store") from None
+        except OSError as exc:
+            raise BackendError(f"Cannot read image data: {exc.strerror}") from None
+
+    def get(self, uri, offset=0, length=None):
+        """Return ``(chunks, size)`` for the file at ``uri``.
+
+        :raises NotFound: the file is missing.
+        """
+        handle = self._open(uri)
+        size = os.fstat(handle.fileno()).st_size
+        if offset:
+            handle.seek(offset)
+        want = max(0, size - offset) if length is None else min(length, max(0, size - offset))
+        return _chunks(handle, want), want
+
+    def get_size(self, uri):
+        """Size of the file at ``uri``. :raises NotFound:"""
+        try:
+            return os.stat(self.path_of(uri)).st_size
+        except FileNotFoundError:
+            raise NotFound("Image data not found in the filesystem store") from None
+        except OSError as exc:
+            raise BackendError(f"Cannot read image data: {exc.strerror}") from None
+
+    def delete(self, uri):
+        """Remove the file at ``uri``.
+
+        :raises NotFound: already gone. :raises WriteDenied: not allowed.
+        """
+        try:
+            os.unlink(self.path_of(uri))
+        except FileNotFoundError:
+            raise NotFound("Image data not found in the filesystem store") from None
+        except OSError as exc:
+            if exc.errno in DENIED:
+                raise WriteDenied(f"Cannot delete image data: {exc.strerror}") from None
+            raise BackendError(f"Cannot delete image data: {exc.strerror}") from None
+
+
+def _chunks(handle, remaining):
+    """Yield the file in 1 MiB pieces; raise if it ends before ``remaining`` bytes."""
+    with handle:
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                raise StoreError("Image data ended early in the filesystem store")
+            remaining -= len(chunk)
+            yield chunk
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

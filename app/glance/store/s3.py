@@ -1,0 +1,300 @@
+"""S3 store: one object per image in a bucket of any S3-compatible endpoint.
+
+Locations hold no credentials: ``s3+http://host:port/<bucket>/<id>`` (``s3://``
+means https, as in the seed).  Readers use their own ``s3_store_access_key``
+and ``s3_store_secret_key``; seed-style ``access:secret@`` locations are
+still read with the credentials they carry.
+
+Uploads stream: a known size below ``s3_store_large_object_size`` is one
+``PutObject`` fed straight from the request body, a larger one a multipart
+upload whose parts are streamed the same way.  Payload signing is off so
+botocore never has to read a body twice.  An upload of unknown size reads
+one part into memory (a part needs a Content-Length), so memory stays
+bounded by one part.  Any failure aborts the multipart upload.
+"""
+import logging
+import threading
+
+from glance.store.base import (
+    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotConfigured,
+    NotFound, StorageFull, StoreError, WriteDenied)
+from glance.store.segment import Peekable, SegmentReader, checked_stream, read_at_most
+
+LOG = logging.getLogger(__name__)
+MiB = 1024 * 1024
+REQUIRED = ("s3_store_host", "s3_store_access_key", "s3_store_secret_key", "s3_store_bucket")
+
+
+class S3Location:
+    """A parsed location: endpoint, bucket, key and optional credentials."""
+
+    def __init__(self, uri):
+        scheme, sep, rest = uri.partition("://")
+        if scheme not in S3Store.schemes or not sep:
+            raise BadLocation("Not an S3 location")
+        self.access = self.secret = None
+        if "@" in rest:
+            # A secret key may contain "/": split at the last "@".
+            creds, _, rest = rest.rpartition("@")
+            self.access, _, self.secret = creds.partition(":")
+        parts = rest.split("/")
+        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
+            raise BadLocation("S3 location must be s3+http(s)://host/bucket/key")
+        http = "http" if scheme == "s3+http" else "https"
+        self.endpoint = f"{http}://" + "/".join(parts[:-2])
+        self.bucket, self.key = parts[-2], parts[-1]
+
+    def __str__(self):
+        return f"{self.bucket}/{self.key}"
+
+
+class S3Store:
+    """Images in an S3 bucket; see the module docstring."""
+
+    name = "s3"
+    schemes = ("s3", "s3+http", "s3+https")
+    read_only = False
+
+    def __init__(self, host, access_key, secret_key, bucket, create_bucket=False,
+                 addressing_style="path", region="us-east-1",
+                 large_object_size=100 * MiB, part_size=10 * MiB, retries=6):
+        self.endpoint = (host if "://" in host else "https://" + host).rstrip("/")
+        self.access_key, self.secret_key = access_key, secret_key
+        self.bucket = bucket
+        self.create_bucket = create_bucket
+        self.addressing_style = addressing_style
+        self.region = region
+        self.large_object_size = large_object_size
+        self.part_size = part_size
+        self.retries = retries
+        self._clients = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, conf):
+        """Build from ``s3_store_*`` options without contacting the endpoint.
+
+        :raises NotConfigured: names the missing required options.
+        """
+        missing = [name for name in REQUIRED if not conf.get(name)]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise NotConfigured(f"S3 store is not configured: {', '.join(missing)} {verb} required")
+        return cls(conf.s3_store_host, conf.s3_store_access_key, conf.s3_store_secret_key,
+                   conf.s3_store_bucket,
+                   create_bucket=conf.get("s3_store_create_bucket_on_put", False),
+                   addressing_style=conf.get("s3_store_addressing_style", "path"),
+                   region=conf.get("s3_store_region") or "us-east-1",
+                   large_object_size=int(conf.get("s3_store_large_object_size", 100) * MiB),
+                   part_size=int(conf.get("s3_store_large_object_chunk_size", 10) * MiB))
+
+    def location(self, image_id):
+        scheme, _, hostpath = self.endpoint.partition("://")
+        return f"s3+{scheme}://{hostpath}/{self.bucket}/{image_id}"
+
+    def check_location(self, uri):
+        """:raises BadLocation: ``uri`` is not an S3 location."""
+        S3Location(uri)
+
+    def _client(self, loc=None):
+        endpoint = loc.endpoint if loc else self.endpoint
+        access, secret = (loc.access, loc.secret) if loc and loc.access else (
+            self.access_key, self.secret_key)
+        with self._lock:
+            client = self._clients.get((endpoint, access))
+            if client is None:
+                client = self._clients[(endpoint, access)] = self._new_client(endpoint, access, secret)
+        return client
+
+    def _new_client(self, endpoint, access, secret):
+        import boto3  # lazy: keeps glance-api small when the store is unused
+        import botocore.utils
+        from botocore.config import Config
+        options = dict(
+            signature_version="s3v4", connect_timeout=10, read_timeout=60,
+            retries={"max_attempts": self.retries, "mode": "standard"},
+            s3={"addressing_style": self.addressing_style, "payload_signing_enabled": False})
+        if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
+            # botocore >= 1.36 adds CRC checksums that some S3 servers reject.
+            options.update(request_checksum_calculation="when_required",
+                           response_checksum_validation="when_required")
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint, region_name=self.region, aws_access_key_id=access,
+            aws_secret_access_key=secret, config=Config(**options))
+        # botocore < 1.36 adds a Content-MD5 to every PutObject/UploadPart, which
+        # means reading the body twice: impossible for a stream, so turn it off.
+        md5_handler = getattr(botocore.utils, "conditionally_calculate_md5", None)
+        if md5_handler:
+            for operation in ("PutObject", "UploadPart"):
+                client.meta.events.unregister(f"before-call.s3.{operation}", md5_handler)
+        return client
+
+    def _error(self, exc, what):
+        """Turn a botocore exception into a StoreError whose text holds no secret."""
+        if isinstance(exc, StoreError):
+            return exc
+        response = getattr(exc, "response", None) or {}
+        code = response.get("Error", {}).get("Code", "")
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound") or status == 404:
+            return NotFound(f"S3 could not find {what}")
+        if code in ("EntityTooLarge", "QuotaExceeded") or status in (413, 507):
+            return StorageFull(f"S3 is out of space storing {what}")
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return BackendError("S3 refused the configured credentials")
+        if code == "AccessDenied" or status == 403:
+            return WriteDenied(f"S3 denied access to {what}")
+        if code or status:
+            return BackendError(f"S3 answered {status} {code} for {what}")
+        return BackendError(f"S3 request failed ({type(exc).__name__}) for {what}")
+
+    # -- the Store interface -------------------------------------------------
+
+    def add(self, image_id, data, size=None, checksum=None):
+        """Stream ``data`` into ``<bucket>/<image_id>``, multipart when large.
+
+        :raises Duplicate: the key exists already.
+        :raises BackendError: S3 failed; the object or multipart upload is removed.
+        """
+        reader = HashingReader(data, size, checksum)
+        client, what = self._client(), f"{self.bucket}/{image_id}"
+        written = False
+        try:
+            self._prepare(client, image_id)
+            if size is not None and size < self.large_object_size:
+                written = True
+                self._put(client, image_id, SegmentReader(reader, size, exact=True), size)
+                reader.read(1)    # HashingReader raises SizeMismatch on extra bytes
+            elif size is not None:
+                self._multipart(client, image_id, Peekable(reader), size)
+            else:
+                first = read_at_most(reader, self.part_size)
+                source = Peekable(reader)
+                if len(first) < self.part_size or not source.more():
+                    written = True
+                    self._put(client, image_id, first, len(first))
+                else:
+                    self._multipart(client, image_id, source, None, first)
+            reader.verify()
+            return reader.result(self.location(image_id))
+        except Exception as exc:
+            error = self._error(exc, what)
+            if written:
+                self._remove(client, image_id)
+            raise error from None
+
+    def _prepare(self, client, image_id):
+        from botocore.exceptions import ClientError
+        try:
+            client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if self._error(exc, "").__class__ is not NotFound:
+                raise
+            if not self.create_bucket:
+                raise BackendError(f"S3 bucket {self.bucket} does not exist and "
+                                   "s3_store_create_bucket_on_put is off") from None
+            client.create_bucket(Bucket=self.bucket)
+        try:
+            client.head_object(Bucket=self.bucket, Key=image_id)
+        except ClientError as exc:
+            if isinstance(self._error(exc, ""), NotFound):
+                return
+            raise
+        raise Duplicate(f"S3 already has an object for image {image_id}")
+
+    def _put(self, client, key, body, length):
+        client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentLength=length,
+                          ContentType="application/octet-stream")
+
+    def _multipart(self, client, key, source, size, first=None):
+        """Upload parts of ``part_size`` bytes; abort on any failure."""
+        upload = client.create_multipart_upload(Bucket=self.bucket, Key=key,
+                                                ContentType="application/octet-stream")
+        upload_id, parts, done = upload["UploadId"], [], 0
+        try:
+            while True:
+                if first is not None:
+                    body, first = first, None
+                elif size is not None:
+                    if done >= size:
+                        break
+                    length = min(self.part_size, size - done)
+                    body = SegmentReader(source, length, exact=True)
+                elif source.more():
+                    body = read_at_most(source, self.part_size)   # unknown size: one part in memory
+                else:
+                    break
+                length = len(body) if isinstance(body, bytes) else body.limit
+                answer = client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                            PartNumber=len(parts) + 1, Body=body,
+                                            ContentLength=length)
+                parts.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
+                done += length
+            if size is not None:
+                source.read(1)    # HashingReader raises SizeMismatch on extra bytes
+            source.source.verify()    # before the object becomes visible
+            client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                             MultipartUpload={"Parts": parts})
+        except BaseException:
+            try:
+                client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except Exception as exc:
+                if not isinstance(self._error(exc, key), NotFound):
+                    LOG.error("Could not abort the multipart upload of %s/%s: %s",
+                              self.bucket, key, self._error(exc, key))
+            raise
+
+    def _remove(self, client, key):
+        try:
+            client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            LOG.error("Could not remove %s/%s after a failed upload: %s",
+                      self.bucket, key, self._error(exc, key))
+
+    def get(self, uri, offset=0, length=None):
+        """Stream the object; the iterator raises BackendError if it ends short.
+
+        :raises NotFound: no such object.
+        """
+        loc = S3Location(uri)
+        args = {"Bucket": loc.bucket, "Key": loc.key}
+        if offset or length is not None:
+            end = "" if length is None else offset + length - 1
+            args["Range"] = f"bytes={offset}-{end}"
+        try:
+            answer = self._client(loc).get_object(**args)
+        except Exception as exc:
+            raise self._error(exc, str(loc)) from None
+        size = answer["ContentLength"]
+        chunks = answer["Body"].iter_chunks(CHUNK_SIZE)
+        return checked_stream(_closing(chunks, answer["Body"]), size, f"S3 object {loc}",
+                              lambda exc: self._error(exc, str(loc))), size
+
+    def get_size(self, uri):
+        """:raises NotFound: no such object."""
+        loc = S3Location(uri)
+        try:
+            return self._client(loc).head_object(Bucket=loc.bucket, Key=loc.key)["ContentLength"]
+        except Exception as exc:
+            raise self._error(exc, str(loc)) from None
+
+    def delete(self, uri):
+        """Remove the object.
+
+        :raises NotFound: no such object (S3 itself answers deletes of missing keys).
+        """
+        loc = S3Location(uri)
+        client = self._client(loc)
+        try:
+            client.head_object(Bucket=loc.bucket, Key=loc.key)
+            client.delete_object(Bucket=loc.bucket, Key=loc.key)
+        except Exception as exc:
+            raise self._error(exc, str(loc)) from None
+
+
+def _closing(chunks, body):
+    """Yield ``chunks`` and release the connection however iteration ends."""
+    try:
+        yield from chunks
+    finally:
+        body.close()

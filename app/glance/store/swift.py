@@ -1,0 +1,294 @@
+"""Swift store: one object per image, large images as a Static Large Object.
+
+Locations hold no credentials: ``swift+http://host:port/auth/v1.0/<container>/<id>``
+(the auth URL, then container and object).  Any glance-api node reads and
+deletes them with its own ``swift_store_user``/``swift_store_key``, so no key
+can leak through a location, a log line or an error message.  Seed-style
+locations with ``user:key@`` are still read, with those credentials.
+
+Large images are written as segments ``<id>-00001``… streamed straight from
+the request body, then an SLO manifest ``<id>``.  SLO rather than DLO: the
+manifest lists every segment with its size and ETag, so Swift refuses to
+assemble (and never serves) an image whose segments are missing, and one
+``DELETE ?multipart-manifest=delete`` removes the segments with it.
+"""
+import json
+import logging
+import threading
+from urllib.parse import quote
+
+from glance.store.base import (
+    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotConfigured,
+    NotFound, StorageFull, StoreError, WriteDenied)
+from glance.store.segment import Peekable, SegmentReader, checked_stream
+
+LOG = logging.getLogger(__name__)
+MiB = 1024 * 1024
+REQUIRED = ("swift_store_auth_address", "swift_store_user", "swift_store_key")
+
+
+class SwiftLocation:
+    """A parsed location: auth URL, container, object and optional credentials."""
+
+    def __init__(self, uri):
+        scheme, sep, rest = uri.partition("://")
+        if scheme not in SwiftStore.schemes or not sep:
+            raise BadLocation("Not a Swift location")
+        self.user = self.key = None
+        if "@" in rest:
+            creds, _, rest = rest.rpartition("@")
+            # "account:user:key": the key follows the last colon.
+            self.user, _, self.key = creds.rpartition(":")
+        parts = rest.split("/")
+        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
+            raise BadLocation("Swift location must be swift+http(s)://authurl/container/object")
+        http = "http" if scheme == "swift+http" else "https"
+        self.auth_url = f"{http}://" + "/".join(parts[:-2])
+        self.container, self.obj = parts[-2], parts[-1]
+
+    def __str__(self):
+        return f"{self.container}/{self.obj}"
+
+
+class SwiftStore:
+    """Images in a Swift container; see the module docstring."""
+
+    name = "swift"
+    schemes = ("swift", "swift+http", "swift+https")
+    read_only = False
+
+    def __init__(self, auth_address, user, key, auth_version="1", tenant="",
+                 container="glance", create_container=False,
+                 large_object_size=5120 * MiB, chunk_size=200 * MiB, retries=5):
+        if "://" not in auth_address:
+            auth_address = "https://" + auth_address   # the seed's default scheme
+        self.auth_url = auth_address.rstrip("/")
+        self.user, self.key = user, key
+        self.auth_version = str(auth_version)
+        self.tenant = tenant
+        self.container = container
+        self.create_container = create_container
+        self.large_object_size = large_object_size
+        self.chunk_size = chunk_size
+        self.retries = retries
+        self._tokens = {}              # (auth_url, user) -> (storage_url, token)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, conf):
+        """Build from ``swift_store_*`` options without contacting Swift.
+
+        :raises NotConfigured: names the missing required options.
+        """
+        missing = [name for name in REQUIRED if not conf.get(name)]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise NotConfigured(f"Swift store is not configured: {', '.join(missing)} {verb} required")
+        return cls(conf.swift_store_auth_address, conf.swift_store_user, conf.swift_store_key,
+                   auth_version=conf.get("swift_store_auth_version", "1"),
+                   tenant=conf.get("swift_store_tenant", ""),
+                   container=conf.get("swift_store_container") or "glance",
+                   create_container=conf.get("swift_store_create_container_on_put", False),
+                   large_object_size=int(conf.get("swift_store_large_object_size", 5120) * MiB),
+                   chunk_size=int(conf.get("swift_store_large_object_chunk_size", 200) * MiB))
+
+    def location(self, image_id):
+        scheme = "swift+http" if self.auth_url.startswith("http://") else "swift+https"
+        return f"{scheme}://{self.auth_url.split('://', 1)[1]}/{self.container}/{image_id}"
+
+    def check_location(self, uri):
+        """:raises BadLocation: ``uri`` is not a Swift location."""
+        SwiftLocation(uri)
+
+    # -- connections -------------------------------------------------------
+
+    def _connect(self, loc=None):
+        from swiftclient import client  # lazy: keeps glance-api small when unused
+        # Debug logs would show the first characters of X-Auth-Key.
+        client.logger_settings["reveal_sensitive_prefix"] = 0
+        auth_url = loc.auth_url if loc else self.auth_url
+        user, key = (loc.user, loc.key) if loc and loc.user else (self.user, self.key)
+        tenant, options = self.tenant, {}
+        if self.auth_version != "1":
+            if not tenant and ":" in user:
+                tenant, user = user.split(":", 1)
+            options = {"tenant_name": tenant, "project_name": tenant,
+                       "user_domain_name": "Default", "project_domain_name": "Default"}
+        with self._lock:
+            url, token = self._tokens.get((auth_url, user), (None, None))
+        return client.Connection(
+            authurl=auth_url, user=user, key=key, auth_version=self.auth_version,
+            tenant_name=tenant or None, os_options=options, retries=self.retries,
+            starting_backoff=0.5, max_backoff=8, preauthurl=url, preauthtoken=token,
+            timeout=60)
+
+    def _keep_token(self, conn):
+        # Reuse the token across requests: tempauth/keystone are not hit per call.
+        if conn.url and conn.token:
+            with self._lock:
+                self._tokens[(conn.authurl, conn.user)] = (conn.url, conn.token)
+
+    def _error(self, exc, what):
+        """Turn a client exception into a StoreError whose text holds no secret."""
+        if isinstance(exc, StoreError):
+            return exc
+        status = getattr(exc, "http_status", None)
+        if status == 404:
+            return NotFound(f"Swift could not find {what}")
+        if status in (413, 507):
+            return StorageFull(f"Swift is out of space storing {what}")
+        if status == 403:
+            return WriteDenied(f"Swift denied access to {what}")
+        if status == 401:
+            return BackendError("Swift refused the configured credentials")
+        if status:
+            return BackendError(f"Swift answered {status} {getattr(exc, 'http_reason', '')} for {what}")
+        return BackendError(f"Swift request failed ({type(exc).__name__}) for {what}")
+
+    # -- the Store interface -------------------------------------------------
+
+    def add(self, image_id, data, size=None, checksum=None):
+        """Stream ``data`` into ``<container>/<image_id>``, segmented when large.
+
+        :raises Duplicate: the object exists already.
+        :raises BackendError: Swift failed; every object written is removed.
+        """
+        reader = HashingReader(data, size, checksum)
+        conn, written = self._connect(), []
+        what = f"{self.container}/{image_id}"
+        try:
+            self._prepare(conn, image_id)
+            if size is not None and size >= self.large_object_size:
+                self._put_large(conn, image_id, reader, Peekable(reader), size, [], written)
+            elif size is not None:
+                written.append(image_id)
+                self._put(conn, image_id, SegmentReader(reader, size, exact=True), size)
+                if reader.read(1):   # HashingReader raises SizeMismatch on extra bytes
+                    raise AssertionError("unreachable")
+            else:
+                self._put_unknown(conn, image_id, reader, written)
+            self._keep_token(conn)
+            return reader.result(self.location(image_id))
+        except Exception as exc:
+            error = self._error(exc, what)
+            self._remove(conn, written)
+            raise error from None
+
+    def _prepare(self, conn, image_id):
+        try:
+            conn.head_container(self.container)
+        except Exception as exc:
+            if getattr(exc, "http_status", None) != 404:
+                raise
+            if not self.create_container:
+                raise BackendError(f"Swift container {self.container} does not exist and "
+                                   "swift_store_create_container_on_put is off") from None
+            conn.put_container(self.container)
+        try:
+            conn.head_object(self.container, image_id)
+        except Exception as exc:
+            if getattr(exc, "http_status", None) == 404:
+                return
+            raise
+        raise Duplicate(f"Swift already has an object for image {image_id}")
+
+    def _put(self, conn, name, body, length):
+        return conn.put_object(self.container, name, body, content_length=length,
+                               chunk_size=CHUNK_SIZE, content_type="application/octet-stream")
+
+    def _put_unknown(self, conn, image_id, reader, written):
+        """Chunked upload: a plain object unless it reaches the large size."""
+        first = SegmentReader(reader, self.large_object_size)
+        written.append(image_id)
+        etag = self._put(conn, image_id, first, None)
+        rest = Peekable(reader)
+        if not first.full or not rest.more():
+            return
+        # It turned out large: the object already written becomes segment 1.
+        name = f"{image_id}-00001"
+        written.append(name)
+        source = f"/{quote(self.container)}/{quote(image_id)}"
+        conn.put_object(self.container, name, None, content_length=0,
+                        headers={"X-Copy-From": source})
+        segments = [{"path": f"/{self.container}/{name}", "etag": etag, "size_bytes": first.count}]
+        self._put_large(conn, image_id, reader, rest, None, segments, written)
+
+    def _put_large(self, conn, image_id, reader, source, size, segments, written):
+        """Stream segments of ``chunk_size`` bytes from ``source``, then the SLO manifest."""
+        done = sum(seg["size_bytes"] for seg in segments)
+        while (size - done) if size is not None else source.more():
+            length = min(self.chunk_size, size - done) if size is not None else None
+            name = f"{image_id}-{len(segments) + 1:05d}"
+            part = SegmentReader(source, length or self.chunk_size, exact=length is not None)
+            written.append(name)
+            etag = self._put(conn, name, part, length)
+            segments.append({"path": f"/{self.container}/{name}", "etag": etag,
+                             "size_bytes": part.count})
+            done += part.count
+        if size is not None and source.read(1):
+            raise AssertionError("unreachable")   # HashingReader raised SizeMismatch
+        reader.verify()              # size and checksum, before the image becomes visible
+        written.append(image_id)
+        conn.put_object(self.container, image_id, json.dumps(segments),
+                        query_string="multipart-manifest=put",
+                        content_type="application/octet-stream")
+
+    def _remove(self, conn, names):
+        for name in reversed(names):
+            try:
+                conn.delete_object(self.container, name)
+            except Exception as exc:  # already gone, or Swift is down for good
+                if getattr(exc, "http_status", None) != 404:
+                    LOG.error("Could not remove %s/%s after a failed upload: %s",
+                              self.container, name, self._error(exc, name))
+
+    def get(self, uri, offset=0, length=None):
+        """Stream the object; the iterator raises BackendError if it ends short.
+
+        :raises NotFound: no such object.
+        """
+        loc = SwiftLocation(uri)
+        conn = self._connect(loc)
+        headers = {}
+        if offset or length is not None:
+            end = "" if length is None else offset + length - 1
+            headers["Range"] = f"bytes={offset}-{end}"
+        try:
+            resp, body = conn.get_object(loc.container, loc.obj, resp_chunk_size=CHUNK_SIZE,
+                                         headers=headers)
+        except Exception as exc:
+            raise self._error(exc, str(loc)) from None
+        self._keep_token(conn)
+        size = int(resp.get("content-length", 0))
+        return checked_stream(body, size, f"Swift object {loc}",
+                              lambda exc: self._error(exc, str(loc))), size
+
+    def get_size(self, uri):
+        """:raises NotFound: no such object."""
+        loc = SwiftLocation(uri)
+        conn = self._connect(loc)
+        try:
+            return int(conn.head_object(loc.container, loc.obj).get("content-length", 0))
+        except Exception as exc:
+            raise self._error(exc, str(loc)) from None
+
+    def delete(self, uri):
+        """Remove the object, and its segments when it is a manifest.
+
+        :raises NotFound: no such object.
+        """
+        loc = SwiftLocation(uri)
+        conn = self._connect(loc)
+        try:
+            head = conn.head_object(loc.container, loc.obj)
+            if str(head.get("x-static-large-object", "")).lower() == "true":
+                conn.delete_object(loc.container, loc.obj, query_string="multipart-manifest=delete")
+                return
+            manifest = head.get("x-object-manifest")    # a DLO written by the seed
+            if manifest:
+                container, _, prefix = manifest.partition("/")
+                for item in conn.get_container(container, prefix=prefix, full_listing=True)[1]:
+                    conn.delete_object(container, item["name"])
+            conn.delete_object(loc.container, loc.obj)
+        except Exception as exc:
+            raise self._error(exc, str(loc)) from None

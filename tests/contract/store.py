@@ -1,0 +1,204 @@
+"""The contract every store follows, run against each real backend.
+
+Not collected by itself (no ``test_`` prefix).  A backend opts in with::
+
+    class TestFilesystemStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path): ...
+
+``ReadOnlyStoreContract`` is the same for stores that only read (http); it
+also needs ``location``, ``content`` and ``missing_location`` fixtures.
+"""
+import hashlib
+import inspect
+import io
+import os
+import uuid
+
+import pytest
+
+from glance.store import base
+
+MiB = 1024 * 1024
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+class Trickle:
+    """A request body that hands out small pieces, like a socket does."""
+
+    def __init__(self, data, piece=65536, fail_after=None):
+        self.data = memoryview(data)
+        self.piece = piece
+        self.pos = 0
+        self.fail_after = fail_after
+
+    def read(self, size=-1):
+        if self.fail_after is not None and self.pos >= self.fail_after:
+            raise base.ClientDisconnected("The client went away")
+        size = self.piece if size is None or size < 0 else min(size, self.piece)
+        chunk = bytes(self.data[self.pos:self.pos + size])
+        self.pos += len(chunk)
+        return chunk
+
+
+def check_protocol(store):
+    """The store has every attribute and method of ``base.Store``, same signatures."""
+    assert isinstance(store.name, str) and store.name
+    assert store.schemes and all(isinstance(s, str) for s in store.schemes)
+    assert isinstance(store.read_only, bool)
+    for method in ("add", "get", "get_size", "delete"):
+        want = list(inspect.signature(getattr(base.Store, method)).parameters)[1:]
+        got = list(inspect.signature(getattr(store, method)).parameters)
+        assert got == want, f"{type(store).__name__}.{method}{got} differs from Store.{method}{want}"
+    assert callable(getattr(type(store), "from_config", None))
+
+
+class StoreContract:
+    """Writable stores: what the API relies on."""
+
+    large_size = 3 * MiB + 123    # subclasses raise it above their segment/part threshold
+
+    def test_follows_the_store_protocol(self, store):
+        check_protocol(store)
+        assert store.read_only is False
+
+    def test_add_then_get_returns_the_same_bytes(self, store):
+        data = os.urandom(100_000)
+        stored = store.add(new_id(), io.BytesIO(data), len(data))
+        assert stored.size == len(data)
+        assert stored.checksum == md5(data)
+        assert stored.uri.split("://")[0] in store.schemes
+        chunks, size = store.get(stored.uri)
+        assert size == len(data)
+        assert b"".join(chunks) == data
+        assert store.get_size(stored.uri) == len(data)
+
+    @pytest.mark.parametrize("known_size", [True, False], ids=["sized", "chunked"])
+    def test_large_image_round_trip(self, store, known_size):
+        data = os.urandom(self.large_size)
+        stored = store.add(new_id(), Trickle(data), len(data) if known_size else None)
+        assert (stored.size, stored.checksum) == (len(data), md5(data))
+        chunks, size = store.get(stored.uri)
+        assert size == len(data)
+        assert md5(b"".join(chunks)) == md5(data)
+        store.delete(stored.uri)
+        with pytest.raises(base.NotFound):
+            store.get_size(stored.uri)
+
+    def test_unknown_size_counts_the_bytes(self, store):
+        data = os.urandom(70_000)
+        stored = store.add(new_id(), Trickle(data, piece=4096))
+        assert (stored.size, stored.checksum) == (len(data), md5(data))
+
+    def test_empty_image(self, store):
+        stored = store.add(new_id(), io.BytesIO(b""), 0)
+        assert (stored.size, stored.checksum) == (0, md5(b""))
+        chunks, size = store.get(stored.uri)
+        assert size == 0 and b"".join(chunks) == b""
+
+    def test_get_a_range(self, store):
+        data = os.urandom(50_000)
+        stored = store.add(new_id(), io.BytesIO(data), len(data))
+        chunks, size = store.get(stored.uri, offset=1000, length=2000)
+        assert size == 2000
+        assert b"".join(chunks) == data[1000:3000]
+        chunks, size = store.get(stored.uri, offset=49_000)
+        assert (size, b"".join(chunks)) == (1000, data[49_000:])
+
+    def test_checksum_given_by_the_client_is_accepted_in_any_case(self, store):
+        data = b"checked" * 1000
+        stored = store.add(new_id(), io.BytesIO(data), len(data), md5(data).upper())
+        assert stored.checksum == md5(data)
+
+    def test_wrong_checksum_is_refused_and_leaves_nothing(self, store):
+        image_id, data = new_id(), os.urandom(10_000)
+        with pytest.raises(base.ChecksumMismatch):
+            store.add(image_id, io.BytesIO(data), len(data), md5(b"other"))
+        assert store.add(image_id, io.BytesIO(data), len(data)).size == len(data)
+
+    def test_body_shorter_than_declared_is_refused_and_leaves_nothing(self, store):
+        image_id, data = new_id(), os.urandom(10_000)
+        with pytest.raises(base.SizeMismatch):
+            store.add(image_id, io.BytesIO(data), len(data) + 10)
+        assert store.add(image_id, io.BytesIO(data), len(data)).size == len(data)
+
+    def test_body_longer_than_declared_is_refused_and_leaves_nothing(self, store):
+        image_id, data = new_id(), os.urandom(10_000)
+        with pytest.raises(base.SizeMismatch):
+            store.add(image_id, io.BytesIO(data), len(data) - 10)
+        assert store.add(image_id, io.BytesIO(data), len(data)).size == len(data)
+
+    def test_large_wrong_checksum_leaves_nothing(self, store):
+        image_id, data = new_id(), os.urandom(self.large_size)
+        with pytest.raises(base.ChecksumMismatch):
+            store.add(image_id, Trickle(data), len(data), md5(b"other"))
+        assert store.add(image_id, Trickle(data), len(data)).size == len(data)
+
+    def test_client_disconnect_mid_upload_leaves_nothing(self, store):
+        image_id, data = new_id(), os.urandom(self.large_size)
+        with pytest.raises(base.ClientDisconnected):
+            store.add(image_id, Trickle(data, fail_after=len(data) // 2), len(data))
+        assert store.add(image_id, Trickle(data), len(data)).size == len(data)
+
+    def test_second_add_for_the_same_image_is_a_duplicate(self, store):
+        image_id = new_id()
+        first = store.add(image_id, io.BytesIO(b"first"), 5)
+        with pytest.raises(base.Duplicate):
+            store.add(image_id, io.BytesIO(b"second"), 6)
+        chunks, _ = store.get(first.uri)
+        assert b"".join(chunks) == b"first"
+
+    def test_delete_removes_the_data(self, store):
+        stored = store.add(new_id(), io.BytesIO(b"gone soon"), 9)
+        store.delete(stored.uri)
+        with pytest.raises(base.NotFound):
+            store.get(stored.uri)
+        with pytest.raises(base.NotFound):
+            store.get_size(stored.uri)
+        with pytest.raises(base.NotFound):
+            store.delete(stored.uri)
+
+    def test_location_of_another_scheme_is_refused(self, store):
+        with pytest.raises((base.BadLocation, base.UnknownScheme)):
+            store.get("gopher://example.invalid/images/1")
+
+
+class ReadOnlyStoreContract:
+    """Stores that serve existing data and refuse writes (http)."""
+
+    def test_follows_the_store_protocol(self, store):
+        check_protocol(store)
+        assert store.read_only is True
+
+    def test_get_returns_the_bytes_and_their_size(self, store, location, content):
+        chunks, size = store.get(location)
+        assert size == len(content)
+        assert b"".join(chunks) == content
+        assert store.get_size(location) == len(content)
+
+    def test_get_a_range(self, store, location, content):
+        chunks, size = store.get(location, offset=10, length=100)
+        assert size == 100
+        assert b"".join(chunks) == content[10:110]
+
+    def test_missing_data_is_not_found(self, store, missing_location):
+        with pytest.raises(base.NotFound):
+            store.get(missing_location)
+        with pytest.raises(base.NotFound):
+            store.get_size(missing_location)
+
+    def test_add_is_refused(self, store):
+        with pytest.raises(base.ReadOnly):
+            store.add(new_id(), io.BytesIO(b"data"), 4)
+
+    def test_delete_is_refused_and_the_data_stays(self, store, location, content):
+        with pytest.raises(base.ReadOnly):
+            store.delete(location)
+        assert store.get_size(location) == len(content)

@@ -1,0 +1,15 @@
+"""The store contract, run against the filesystem store in a temporary directory."""
+import pytest
+
+from contract.store import StoreContract
+from glance.config import load_config
+
+filesystem = pytest.importorskip("glance.store.filesystem")
+
+
+class TestFilesystemStore(StoreContract):
+
+    @pytest.fixture
+    def store(self, tmp_path):
+        conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path)})
+        return filesystem.FilesystemStore.from_config(conf)
