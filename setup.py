@@ -34,6 +34,7 @@ setup(
             "glance-registry = glance.cmd.registry:main",
             "glance-manage = glance.cmd.manage:main",
             "glance-control = glance.cmd.control:main",
+            "glance-scrubber = glance.cmd.scrubber:main",
         ],
     },
     classifiers=[

@@ -219,9 +219,11 @@ def build_parser(program, description, usage=None):
     shown = {"verbose", "debug"}
     for opt in opts.options_for(program):
         if opt.section == "Logging" and opt.name not in shown:
+            # Boolean logging options are plain flags, as --use-syslog was in Glance.
+            kind = ({"action": "store_true"} if opt.type == "bool" else {"metavar": "VALUE"})
             log.add_argument("--" + opt.name.replace("_", "-"), dest=opt.name, default=None,
-                             metavar="VALUE", help=f"{opt.help} (default: {opt.default!r})"
-                             .replace("%", "%%"))
+                             help=f"{opt.help} (default: {opt.default!r})"
+                             .replace("%", "%%"), **kind)
             shown.add(opt.name)
     group = parser.add_argument_group("options (also settable in the configuration file)")
     for opt in opts.options_for(program):

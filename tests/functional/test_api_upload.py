@@ -42,32 +42,27 @@ def test_put_data_on_an_active_image_is_409_and_changes_nothing(api):
     assert api.status(image["id"]) == "active"
 
 
-def _killed_without_files(api, name):
-    found = api.request("GET", f"/v1/images/detail?name={name}&status=killed").json()["images"]
-    listed = api.request("GET", f"/v1/images/detail?name={name}").json()["images"]
-    ids = [i["id"] for i in found + listed]
-    for image_id in ids:
-        assert api.status(image_id) == "killed"
-        assert image_id not in api.files()
+def _assert_killed_without_files(api, image_id):
+    assert api.status(image_id) == "killed"
+    assert image_id not in api.files()
     assert not [f for f in api.files() if f.startswith(".")], api.files()
-    return ids
 
 
 def test_checksum_mismatch_is_400_and_kills_the_image(api):
-    name = f"badsum-{uuid.uuid4().hex[:6]}"
-    response = api.create(b"some data", name=name, checksum="0" * 32)
+    image_id = str(uuid.uuid4())
+    response = api.create(b"some data", id=image_id, name="badsum", checksum="0" * 32)
     assert response.status_code == 400
     assert "checksum" in response.text.lower()
-    _killed_without_files(api, name)
+    _assert_killed_without_files(api, image_id)
 
 
 @pytest.mark.parametrize("declared", [5, 50])
 def test_size_mismatch_is_400_and_kills_the_image(api, declared):
-    name = f"badsize-{uuid.uuid4().hex[:6]}"
-    response = api.create(b"x" * 20, name=name, size=declared)
+    image_id = str(uuid.uuid4())
+    response = api.create(b"x" * 20, id=image_id, name="badsize", size=declared)
     assert response.status_code == 400
     assert "size" in response.text.lower()
-    _killed_without_files(api, name)
+    _assert_killed_without_files(api, image_id)
 
 
 def test_matching_size_and_checksum_are_accepted(api):
@@ -89,25 +84,27 @@ def test_chunked_upload_without_content_length(api):
 
 
 def test_chunked_upload_with_wrong_declared_size_is_refused(api):
-    name = f"chunksize-{uuid.uuid4().hex[:6]}"
-    response = api.create(b"z" * 200000, chunked=True, name=name, size=100)
+    image_id = str(uuid.uuid4())
+    response = api.create(b"z" * 200000, chunked=True, id=image_id, name="chunksize", size=100)
     assert response.status_code == 400
-    _killed_without_files(api, name)
+    _assert_killed_without_files(api, image_id)
 
 
 def test_body_that_is_not_octet_stream_is_400(api):
-    name = f"texty-{uuid.uuid4().hex[:6]}"
+    image_id = str(uuid.uuid4())
     response = api.request("POST", "/v1/images", data=b"hello",
-                           headers={"Content-Type": "text/plain", "x-image-meta-name": name})
+                           headers={"Content-Type": "text/plain", "x-image-meta-id": image_id})
     assert response.status_code == 400
     assert response.text.strip() == "Content-Type must be application/octet-stream"
-    assert api.request("GET", f"/v1/images/detail?name={name}").json()["images"] == []
+    assert api.head(image_id).status_code == 404       # refused before anything was created
 
 
 def test_unknown_store_is_400(api):
-    response = api.create(b"data", name="nostore", store="floppy")
+    image_id = str(uuid.uuid4())
+    response = api.create(b"data", id=image_id, name="nostore", store="floppy")
     assert response.status_code == 400
     assert "Requested store floppy not available" in response.text
+    assert api.head(image_id).status_code == 404
 
 
 def test_duplicate_id_is_409(api):
@@ -149,19 +146,14 @@ def _raw_post(api, headers, body_parts, close_after=True):
 
 
 def test_client_disconnect_mid_upload_kills_the_image_and_leaves_no_file(api):
-    name = f"dropped-{uuid.uuid4().hex[:6]}"
+    image_id = str(uuid.uuid4())
     _raw_post(api, {"Content-Type": "application/octet-stream",
                     "Content-Length": str(10 * 1024 * 1024),
-                    "x-image-meta-name": name}, [b"d" * (1024 * 1024)])
+                    "x-image-meta-id": image_id}, [b"d" * (1024 * 1024)])
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = api.request("GET", f"/v1/images/detail?name={name}&status=killed").json()
-        if found["images"]:
-            break
-        time.sleep(0.1)
-    ids = _killed_without_files(api, name)
-    assert ids, "the dropped upload left no killed image"
-    assert not api.files() or all(not f.startswith(".") for f in api.files())
+    while time.monotonic() < deadline and api.status(image_id) != "killed":
+        time.sleep(0.05)
+    _assert_killed_without_files(api, image_id)
 
 
 def test_underscore_and_dash_header_spellings_are_the_same_field(api):

@@ -1,9 +1,14 @@
 """glance-manage db_sync / db_version on SQLite, as a real process."""
+import os
+import subprocess
+import sys
+
 from contract.registry_migrations import (check_downgrade_and_upgrade,
                                           check_sync_from_empty_and_again,
                                           check_sync_keeps_images_of_unversioned_database,
                                           manage)
 from glance.registry import db
+from servers import APP
 
 
 def test_db_sync_from_empty_and_again(tmp_path):
@@ -29,8 +34,6 @@ def test_positional_config_file_and_bad_command(tmp_path):
     url = f"sqlite:///{tmp_path}/g.sqlite"
     manage(tmp_path, url, "db_sync")
     conf = str(tmp_path / "glance-registry.conf")
-    import subprocess, sys, os
-    from servers import APP
     env = dict(os.environ, PYTHONPATH=APP)
     ok = subprocess.run([sys.executable, "-m", "glance.cmd.manage", conf, "db_version"],
                         cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -15,7 +15,7 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/glance"
-tar -C "$src" --exclude=.git --exclude=.venv --exclude=__pycache__ --exclude='*.egg-info' \
+tar -C "$src" --exclude=.git --exclude='.venv*' --exclude=__pycache__ --exclude='*.egg-info' \
     --exclude=.pytest_cache --exclude=.pybuild --exclude=build --exclude=.ci-work -cf - . \
   | tar -C "$work/glance" -xf -
 cd "$work/glance"

@@ -8,8 +8,8 @@ packages=(
   dpkg-dev debhelper dh-python lintian   # build-deb.sh
   python3-all python3-setuptools
   # Build-Depends for the unit tests run by dh_auto_test
-  python3-pytest python3-flask python3-waitress python3-cheroot
-  python3-sqlalchemy python3-alembic python3-requests
+  python3-pytest python3-pytest-timeout python3-flask python3-waitress python3-cheroot
+  python3-sqlalchemy python3-alembic python3-requests python3-psycopg2 python3-pymysql
   curl zstd
 )
 

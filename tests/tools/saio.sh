@@ -16,11 +16,15 @@ S=${2:?state directory}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VENV=${GLANCE_TEST_SWIFT_VENV:-$REPO/.venv-swift}
 export PATH="$VENV/bin:$PATH"
+# SAIO_BIND: address of the proxy (default 127.0.0.1; the storage servers stay on loopback),
+# e.g. a host bridge address so that containers can reach Swift.
+BIND=${SAIO_BIND:-127.0.0.1}
+[ "$BIND" = 0.0.0.0 ] && CHECK_HOST=127.0.0.1 || CHECK_HOST=$BIND
 
 wait_up() {
   local port=$1
   for _ in $(seq 1 300); do
-    if "$VENV/bin/python" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/healthcheck', timeout=1)" 2>/dev/null; then
+    if "$VENV/bin/python" -c "import urllib.request as u; u.urlopen('http://$CHECK_HOST:$port/healthcheck', timeout=1)" 2>/dev/null; then
       echo "swift up on $port"; return 0
     fi
     sleep 0.1
@@ -86,7 +90,7 @@ CONF
   cat > "$S"/etc/proxy-server.conf <<CONF
 [DEFAULT]
 swift_dir = $S/etc
-bind_ip = 127.0.0.1
+bind_ip = $BIND
 bind_port = $PORT
 workers = 0
 log_level = WARNING

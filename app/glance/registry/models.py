@@ -19,6 +19,8 @@ Base = declarative_base()
 Timestamp = (DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
              .with_variant(mysql.DATETIME(fsp=6), "mariadb"))
 
+SORT_KEYS = ("created_at", "updated_at", "name", "size", "status", "disk_format",
+             "container_format")
 MYSQL_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 
@@ -41,15 +43,13 @@ class SoftDelete:
 class Image(SoftDelete, Base):
     __tablename__ = "images"
     __table_args__ = (
-        # Listing: WHERE deleted = false ... ORDER BY <key>, id (keyset paging).
-        Index("ix_images_deleted_created_at", "deleted", "created_at", "id"),
-        Index("ix_images_deleted_updated_at", "deleted", "updated_at", "id"),
-        Index("ix_images_name", "name", "id"),
-        Index("ix_images_status", "status"),
-        Index("ix_images_size", "size", "id"),
+        # Listing is WHERE deleted = false ... ORDER BY <sort_key>, id with keyset
+        # paging: one (deleted, key, id) index per sort key serves both the
+        # range after the marker and the order.
+        *(Index(f"ix_images_deleted_{key}", "deleted", key, "id") for key in SORT_KEYS),
+        Index("ix_images_deleted_id", "deleted", "id"),
         Index("ix_images_checksum", "checksum"),
         Index("ix_images_owner", "owner"),
-        Index("ix_images_is_public", "is_public"),
         MYSQL_ARGS,
     )
 

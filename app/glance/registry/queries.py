@@ -34,6 +34,8 @@ def visible_in_lists(ctx):
 def _after_marker(col, value, marker_id, descending):
     """Rows strictly after (value, marker_id) in the (col, id) order."""
     nullable = col.key in NULLABLE_KEYS
+    if col.key == "id":
+        return col < marker_id if descending else col > marker_id
     if descending:
         if value is None:
             return and_(col.is_(None), Image.id < marker_id)
@@ -46,6 +48,8 @@ def _after_marker(col, value, marker_id, descending):
 
 
 def _order(col, descending, dialect):
+    if col.key == "id":
+        return [col.desc() if descending else col.asc()]
     if descending:
         ordered = col.desc()
         if dialect == "postgresql" and col.key in NULLABLE_KEYS:

@@ -75,4 +75,4 @@ def build_stores(conf, names=None):
             stores[name] = exc
         except ImportError as exc:
             stores[name] = NotConfigured(f"The {name} store is not available: {exc}")
-    return StoreMap(stores, conf.default_store, schemes)
+    return StoreMap(stores, conf.get("default_store", "file"), schemes)

@@ -146,6 +146,9 @@ class S3Store:
             return WriteDenied(f"S3 denied access to {what}")
         if code or status:
             return BackendError(f"S3 answered {status} {code} for {what}")
+        if type(exc).__name__ == "UnseekableStreamError":
+            # botocore wanted to resend a streamed body after a connection failure.
+            return BackendError(f"The connection to S3 failed while uploading {what}")
         return BackendError(f"S3 request failed ({type(exc).__name__}) for {what}")
 
     # -- the Store interface -------------------------------------------------
@@ -179,6 +182,8 @@ class S3Store:
             return reader.result(self.location(image_id))
         except Exception as exc:
             error = self._error(exc, what)
+            if isinstance(error, NotFound):     # bucket or upload vanished meanwhile
+                error = BackendError(f"S3 lost {what} during the upload")
             if written:
                 self._remove(client, image_id)
             raise error from None
@@ -203,8 +208,8 @@ class S3Store:
         raise Duplicate(f"S3 already has an object for image {image_id}")
 
     def _put(self, client, key, body, length):
-        client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentLength=length,
-                          ContentType="application/octet-stream")
+        _send(client.put_object, body, Bucket=self.bucket, Key=key, ContentLength=length,
+              ContentType="application/octet-stream")
 
     def _multipart(self, client, key, source, size, first=None):
         """Upload parts of ``part_size`` bytes; abort on any failure."""
@@ -225,9 +230,9 @@ class S3Store:
                 else:
                     break
                 length = len(body) if isinstance(body, bytes) else body.limit
-                answer = client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                            PartNumber=len(parts) + 1, Body=body,
-                                            ContentLength=length)
+                answer = _send(client.upload_part, body, Bucket=self.bucket, Key=key,
+                               UploadId=upload_id, PartNumber=len(parts) + 1,
+                               ContentLength=length)
                 parts.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
                 done += length
             if size is not None:
@@ -290,6 +295,20 @@ class S3Store:
             client.delete_object(Bucket=loc.bucket, Key=loc.key)
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
+
+
+def _send(call, body, **args):
+    """``call(Body=body, **args)``, re-raising what reading the body raised.
+
+    botocore wraps errors from the body in its own (and may retry): the
+    client's SizeMismatch or ClientDisconnected must reach the API as is.
+    """
+    try:
+        return call(Body=body, **args)
+    except Exception as exc:
+        if getattr(body, "error", None) is not None:
+            raise body.error from None
+        raise
 
 
 def _closing(chunks, body):

@@ -7,7 +7,7 @@ buffered and the MD5 still covers the whole image.
 """
 import logging
 
-from glance.store.base import CHUNK_SIZE, BackendError, ClientDisconnected
+from glance.store.base import CHUNK_SIZE, BackendError, ClientDisconnected, StoreError
 
 LOG = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class SegmentReader:
         self.exact = exact
         self.count = 0        # bytes taken from the source
         self.eof = False      # the source itself ended
+        self.error = None     # what the source raised, if anything
         self.buffer = b""     # HTTP clients read 8-16 KiB at a time: serve that from one chunk
         self.offset = 0
 
@@ -44,18 +45,39 @@ class SegmentReader:
         left = self.limit - self.count
         if left <= 0 or self.eof:
             return b""
-        chunk = self.source.read(min(CHUNK_SIZE, left))
+        try:
+            chunk = self.source.read(min(CHUNK_SIZE, left))
+        except StoreError as exc:
+            self.error = exc     # HTTP clients may wrap it: the store looks here
+            raise
         if not chunk:
             self.eof = True
             if self.exact:
-                verify = getattr(self.source, "verify", None)
-                if verify:
-                    verify()     # SizeMismatch, with the sizes in its message
-                raise ClientDisconnected(
+                self.error = ClientDisconnected(
                     f"The request body ended after {self.count} of {self.limit} bytes")
+                verify = getattr(self.source, "verify", None)
+                try:
+                    if verify:
+                        verify()     # SizeMismatch, with the sizes in its message
+                except StoreError as exc:
+                    self.error = exc
+                raise self.error
             return b""
         self.count += len(chunk)
         return chunk
+
+    def tell(self):
+        return self.count - (len(self.buffer) - self.offset)
+
+    def seek(self, position, whence=0):
+        """Only a rewind to the start before anything was sent is possible.
+
+        That is enough for an HTTP client to retry a request whose connection
+        failed before the body went out; later, retrying is impossible.
+        """
+        if whence != 0 or position != 0 or self.count:
+            raise OSError("A streamed request body cannot be rewound")
+        return 0
 
     @property
     def full(self):

@@ -171,6 +171,8 @@ class SwiftStore:
             return reader.result(self.location(image_id))
         except Exception as exc:
             error = self._error(exc, what)
+            if isinstance(error, NotFound):     # the container vanished meanwhile
+                error = BackendError(f"Swift lost {what} during the upload")
             self._remove(conn, written)
             raise error from None
 

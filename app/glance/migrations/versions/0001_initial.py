@@ -47,14 +47,13 @@ def upgrade():
         *_soft_delete(),
         **MYSQL,
     )
-    op.create_index("ix_images_deleted_created_at", "images", ["deleted", "created_at", "id"])
-    op.create_index("ix_images_deleted_updated_at", "images", ["deleted", "updated_at", "id"])
-    op.create_index("ix_images_name", "images", ["name", "id"])
-    op.create_index("ix_images_status", "images", ["status"])
-    op.create_index("ix_images_size", "images", ["size", "id"])
+    # One (deleted, key, id) index per sort key: keyset paging seeks, never sorts.
+    for key in ("created_at", "updated_at", "name", "size", "status", "disk_format",
+                "container_format"):
+        op.create_index(f"ix_images_deleted_{key}", "images", ["deleted", key, "id"])
+    op.create_index("ix_images_deleted_id", "images", ["deleted", "id"])
     op.create_index("ix_images_checksum", "images", ["checksum"])
     op.create_index("ix_images_owner", "images", ["owner"])
-    op.create_index("ix_images_is_public", "images", ["is_public"])
 
     op.create_table(
         "image_properties",

@@ -1,0 +1,94 @@
+#!/bin/bash
+# run-molecule.sh [SCENARIO...]: test the Ansible roles under Molecule, in booted Debian
+# bookworm systemd-nspawn containers, against the .deb built from this checkout.
+#   1. host tools (tests/tools/install-deploy-deps.sh), the Ansible venv
+#      (tests/tools/setup-ansible.sh), Swift venv + memcached (tests/tools/setup-backends.sh)
+#   2. yamllint + ansible-lint (production profile) on roles/, playbooks/, molecule/
+#   3. tests/tools/build-deb.sh into a fresh directory (flat apt repository)
+#   4. tests/tools/make-rootfs.sh with every package the containers need (they have no
+#      network to a mirror in the multinode scenario)
+#   5. "molecule test -s S" for each scenario (default: default multinode)
+# Prints "N passed, M failed" last; exits non-zero when anything failed.
+# Environment: GLANCE_DEB_DIR (skip the build, use these .debs), GLANCE_ROOTFS (skip
+# make-rootfs), SKIP_LINT=1, KEEP_WORK=1.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(default multinode)
+
+passed=0 failed=0 results=()
+record() {   # name status seconds
+  if [ "$2" = 0 ]; then passed=$((passed + 1)); results+=("PASS $1 ($3 s)")
+  else failed=$((failed + 1)); results+=("FAIL $1 ($3 s)"); fi
+}
+finish() {
+  echo
+  echo "=== run-molecule summary"
+  printf '  %s\n' "${results[@]}"
+  echo "$passed passed, $failed failed"
+  [ "$failed" = 0 ]
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/glance-molecule.XXXXXX")
+cleanup() {
+  # Molecule's destroy runs on failure too; this is the last line of defence.
+  for d in "$work"/boxes/*/; do
+    [ -d "$d" ] && NSBOX_DIR="$work/boxes" tests/tools/nsbox.sh destroy "$(basename "$d")" || true
+  done
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { echo; echo "=== $*"; }
+
+step "host tools"
+tests/tools/install-deploy-deps.sh || { record setup 1 0; finish; exit 1; }
+tests/tools/setup-ansible.sh || { record setup 1 0; finish; exit 1; }
+tests/tools/setup-backends.sh || { record setup 1 0; finish; exit 1; }
+export PATH="$repo/.venv-ansible/bin:$PATH"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1
+
+if [ -z "${SKIP_LINT:-}" ]; then
+  step "yamllint"
+  t0=$(date +%s)
+  yamllint -s roles playbooks molecule site.yml .ansible-lint .yamllint
+  record yamllint $? $(( $(date +%s) - t0 ))
+  step "ansible-lint (production profile)"
+  t0=$(date +%s)
+  ANSIBLE_ROLES_PATH="$repo/roles" ansible-lint --offline
+  record ansible-lint $? $(( $(date +%s) - t0 ))
+fi
+
+step "glance .deb"
+if [ -z "${GLANCE_DEB_DIR:-}" ]; then
+  GLANCE_DEB_DIR=$work/debs
+  if ! DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck} tests/tools/build-deb.sh "$GLANCE_DEB_DIR"; then
+    record build-deb 1 0; finish; exit 1
+  fi
+fi
+export GLANCE_DEB_DIR
+
+step "container rootfs"
+# Everything the containers install, baked in: the multinode containers reach no mirror.
+rootfs_packages=(
+  python3-flask python3-waitress python3-cheroot python3-sqlalchemy python3-alembic
+  python3-requests python3-pymysql python3-swiftclient python3-boto3 python3-cffi-backend
+  python3-glanceclient mariadb-server adduser
+)
+if [ -z "${GLANCE_ROOTFS:-}" ]; then
+  GLANCE_ROOTFS=$(tests/tools/make-rootfs.sh "${rootfs_packages[@]}") || { record rootfs 1 0; finish; exit 1; }
+fi
+export GLANCE_ROOTFS
+echo "rootfs: $GLANCE_ROOTFS"
+export NSBOX_DIR=$work/boxes
+
+for s in "${scenarios[@]}"; do
+  step "molecule test -s $s"
+  t0=$(date +%s)
+  molecule test -s "$s"
+  record "molecule:$s" $? $(( $(date +%s) - t0 ))
+done
+
+finish

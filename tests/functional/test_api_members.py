@@ -1,0 +1,81 @@
+"""Sharing images through glance-api (identity headers as an auth proxy would set them)."""
+import pytest
+
+
+def who(tenant, roles=""):
+    return {"X-Auth-Token": f"token-{tenant}", "X-Identity-Status": "Confirmed",
+            "X-User": f"user-{tenant}", "X-Tenant": tenant, "X-Role": roles}
+
+
+@pytest.fixture(scope="module")
+def private(api):
+    response = api.request("POST", "/v1/images", data=b"secret",
+                           headers={**who("owner1"), "Content-Type": "application/octet-stream",
+                                    "x-image-meta-name": "private-one"})
+    assert response.status_code == 201, response.text
+    image = response.json()["image"]
+    assert image["owner"] == "owner1"
+    return image
+
+
+def test_private_image_is_hidden_from_other_tenants(api, private):
+    assert api.request("HEAD", f"/v1/images/{private['id']}",
+                       headers=who("stranger")).status_code == 404
+    assert api.request("HEAD", f"/v1/images/{private['id']}",
+                       headers=who("owner1")).status_code == 200
+
+
+def test_share_list_and_unshare(api, private):
+    image = private["id"]
+    added = api.request("PUT", f"/v1/images/{image}/members/friend", headers=who("owner1"))
+    assert added.status_code == 204
+    members = api.request("GET", f"/v1/images/{image}/members", headers=who("owner1"))
+    assert members.json() == {"members": [{"member_id": "friend", "can_share": False}]}
+    one = api.request("GET", f"/v1/images/{image}/members/friend", headers=who("owner1"))
+    assert one.status_code == 200 and one.json()["member"]["member_id"] == "friend"
+    shared = api.request("GET", "/v1/shared-images/friend", headers=who("friend"))
+    assert {"image_id": image, "can_share": False} in shared.json()["shared_images"]
+    assert api.request("GET", f"/v1/images/{image}", headers=who("friend")).content == b"secret"
+    # can_share through the body
+    api.request("PUT", f"/v1/images/{image}/members/friend", headers=who("owner1"),
+                json={"member": {"can_share": True}})
+    members = api.request("GET", f"/v1/images/{image}/members", headers=who("owner1")).json()
+    assert members["members"] == [{"member_id": "friend", "can_share": True}]
+    removed = api.request("DELETE", f"/v1/images/{image}/members/friend", headers=who("owner1"))
+    assert removed.status_code == 204
+    assert api.request("HEAD", f"/v1/images/{image}", headers=who("friend")).status_code == 404
+
+
+def test_replace_members(api, private):
+    image = private["id"]
+    body = {"memberships": [{"member_id": "a"}, {"member_id": "b", "can_share": True}]}
+    response = api.request("PUT", f"/v1/images/{image}/members", headers=who("owner1"),
+                           json=body)
+    assert response.status_code == 204
+    members = api.request("GET", f"/v1/images/{image}/members", headers=who("owner1")).json()
+    assert sorted((m["member_id"], m["can_share"]) for m in members["members"]) == [
+        ("a", False), ("b", True)]
+    response = api.request("PUT", f"/v1/images/{image}/members", headers=who("owner1"),
+                           json={"memberships": []})
+    assert response.status_code == 204
+    assert api.request("GET", f"/v1/images/{image}/members",
+                       headers=who("owner1")).json() == {"members": []}
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"wrong": 1}', b'{"memberships": [{"x": 1}]}'])
+def test_bad_membership_bodies_are_400(api, private, body):
+    response = api.request("PUT", f"/v1/images/{private['id']}/members", data=body,
+                           headers={**who("owner1"), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.text.strip()
+
+
+def test_member_calls_on_unknown_image_are_404(api):
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert api.request("GET", f"/v1/images/{missing}/members").status_code == 404
+
+
+def test_strangers_cannot_share(api, private):
+    response = api.request("PUT", f"/v1/images/{private['id']}/members/me",
+                           headers=who("stranger"))
+    assert response.status_code in (403, 404)

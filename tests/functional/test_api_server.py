@@ -1,0 +1,59 @@
+"""The glance-api process: cheroot, SIGTERM with requests in flight, SIGHUP reload."""
+import signal
+import socket
+import time
+
+import requests
+
+from servers import write_conf
+
+
+def test_sigterm_lets_an_upload_in_flight_finish_and_exits_0(start_api):
+    server = start_api(shutdown_timeout="20")
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    size = 4 * 1024 * 1024
+    sock.sendall((f"POST /v1/images HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n"
+                  "Content-Type: application/octet-stream\r\nx-image-meta-name: inflight\r\n"
+                  "\r\n").encode())
+    sock.sendall(b"a" * (size // 2))
+    time.sleep(0.3)
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    sock.sendall(b"a" * (size // 2))
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    assert server.proc.wait(20) == 0
+    # No longer listening.
+    try:
+        socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        listening = True
+    except OSError:
+        listening = False
+    assert not listening
+
+
+def test_sighup_rereads_logging_settings_without_dropping_connections(start_api):
+    server = start_api(log_file="api.log", verbose="false")
+    log_path = f"{server.workdir}/api.log"
+    session = requests.Session()
+    assert session.get(server.url + "/v1/images", timeout=10).status_code == 200
+    with open(log_path) as handle:
+        assert "GET /v1/images" not in handle.read()     # INFO lines are off
+    write_conf(server.conf, {**server.options, "log_file": "api.log", "verbose": "true"})
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    text = ""
+    while time.monotonic() < deadline and "Reloaded configuration" not in text:
+        time.sleep(0.1)
+        with open(log_path) as handle:
+            text = handle.read()
+    assert f"Reloaded configuration from {server.conf}" in text
+    # The same keep-alive connection still works, and requests are now logged.
+    assert session.get(server.url + "/v1/images", timeout=10).status_code == 200
+    time.sleep(0.2)
+    with open(log_path) as handle:
+        assert "GET /v1/images 200" in handle.read()
+    assert server.proc.poll() is None

@@ -1,0 +1,339 @@
+"""glance-registry as an operator runs it: config search, bad values, logging, signals."""
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from servers import APP, Server, free_port, write_conf
+
+REQUEST_LINE = re.compile(r"GET /images\?limit=1 200 \d+ \d+\.\d+s")
+NOT_FOUND = ("ERROR: Unable to locate any configuration file. "
+             "Cannot load application glance-registry")
+
+
+def run_registry(args, cwd, home, timeout=30):
+    """Run glance-registry expecting it to stop at once (a configuration error)."""
+    env = dict(os.environ, PYTHONPATH=APP, HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "glance.cmd.registry", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def registry(tmp_path, *args, **options):
+    opts = {"sql_connection": f"sqlite:///{tmp_path}/registry.sqlite", **options}
+    return Server("glance-registry", tmp_path, opts, args=args).start()
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def read(path):
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    (home / ".glance").mkdir(parents=True)
+    cwd.mkdir()
+    return home, cwd
+
+
+# --- configuration file search and bad values -----------------------------------
+
+def test_no_configuration_file_found(dirs):
+    home, cwd = dirs
+    if any(os.path.exists(p) for p in ("/etc/glance/glance-registry.conf",
+                                       "/etc/glance/glance.conf", "/etc/glance-registry.conf",
+                                       "/etc/glance.conf")):
+        pytest.skip("this machine has a system-wide glance configuration")
+    result = run_registry([], cwd, home)
+    assert (result.returncode, result.stderr.strip(), result.stdout) == (1, NOT_FOUND, "")
+
+
+# Each candidate holds a bad bind_port, so the error names the file that was read.
+@pytest.mark.parametrize("present, winner", [
+    (["cwd/glance-registry.conf", "home/.glance/glance-registry.conf",
+      "home/glance-registry.conf"], "cwd/glance-registry.conf"),
+    (["home/.glance/glance-registry.conf", "home/glance-registry.conf"],
+     "home/.glance/glance-registry.conf"),
+    (["home/glance-registry.conf", "cwd/glance.conf"], "home/glance-registry.conf"),
+    (["cwd/glance.conf", "home/.glance/glance.conf", "home/glance.conf"], "cwd/glance.conf"),
+    (["home/.glance/glance.conf", "home/glance.conf"], "home/.glance/glance.conf"),
+    (["home/glance.conf"], "home/glance.conf"),
+])
+def test_search_order(dirs, present, winner):
+    home, cwd = dirs
+    root = home.parent
+    for name in present:
+        write_conf(root / name, {"bind_port": "abc"})
+    result = run_registry([], cwd, home)
+    path = root / winner
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ERROR: Invalid value for option bind_port in {path}: 'abc' is not an integer"]
+
+
+@pytest.mark.parametrize("how", ["--config-file", "--config_file", "positional"])
+def test_named_file_beats_the_search(dirs, how):
+    home, cwd = dirs
+    write_conf(cwd / "glance-registry.conf", {"bind_port": "abc"})
+    mine = write_conf(home / "mine.conf", {"bind_port": "99999"})
+    args = [str(mine)] if how == "positional" else [how, str(mine)]
+    result = run_registry(args, cwd, home)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ERROR: Invalid value for option bind_port in {mine}: "
+        "99999 is not a port number (1-65535)"]
+
+
+def test_bad_value_in_app_section_is_one_line(dirs):
+    home, cwd = dirs
+    conf = cwd / "glance-registry.conf"
+    conf.write_text("[DEFAULT]\nverbose = true\n[app:glance-registry]\nbind_port = abc\n")
+    result = run_registry([], cwd, home)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"ERROR: Invalid value for option bind_port in {conf}: 'abc' is not an integer"]
+
+
+def test_unusable_sql_connection_is_one_line(dirs):
+    home, cwd = dirs
+    write_conf(cwd / "glance-registry.conf", {"sql_connection": "nosuchdb://x:pw@host/db"})
+    result = run_registry([], cwd, home)
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("ERROR: Cannot use sql_connection")
+    assert "pw" not in result.stderr.replace("nosuchdb", "")
+
+
+def test_busy_port_is_one_line(dirs):
+    home, cwd = dirs
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        write_conf(cwd / "glance-registry.conf", {"bind_host": "127.0.0.1", "bind_port": port,
+                                                  "sql_connection": "sqlite://"})
+        result = run_registry([], cwd, home)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ERROR: Cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+# --- logging -----------------------------------------------------------------------
+
+def test_quiet_by_default(tmp_path):
+    server = registry(tmp_path)
+    try:
+        assert server.get("/images?limit=1").status_code == 200
+    finally:
+        assert server.stop() == 0
+    assert not REQUEST_LINE.search(server.logtext())
+
+
+@pytest.mark.parametrize("flag", ["-v", "--verbose", "-d", "--debug"])
+def test_each_request_is_logged_once(tmp_path, flag):
+    server = registry(tmp_path, flag)
+    try:
+        assert server.get("/images?limit=1").status_code == 200
+        assert wait_for(lambda: REQUEST_LINE.search(server.logtext()))
+    finally:
+        assert server.stop() == 0
+    text = server.logtext()
+    assert len(REQUEST_LINE.findall(text)) == 1
+    assert re.search(r" INFO \[glance\.registry\] GET /images\?limit=1 200 ", text)
+    assert ("DEBUG" in text) == (flag in ("-d", "--debug"))
+
+
+def test_debug_logs_options_once_with_password_masked(tmp_path):
+    url = "mysql+pymysql://glance:s3cret@127.0.0.1:1/glance"
+    conf = write_conf(tmp_path / "r.conf", {"sql_connection": url, "bind_port": free_port()})
+    result = run_registry(["--debug", "--config-file", str(conf)], tmp_path, tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1 and "s3cret" not in output
+    assert output.count("sql_connection = ") == 1
+    assert "sql_connection = 'mysql+pymysql://glance:***@127.0.0.1:1/glance'" in output
+    assert result.stderr.splitlines()[-1].startswith("ERROR: Cannot use the database:")
+
+
+@pytest.mark.parametrize("flag", ["--log-file", "--log_file"])
+def test_log_file(tmp_path, flag):
+    path = tmp_path / "out.log"
+    server = registry(tmp_path, "-v", flag, str(path))
+    try:
+        server.get("/images?limit=1")
+        assert wait_for(lambda: REQUEST_LINE.search(read(path)))
+    finally:
+        server.stop()
+    assert not REQUEST_LINE.search(server.logtext())
+
+
+@pytest.mark.parametrize("flag", ["--log-dir", "--log_dir"])
+def test_log_dir(tmp_path, flag):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    server = registry(tmp_path, "-v", flag, str(logs))
+    other = Server("glance-registry", tmp_path / "second", None,
+                   args=["-v", flag, str(logs), "--log-file", "named.log"])
+    (tmp_path / "second").mkdir()
+    other.options["sql_connection"] = f"sqlite:///{tmp_path}/second/r.sqlite"
+    other.start()
+    try:
+        server.get("/images?limit=1")
+        other.get("/images?limit=1")
+        assert wait_for(lambda: REQUEST_LINE.search(read(logs / "glance-registry.log")))
+        assert wait_for(lambda: REQUEST_LINE.search(read(logs / "named.log")))
+    finally:
+        server.stop()
+        other.stop()
+
+
+@pytest.mark.parametrize("spelling", ["-", "_"])
+def test_log_format_and_date_format(tmp_path, spelling):
+    server = registry(tmp_path, "-v", f"--log{spelling}format", "%(asctime)s|%(name)s|%(message)s",
+                      f"--log{spelling}date{spelling}format", "%Y@")
+    try:
+        server.get("/images?limit=1")
+        year = time.strftime("%Y")
+        assert wait_for(lambda: re.search(
+            rf"^{year}@\|glance\.registry\|GET /images\?limit=1 200 ", server.logtext(), re.M))
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("flag", ["--log-config", "--log_config"])
+def test_log_config(tmp_path, flag):
+    target = tmp_path / "from-config.log"
+    config = tmp_path / "logging.ini"
+    config.write_text(f"""[loggers]
+keys = root
+
+[handlers]
+keys = file
+
+[formatters]
+keys = plain
+
+[logger_root]
+level = INFO
+handlers = file
+
+[handler_file]
+class = FileHandler
+args = ({str(target)!r},)
+formatter = plain
+
+[formatter_plain]
+format = CFG %(name)s %(message)s
+""")
+    # The other logging options are ignored when a logging config is given.
+    server = registry(tmp_path, flag, str(config), "--log-file", str(tmp_path / "ignored.log"))
+    try:
+        server.get("/images?limit=1")
+        assert wait_for(lambda: re.search(r"^CFG glance\.registry GET /images\?limit=1 200 ",
+                                          read(target), re.M))
+    finally:
+        server.stop()
+    assert not (tmp_path / "ignored.log").exists()
+
+
+@pytest.mark.parametrize("flag", ["--use-syslog", "--use_syslog"])
+def test_use_syslog(tmp_path, flag):
+    if os.path.exists("/dev/log"):
+        pytest.skip("/dev/log exists: syslog goes there, not to a socket this test can read")
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        receiver.bind(("127.0.0.1", 514))
+    except OSError as exc:
+        receiver.close()
+        pytest.skip(f"cannot listen on the syslog port: {exc}")
+    receiver.settimeout(10)
+    try:
+        server = registry(tmp_path, "-v", flag)
+        try:
+            server.get("/images?limit=1")
+            seen = b""
+            while not REQUEST_LINE.search(seen.decode(errors="replace")):
+                seen += receiver.recv(65536) + b"\n"
+        finally:
+            server.stop()
+    finally:
+        receiver.close()
+    assert not REQUEST_LINE.search(server.logtext())
+
+
+def test_logrotate_moves_the_file(tmp_path):
+    path = tmp_path / "registry.log"
+    server = registry(tmp_path, "-v", "--log-file", str(path))
+    try:
+        server.get("/images?limit=1")
+        assert wait_for(lambda: REQUEST_LINE.search(read(path)))
+        os.rename(path, tmp_path / "registry.log.1")
+        server.get("/images?limit=2")
+        assert wait_for(lambda: "GET /images?limit=2 200" in read(path))
+    finally:
+        server.stop()
+    assert "limit=2" not in read(tmp_path / "registry.log.1")
+    assert "limit=1 " not in read(path)
+
+
+# --- signals -----------------------------------------------------------------------
+
+def test_sighup_rereads_logging_settings(tmp_path):
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    server = registry(tmp_path, log_file=str(first), verbose="true")
+    session = requests.Session()
+    try:
+        assert session.get(server.url + "/images?limit=1").status_code == 200
+        assert wait_for(lambda: REQUEST_LINE.search(read(first)))
+        write_conf(server.conf, {**server.options, "log_file": str(second), "verbose": "true"})
+        server.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: f"Reloaded configuration from {server.conf}" in read(second))
+        assert session.get(server.url + "/images?limit=1").status_code == 200
+        assert wait_for(lambda: REQUEST_LINE.search(read(second)))
+        assert server.proc.poll() is None
+    finally:
+        assert server.stop() == 0
+    assert len(REQUEST_LINE.findall(read(first))) == 1
+
+
+def test_sigterm_lets_requests_in_flight_finish(tmp_path):
+    db = tmp_path / "registry.sqlite"
+    server = registry(tmp_path)
+    server.get("/images")   # the schema exists
+    lock = sqlite3.connect(db, timeout=30)
+    lock.execute("BEGIN EXCLUSIVE")   # the next write waits for this lock
+    answers = []
+    writer = threading.Thread(target=lambda: answers.append(requests.post(
+        server.url + "/images", json={"image": {"name": "late"}}, timeout=30)))
+    writer.start()
+    time.sleep(0.5)
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    try:
+        assert server.proc.poll() is None          # still finishing the write
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url + "/images", timeout=5)   # no longer accepting
+    finally:
+        lock.rollback()
+        lock.close()
+    writer.join(30)
+    assert answers and answers[0].status_code == 200
+    assert answers[0].json()["image"]["name"] == "late"
+    assert server.proc.wait(15) == 0

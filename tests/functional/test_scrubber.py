@@ -1,0 +1,55 @@
+"""delayed_delete leaves data for glance-scrubber, which removes it after scrub_time."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from servers import APP, write_conf
+
+
+@pytest.fixture(scope="module")
+def delayed(start_api, api_for):
+    return api_for(start_api(delayed_delete="true"))
+
+
+def run_scrubber(tmp_path, registry_server, datadir, scrub_time):
+    conf = write_conf(tmp_path / "glance-scrubber.conf", {
+        "sql_connection": registry_server.options["sql_connection"],
+        "filesystem_store_datadir": datadir,
+        "scrub_time": scrub_time,
+        "verbose": "true",
+    })
+    env = dict(os.environ, PYTHONPATH=APP)
+    return subprocess.run([sys.executable, "-m", "glance.cmd.scrubber", str(conf)],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_delayed_delete_then_scrub(delayed, registry_server, tmp_path):
+    created = delayed.create(data=b"x" * 4096, name="doomed").json()["image"]
+    image_id = created["id"]
+    assert delayed.request("DELETE", f"/v1/images/{image_id}").status_code == 200
+    assert delayed.status(image_id) == "pending_delete"
+    assert image_id in delayed.files(), "delayed_delete must leave the data for the scrubber"
+    assert delayed.request("GET", f"/v1/images/{image_id}").status_code == 404
+
+    early = run_scrubber(tmp_path, registry_server, delayed.server.datadir, 3600)
+    assert early.returncode == 0, early.stderr
+    assert image_id in delayed.files(), "data removed before scrub_time passed"
+
+    done = run_scrubber(tmp_path, registry_server, delayed.server.datadir, 0)
+    assert done.returncode == 0, done.stderr
+    assert f"Scrubbed image {image_id}" in done.stderr
+    assert image_id not in delayed.files()
+    assert delayed.status(image_id) == "deleted"
+
+
+def test_scrubber_without_config_fails_cleanly(tmp_path):
+    env = dict(os.environ, PYTHONPATH=APP, HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "glance.cmd.scrubber"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    if os.path.exists("/etc/glance/glance-scrubber.conf") or os.path.exists("/etc/glance.conf"):
+        pytest.skip("a system-wide configuration exists on this machine")
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("ERROR: Unable to locate any configuration file. "
+                                     "Cannot load application glance-scrubber")

@@ -1,0 +1,158 @@
+"""The S3 store against two real S3 servers: Swift's s3api and ``rclone serve s3``."""
+import io
+import os
+import threading
+import uuid
+
+import pytest
+
+from contract.store import MiB, StoreContract, Trickle, md5, new_id
+from glance.config import load_config
+from glance.store import base
+from glance.store.s3 import S3Store
+
+pytestmark = pytest.mark.s3
+BUCKET = "glance-s3-test"
+BACKENDS = ["swift-s3api", "rclone"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, s3_backends):
+    return s3_backends(request.param)
+
+
+def make_store(backend, **options):
+    server, access, secret = backend
+    values = {"s3_store_host": server.url, "s3_store_access_key": access,
+              "s3_store_secret_key": secret, "s3_store_bucket": BUCKET,
+              "s3_store_create_bucket_on_put": True,
+              # Multipart from 6 MiB in 5 MiB parts (the smallest S3 allows).
+              "s3_store_large_object_size": 6, "s3_store_large_object_chunk_size": 5,
+              **options}
+    return S3Store.from_config(load_config("glance-api", overrides=values))
+
+
+def leftovers(backend, s3_check, key):
+    """Objects and unfinished multipart uploads under ``key``."""
+    server, access, secret = backend
+    client = s3_check(server.url, access, secret)
+    found = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=key).get("Contents", [])]
+    try:
+        uploads = client.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", [])
+    except client.exceptions.NoSuchUpload:       # rclone's answer when there are none
+        uploads = []
+    return found + [f"multipart:{u['Key']}" for u in uploads]
+
+
+class TestS3Store(StoreContract):
+    large_size = 11 * MiB + 123      # three parts
+
+    @pytest.fixture
+    def store(self, backend):
+        return make_store(backend)
+
+
+def test_large_image_uses_multipart_upload(backend, s3_check):
+    store, image_id, data = make_store(backend), new_id(), os.urandom(11 * MiB)
+    stored = store.add(image_id, Trickle(data), len(data))
+    server, access, secret = backend
+    head = s3_check(server.url, access, secret).head_object(Bucket=BUCKET, Key=image_id)
+    if server is not None and hasattr(server, "auth_url"):   # rclone gives multipart objects a plain MD5
+        assert head["ETag"].strip('"').endswith("-3")       # three parts
+    assert stored.checksum == md5(data)                  # MD5 of the whole image nonetheless
+    store.delete(stored.uri)
+    assert leftovers(backend, s3_check, image_id) == []
+
+
+def test_chunked_upload_keeps_one_part_in_memory_and_stores_it_whole(backend):
+    store, image_id, data = make_store(backend), new_id(), os.urandom(12 * MiB + 1)
+    stored = store.add(image_id, Trickle(data))
+    chunks, size = store.get(stored.uri)
+    assert (stored.size, size) == (len(data), len(data))
+    assert md5(b"".join(chunks)) == md5(data)
+
+
+def test_location_holds_no_credentials(backend):
+    server, access, secret = backend
+    stored = make_store(backend).add(new_id(), io.BytesIO(b"x"), 1)
+    assert stored.uri == f"s3+http://127.0.0.1:{server.port}/{BUCKET}/{stored.uri.rsplit('/', 1)[1]}"
+    assert secret not in stored.uri and access not in stored.uri
+
+
+def test_seed_location_with_credentials_is_still_read(rclone):
+    backend = (rclone, rclone.access, rclone.secret)
+    image_id = new_id()
+    make_store(backend).add(image_id, io.BytesIO(b"old style"), 9)
+    uri = f"s3+http://{rclone.access}:{rclone.secret}@127.0.0.1:{rclone.port}/{BUCKET}/{image_id}"
+    stranger = make_store(backend, s3_store_secret_key="not-the-secret")
+    assert b"".join(stranger.get(uri)[0]) == b"old style"
+
+
+def test_wrong_secret_is_refused_without_showing_it(backend, caplog):
+    store = make_store(backend, s3_store_secret_key="wrong/secret+key")
+    with pytest.raises(base.StoreError) as error:
+        store.add(new_id(), io.BytesIO(b"data"), 4)
+    assert isinstance(error.value, (base.BackendError, base.WriteDenied))
+    assert "wrong/secret+key" not in str(error.value) + caplog.text
+
+
+def test_missing_bucket_is_not_created_unless_configured(backend):
+    store = make_store(backend, s3_store_bucket=f"absent-{uuid.uuid4().hex[:8]}",
+                       s3_store_create_bucket_on_put=False)
+    with pytest.raises(base.BackendError, match="does not exist"):
+        store.add(new_id(), io.BytesIO(b"data"), 4)
+
+
+def test_missing_options_are_named():
+    conf = load_config("glance-api", overrides={"s3_store_host": "http://127.0.0.1:1"})
+    with pytest.raises(base.NotConfigured) as error:
+        S3Store.from_config(conf)
+    assert str(error.value) == ("S3 store is not configured: s3_store_access_key, "
+                                "s3_store_secret_key, s3_store_bucket are required")
+
+
+@pytest.mark.parametrize("known_size", [True, False], ids=["sized", "chunked"])
+def test_rclone_dying_mid_upload_leaves_no_object_or_upload(rclone, s3_check, known_size):
+    backend = (rclone, rclone.access, rclone.secret)
+    store, image_id, data = make_store(backend), new_id(), os.urandom(16 * MiB)
+    restarted = threading.Event()
+
+    class DyingBackend(Trickle):
+        def read(self, size=-1):
+            if self.pos >= 7 * MiB and not hasattr(self, "killed"):
+                self.killed = True
+                rclone.stop()            # part 1 is uploaded, part 2 in flight
+                threading.Timer(0.5, lambda: (rclone.start(), restarted.set())).start()
+            return super().read(size)
+
+    try:
+        with pytest.raises(base.BackendError):
+            store.add(image_id, DyingBackend(data), len(data) if known_size else None)
+    finally:
+        assert restarted.wait(30)
+    assert leftovers(backend, s3_check, image_id) == []
+
+
+def test_swift_proxy_dying_mid_multipart_upload_aborts_it(saio, s3_check):
+    backend = (saio, saio.user, saio.key)
+    store, image_id, data = make_store(backend), new_id(), os.urandom(16 * MiB)
+    store.retries = 12                   # keep retrying the abort while the proxy restarts
+    restarted = threading.Event()
+
+    class DyingBackend(Trickle):
+        def read(self, size=-1):
+            if self.pos >= 7 * MiB and not hasattr(self, "killed"):
+                self.killed = True
+                saio.stop_proxy()
+                threading.Thread(target=lambda: (saio.start_proxy(), restarted.set()),
+                                 daemon=True).start()
+            return super().read(size)
+
+    try:
+        with pytest.raises(base.BackendError):
+            store.add(image_id, DyingBackend(data), len(data))
+    finally:
+        assert restarted.wait(60)
+    assert leftovers(backend, s3_check, image_id) == []
+    segments = saio.swift().get_container(BUCKET + "+segments", prefix=image_id)[1]
+    assert segments == []

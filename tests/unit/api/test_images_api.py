@@ -1,0 +1,199 @@
+"""The API's routes under Flask's test client, with a fake registry and a real filesystem store."""
+import hashlib
+import io
+import os
+
+import pytest
+
+from glance.store import base
+
+OCTET = {"Content-Type": "application/octet-stream"}
+
+
+def post(client, data=None, **headers):
+    sent = {f"x-image-meta-{k}": str(v) for k, v in headers.items()}
+    if data is not None:
+        sent.update(OCTET)
+    return client.post("/v1/images", data=data, headers=sent)
+
+
+def test_upload_goes_queued_saving_active(client, registry):
+    response = post(client, b"hello", name="h")
+    assert response.status_code == 201
+    image = response.get_json()["image"]
+    assert image["status"] == "active"
+    assert image["checksum"] == hashlib.md5(b"hello").hexdigest()
+    assert registry.calls[0][0] == "create" and registry.calls[0][1]["status"] == "queued"
+    assert registry.statuses(image["id"]) == ["saving", "active"]
+    assert "location" not in image
+    assert response.headers["ETag"] == image["checksum"]
+
+
+class FailingStore:
+    name, schemes, read_only = "file", ("file",), False
+
+    def __init__(self, error):
+        self.error = error
+
+    def add(self, image_id, data, size=None, checksum=None):
+        data.read(1024)
+        raise self.error("store said no")
+
+
+@pytest.mark.parametrize("error, status", [
+    (base.StorageFull, 413), (base.WriteDenied, 503), (base.NotConfigured, 400),
+    (base.UnknownScheme, 400), (base.BadLocation, 400), (base.ReadOnly, 400),
+    (base.SizeMismatch, 400), (base.ChecksumMismatch, 400), (base.ClientDisconnected, 400),
+    (base.Duplicate, 409), (base.BackendError, 502),
+])
+def test_store_errors_map_to_status_and_kill_the_image(make_client, registry, error, status):
+    client = make_client(store=FailingStore(error))
+    response = post(client, b"x" * 5000, id="11111111-1111-1111-1111-111111111111")
+    assert response.status_code == status
+    assert response.get_data(as_text=True).strip() == "store said no"
+    assert registry.images["11111111-1111-1111-1111-111111111111"]["status"] == "killed"
+
+
+def test_unexpected_store_exception_is_an_upload_error_and_kills(make_client, registry):
+    client = make_client(store=FailingStore(RuntimeError))
+    response = post(client, b"x", id="22222222-2222-2222-2222-222222222222")
+    assert response.status_code == 502
+    assert "Error uploading image" in response.get_data(as_text=True)
+    assert registry.images["22222222-2222-2222-2222-222222222222"]["status"] == "killed"
+
+
+def test_wrong_content_type_creates_nothing(client, registry):
+    response = client.post("/v1/images", data=b"x", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400
+    assert registry.images == {}
+
+
+def test_registry_errors_pass_through_verbatim(client):
+    response = post(client, name="x", disk_format="floppy")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).strip() == "Invalid disk format 'floppy' for image."
+
+
+def test_put_purges_by_default_honours_the_header_and_never_purges_on_upload(client, registry):
+    image_id = post(client, name="p").get_json()["image"]["id"]
+    client.put(f"/v1/images/{image_id}", headers={"x-image-meta-name": "q"})
+    assert registry.calls[-1][3] is True
+    client.put(f"/v1/images/{image_id}", headers={"x-image-meta-name": "r",
+                                                  "x-glance-registry-purge-props": "false"})
+    assert registry.calls[-1][3] is False
+    client.put(f"/v1/images/{image_id}", data=b"data",
+               headers={**OCTET, "x-image-meta-property-a": "1"})
+    purges = [c[3] for c in registry.calls if c[0] == "update" and c[1] == image_id]
+    assert purges[2:] == [False, False, False]
+
+
+def test_put_data_on_active_image_is_409(client):
+    image_id = post(client, b"one").get_json()["image"]["id"]
+    response = client.put(f"/v1/images/{image_id}", data=b"two", headers=OCTET)
+    assert response.status_code == 409
+
+
+def test_location_registration_skips_saving(client, registry):
+    class Remote:
+        name, schemes, read_only = "http", ("http", "https"), True
+
+        def get_size(self, uri):
+            return 42
+
+    from glance.store import StoreMap
+    client.application.extensions["glance"]["stores"] = StoreMap(
+        {"file": client.application.extensions["glance"]["stores"].stores["file"],
+         "http": Remote()}, "file", {"file": "file", "http": "http", "https": "http"})
+    response = post(client, name="remote", location="http://example.com/img")
+    assert response.status_code == 201
+    image = response.get_json()["image"]
+    assert (image["status"], image["size"]) == ("active", 42)
+    assert registry.statuses(image["id"]) == ["active"]
+    assert "location" not in image
+
+
+@pytest.mark.parametrize("location", ["file:///etc/shadow", "ftp://x/y", "/etc/passwd"])
+def test_local_or_unknown_locations_are_400(client, location):
+    assert post(client, name="x", location=location).status_code == 400
+
+
+def test_get_data_and_not_active(client, registry, fs_store):
+    image_id = post(client, b"payload").get_json()["image"]["id"]
+    response = client.get(f"/v1/images/{image_id}")
+    assert response.data == b"payload"
+    assert response.headers["Content-Length"] == "7"
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    queued = post(client, name="q").get_json()["image"]["id"]
+    response = client.get(f"/v1/images/{queued}")
+    assert response.status_code == 404
+    assert response.get_data(as_text=True).strip() == f"Image {queued} is not active"
+    os.unlink(os.path.join(fs_store.datadir, image_id))
+    assert client.get(f"/v1/images/{image_id}").status_code == 404
+    assert client.head(f"/v1/images/{image_id}").status_code == 200
+
+
+def test_delete_protected_is_403(client, registry):
+    image_id = post(client, b"x", protected="true").get_json()["image"]["id"]
+    response = client.delete(f"/v1/images/{image_id}")
+    assert response.status_code == 403
+    assert "protected" in response.get_data(as_text=True)
+
+
+def test_delete_with_delayed_delete_keeps_data(make_client, registry, fs_store):
+    client = make_client(delayed_delete=True)
+    image_id = post(client, b"x").get_json()["image"]["id"]
+    assert client.delete(f"/v1/images/{image_id}").status_code == 200
+    assert registry.images[image_id]["status"] == "pending_delete"
+    assert os.path.exists(os.path.join(fs_store.datadir, image_id))
+
+
+def test_lists_strip_location_and_pass_parameters(client, registry):
+    post(client, b"x", name="listed")
+    response = client.get("/v1/images/detail?name=listed&property-a=b&limit=5")
+    assert "location" not in response.get_json()["images"][0]
+    call = [c for c in registry.calls if c[0] == "list"][-1]
+    assert dict(call[2]) == {"name": "listed", "property-a": "b", "limit": "5"}
+
+
+def test_bare_token_is_not_forwarded_but_confirmed_identity_is(client, registry):
+    client.get("/v1/images", headers={"X-Auth-Token": "anything"})
+    assert registry.calls[-1][3] == {}
+    identity = {"X-Auth-Token": "t", "X-Identity-Status": "Confirmed", "X-Tenant": "ten"}
+    client.get("/v1/images", headers=identity)
+    assert registry.calls[-1][3] == identity
+
+
+@pytest.mark.parametrize("path, status", [("/", 300), ("/versions", 300), ("/v2/images", 300),
+                                          ("/v1.0/images", 200), ("/images", 200),
+                                          ("/v1/images", 200), ("/imagesX", 404)])
+def test_version_negotiation(client, path, status):
+    assert client.get(path).status_code == status
+
+
+def test_unknown_routes_and_methods_answer_text(client):
+    response = client.get("/v1/nothing")
+    assert response.status_code == 404
+    assert response.mimetype == "text/plain"
+    response = client.patch("/v1/images/abc")
+    assert response.status_code == 405
+
+
+def test_members_body_validation(client, registry):
+    image_id = post(client, b"x").get_json()["image"]["id"]
+    bad = client.put(f"/v1/images/{image_id}/members", data=b"[1]",
+                     content_type="application/json")
+    assert bad.status_code == 400
+    ok = client.put(f"/v1/images/{image_id}/members",
+                    json={"memberships": [{"member_id": "m", "can_share": "true"}]})
+    assert ok.status_code == 204
+    assert registry.members[image_id] == [{"member_id": "m", "can_share": True}]
+    assert client.put(f"/v1/images/{image_id}/members/m2",
+                      json={"member": {"can_share": False}}).status_code == 204
+    assert registry.calls[-1] == ("add_member", image_id, "m2", False)
+
+
+def test_chunked_body_in_test_client(client):
+    response = client.post("/v1/images", input_stream=io.BytesIO(b"z" * 100000),
+                           headers={**OCTET, "Transfer-Encoding": "chunked"})
+    assert response.status_code == 201, response.data
+    assert response.get_json()["image"]["size"] == 100000
