@@ -13,6 +13,7 @@ import argparse
 import datetime
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -109,6 +110,12 @@ def main():
     db.db_sync(engine)
     began = time.monotonic()
     fill(engine, args.count)
+    with engine.connect() as conn:   # the statistics a live server's autovacuum would keep
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ANALYZE"))
+        elif engine.dialect.name == "mysql":
+            conn.execute(sa.text("ANALYZE TABLE images, image_properties"))
+        conn.commit()
     print(f"inserted {args.count} images in {time.monotonic() - began:.1f}s "
           f"({engine.dialect.name})")
     with engine.connect() as conn:   # a marker 90% of the way down the default order
@@ -137,6 +144,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,21 @@ def manage(tmp_path, url, *words):
                           timeout=120)
 
 
+# On PostgreSQL the migration builds these indexes with NULLS FIRST (the
+# registry's NULL order); the models, shared by every database, cannot say so.
+NULLS_FIRST = {"ix_images_updated_at", "ix_images_name", "ix_images_size",
+               "ix_images_disk_format", "ix_images_container_format"}
+
+
 def schema_drift(engine):
     """Differences between the migrated database and the models (empty when equal)."""
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(context, Base.metadata)
+        diffs = compare_metadata(context, Base.metadata)
+    if engine.dialect.name == "postgresql":
+        diffs = [d for d in diffs if not (d[0] in ("add_index", "remove_index")
+                                          and d[1].name in NULLS_FIRST)]
+    return diffs
 
 
 def check_sync_from_empty_and_again(tmp_path, url):

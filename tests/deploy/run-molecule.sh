@@ -36,6 +36,9 @@ cleanup() {
   for d in "$work"/boxes/*/; do
     [ -d "$d" ] && NSBOX_DIR="$work/boxes" tests/tools/nsbox.sh destroy "$(basename "$d")" || true
   done
+  [ ! -d "$work/swift" ] || tests/tools/saio.sh stop "$work/swift" || true
+  # the bridge of molecule/multinode/molecule.yml
+  ! ip link show glmolbr0 >/dev/null 2>&1 || ip link del glmolbr0 || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -82,7 +85,7 @@ if [ -z "${GLANCE_ROOTFS:-}" ]; then
 fi
 export GLANCE_ROOTFS
 echo "rootfs: $GLANCE_ROOTFS"
-export NSBOX_DIR=$work/boxes
+export NSBOX_DIR=$work/boxes GLANCE_SWIFT_DIR=$work/swift
 
 for s in "${scenarios[@]}"; do
   step "molecule test -s $s"

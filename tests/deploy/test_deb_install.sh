@@ -7,11 +7,15 @@
 # upload and download through port 9292, reload, restart, an upgrade to a rebuilt
 # higher version (a modified conffile and the images survive), the unit hardening,
 # remove and purge. Prints one PASS/FAIL line per check, then "N passed, M failed";
-# exits non-zero when a check failed. Needs root, and tests/tools/install-deploy-deps.sh.
+# exits non-zero when a check failed. Needs root; installs the host packages it uses
+# (tests/tools/install-deploy-deps.sh).
 #
 # The container has a private network namespace (its own 9292 and 9191), so it cannot
 # reach the mirror: the Debian packages glance depends on are baked into its rootfs
 # (tests/tools/make-rootfs.sh, cached) and apt installs glance from the local repository.
+#
+# Commands for the container are in single quotes on purpose: they expand in there.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,13 +35,16 @@ trap 'exit 130' INT TERM
 
 passed=0 failed=0 n=0
 
-# check NAME CMD...: run CMD, print PASS/FAIL with its duration; on failure show its output.
-check() {
+# run_check NAME CMD...: run CMD, print PASS/FAIL with its duration; on failure show its
+# output. CMD runs as a background job: errexit stays in force inside it (it would not
+# in a function called from an `||` list).
+run_check() {
   local name=$1 start took rc=0
   shift
   n=$((n + 1))
   start=$(date +%s%N)
-  "$@" > "$work/check.$n.log" 2>&1 || rc=$?
+  "$@" > "$work/check.$n.log" 2>&1 &
+  wait $! || rc=$?
   took=$(( ($(date +%s%N) - start) / 100000000 ))
   took=$((took / 10)).$((took % 10))
   if [ $rc = 0 ]; then
@@ -50,8 +57,9 @@ check() {
   fi
   return $rc
 }
+check() { run_check "$@" || true; }
 # must NAME CMD...: a check the rest depends on; stop here when it fails.
-must() { check "$@" || { summary; exit 1; }; }
+must() { run_check "$@" || { summary; exit 1; }; }
 summary() { echo "$passed passed, $failed failed"; }
 
 inbox() { "$tools/nsbox.sh" exec "$box" "$@"; }
@@ -63,6 +71,7 @@ apt_in() {
 
 # --- build and lint ---------------------------------------------------------------
 
+must "host packages (tests/tools/install-deploy-deps.sh)" "$tools/install-deploy-deps.sh"
 must "build the .debs (2011.3.1) into a local apt repository" \
   "$tools/build-deb.sh" "$repo"
 lint() { lintian --fail-on error,warning "$repo"/*.changes; }
@@ -76,11 +85,12 @@ deps() {
     sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g' |
     grep -Ev '^(|glance|glance-api|glance-registry|glance-common|python3-glance)$' | sort -u
 }
-extra=$(echo curl $(deps))
+mapfile -t extra < <(deps)
+# man-db: systemd-analyze verify checks Documentation=man:; logrotate: our config is tried
+extra+=(curl man-db logrotate)
 rootfs_log=$work/rootfs.log
-# shellcheck disable=SC2086
-make_rootfs() { "$tools/make-rootfs.sh" $extra > "$work/rootfs.path" 2> "$rootfs_log"; }
-must "rootfs: bookworm + systemd + the Debian dependencies ($(echo $extra | wc -w) packages)" make_rootfs
+make_rootfs() { "$tools/make-rootfs.sh" "${extra[@]}" > "$work/rootfs.path" 2> "$rootfs_log"; }
+must "rootfs: bookworm + systemd + ${extra[*]}" make_rootfs
 rootfs=$(cat "$work/rootfs.path")
 
 must "boot the container (systemd, private network, repository bind-mounted read-only)" \
@@ -97,7 +107,7 @@ must "apt install glance" apt_in install glance
 
 wait_ready() {   # both units active and both ports answering
   sh_in 'for i in $(seq 100); do
-           if systemctl is-active -q glance-api glance-registry &&
+           if systemctl is-active -q glance-api && systemctl is-active -q glance-registry &&
               curl -sf -o /dev/null http://127.0.0.1:9191/images &&
               curl -sf -o /dev/null http://127.0.0.1:9292/v1/images; then exit 0; fi
            sleep 0.2
@@ -105,7 +115,8 @@ wait_ready() {   # both units active and both ports answering
          systemctl status --no-pager glance-api glance-registry; exit 1'
 }
 must "systemctl is-active glance-api glance-registry (and both answer)" wait_ready
-check "both units enabled" inbox systemctl is-enabled glance-api glance-registry
+check "both units enabled" \
+  sh_in 'systemctl is-enabled glance-api.service && systemctl is-enabled glance-registry.service'
 
 perms() {
   sh_in '
@@ -135,9 +146,9 @@ upload() {
     md5sum < /root/image.raw | cut -d" " -f1 > /root/image.md5
     test -s /root/image.id'
 }
-# download [CURL_ARGS...]: GET the image and compare its md5 with the uploaded one
+# download: GET the image and compare its md5 with the uploaded one
 download() {
-  sh_in "curl -sf $* http://127.0.0.1:9292/v1/images/\$(cat /root/image.id) | md5sum | cut -d' ' -f1 > /root/got.md5
+  sh_in "curl -sf http://127.0.0.1:9292/v1/images/\$(cat /root/image.id) | md5sum | cut -d' ' -f1 > /root/got.md5
     cmp /root/image.md5 /root/got.md5 &&
     curl -sfI http://127.0.0.1:9292/v1/images/\$(cat /root/image.id) | grep -qi \"x-image-meta-checksum: \$(cat /root/image.md5)\""
 }
@@ -145,18 +156,43 @@ must "upload a 3 MiB image through port 9292 (x-image-meta-* headers)" upload
 check "download it: same md5, and x-image-meta-checksum matches" download
 check "image data under /var/lib/glance/images" sh_in 'test -s /var/lib/glance/images/$(cat /root/image.id)'
 
+logrotate_check() {
+  sh_in 'logrotate --force /etc/logrotate.d/glance-common
+    test -f /var/log/glance/glance-api.log.1 && test -f /var/log/glance/glance-registry.log.1
+    test "$(stat -c "%U:%G %a" /var/log/glance/glance-api.log)" = "glance:adm 640"
+    curl -sf -o /dev/null http://127.0.0.1:9292/v1/images
+    for i in $(seq 50); do
+      grep -q "GET /v1/images" /var/log/glance/glance-api.log && exit 0
+      sleep 0.1
+    done
+    exit 1'
+}
+check "logrotate: logs rotated, the servers write to the new files" logrotate_check
+
 mainpids() { inbox systemctl show -p MainPID --value glance-api glance-registry | tr '\n' ' '; }
 
+# slow_get: GET the image in the background, 64 KiB every 50 ms (~2.5 s); md5 to /root/slow.md5
+slow_get() {
+  sh_in 'python3 - "http://127.0.0.1:9292/v1/images/$(cat /root/image.id)" > /root/slow.md5 <<"EOF" &
+import hashlib, sys, time, urllib.request
+digest = hashlib.md5()
+with urllib.request.urlopen(sys.argv[1]) as resp:
+    while chunk := resp.read(65536):
+        digest.update(chunk)
+        time.sleep(0.05)
+print(digest.hexdigest())
+EOF
+    echo $! > /root/slow.pid'
+}
 reload() {
   local before after
   before=$(mainpids)
-  # a slow download in flight while both servers reload
-  sh_in "curl -sf --limit-rate 1M http://127.0.0.1:9292/v1/images/\$(cat /root/image.id) > /root/slow.raw &
-         echo \$! > /root/slow.pid"
+  slow_get
   sleep 0.5
+  inbox kill -0 "$(inbox cat /root/slow.pid)"   # still downloading
   inbox systemctl reload glance-api glance-registry
   sh_in 'while kill -0 $(cat /root/slow.pid) 2>/dev/null; do sleep 0.1; done
-         md5sum < /root/slow.raw | cut -d" " -f1 | cmp - /root/image.md5'
+         cmp /root/slow.md5 /root/image.md5'
   after=$(mainpids)
   [ "$before" = "$after" ] || { echo "main pids changed: $before -> $after"; return 1; }
   sh_in 'grep -q "Reloaded configuration from /etc/glance/glance-api.conf" /var/log/glance/glance-api.log &&
@@ -176,21 +212,43 @@ restart() {
 }
 check "systemctl restart: new pids, the image is still there" restart
 
+# --- the scrubber ---------------------------------------------------------------------
+
+check "glance-scrubber.timer enabled and active" \
+  sh_in 'systemctl is-enabled glance-scrubber.timer && systemctl is-active glance-scrubber.timer'
+scrub() {
+  sh_in 'printf "delayed_delete = true\n" >> /etc/glance/glance-api.conf
+    sed -i "s/^scrub_time = .*/scrub_time = 0/" /etc/glance/glance-scrubber.conf
+    systemctl restart glance-api'
+  wait_ready
+  sh_in 'id=$(curl -sf -X POST http://127.0.0.1:9292/v1/images -H "x-image-meta-name: doomed" \
+          -H "Content-Type: application/octet-stream" --data-binary @/etc/os-release |
+          python3 -c "import json, sys; print(json.load(sys.stdin)[\"image\"][\"id\"])")
+    curl -sf -X DELETE http://127.0.0.1:9292/v1/images/$id
+    test -f /var/lib/glance/images/$id   # pending_delete: the data is still there
+    systemctl start glance-scrubber.service
+    test "$(systemctl show -p Result --value glance-scrubber.service)" = success
+    if test -e /var/lib/glance/images/$id; then echo "the scrubber left $id"; exit 1; fi
+    test -s /var/lib/glance/images/$(cat /root/image.id)'
+}
+check "delayed_delete + glance-scrubber.service (hardened) removes the data of a deleted image" scrub
+
 # --- hardening ----------------------------------------------------------------------
 
 security() {
   local unit score
-  for unit in glance-api glance-registry; do
+  for unit in glance-api glance-registry glance-scrubber; do
     score=$(inbox systemd-analyze security --no-pager "$unit" |
             sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     echo "$unit: $score"
     [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 4.0) }' || return 1
   done
 }
-check "systemd-analyze security: exposure <= 4.0" security && sed 's/^/    /' "$work/check.$n.log"
+run_check "systemd-analyze security: exposure <= 4.0" security && sed 's/^/    /' "$work/check.$n.log"
 verify() {
   local out
-  out=$(inbox systemd-analyze verify glance-api.service glance-registry.service 2>&1)
+  out=$(inbox systemd-analyze verify glance-api.service glance-registry.service \
+        glance-scrubber.service glance-scrubber.timer 2>&1) || true
   echo "$out"
   [ -z "$out" ]
 }
@@ -219,7 +277,7 @@ after_upgrade() {
   [ "$(mainpids)" != "$before_upgrade" ] || { echo "services were not restarted"; return 1; }
   sh_in 'grep -qx "server_threads = 12" /etc/glance/glance-api.conf
          test "$(stat -c "%U:%G %a" /etc/glance/glance-api.conf)" = "root:glance 640"
-         ! ls /etc/glance/*.dpkg-* 2>/dev/null'
+         if ls /etc/glance/*.dpkg-* 2>/dev/null; then exit 1; fi'
   download
   inbox runuser -u glance -- glance-manage --config-file /etc/glance/glance-registry.conf db_version
 }
@@ -229,8 +287,8 @@ check "after the upgrade: services restarted, modified conffile kept, image kept
 
 removed() {
   apt_in remove glance glance-api glance-registry
-  sh_in '! systemctl is-active -q glance-api && ! systemctl is-active -q glance-registry
-         ! curl -s -o /dev/null http://127.0.0.1:9292/v1/images
+  sh_in 'if systemctl is-active glance-api glance-registry; then exit 1; fi
+         if curl -s -o /dev/null http://127.0.0.1:9292/v1/images; then exit 1; fi
          test -f /etc/glance/glance-api.conf && test -f /var/lib/glance/glance.sqlite
          test -s /var/lib/glance/images/$(cat /root/image.id)'
 }
@@ -242,6 +300,7 @@ purged() {
            if [ -e "$p" ]; then echo "$p is still there"; exit 1; fi
          done
          if dpkg-statoverride --list | grep glance; then exit 1; fi
+         if systemctl cat glance-scrubber.timer >/dev/null 2>&1; then exit 1; fi
          id glance   # a system user stays, as usual in Debian'
 }
 check "apt purge: /etc/glance, /var/lib/glance, /var/log/glance removed; user glance kept" purged

@@ -1,7 +1,6 @@
 """The upload path end to end: state machine, checksum and size checks, chunked
 bodies, disconnects, and the store's atomicity (no partial or temporary files)."""
 import hashlib
-import importlib.util
 import socket
 import time
 import uuid
@@ -120,15 +119,18 @@ def test_file_location_is_refused(api):
     assert response.status_code == 400
 
 
-@pytest.mark.skipif(importlib.util.find_spec("glance.store.http") is None,
-                    reason="the HTTP store is not written yet")
-def test_location_without_body_registers_an_active_image(api):
-    response = api.create(name="remote", location="http://example.com/image.img", size=1234)
+def test_location_without_body_registers_an_active_image(start_api, api_for):
+    api = api_for(start_api(http_store_allow_private="true"))
+    response = api.create(name="remote", location="http://127.0.0.1:9/image.img", size=1234)
     assert response.status_code == 201, response.text
     image = response.json()["image"]
     assert image["status"] == "active" and image["size"] == 1234
     assert "location" not in image
     assert "x-image-meta-location" not in api.head(image["id"]).headers
+    # Only a queued image may get a location.
+    again = api.request("PUT", f"/v1/images/{image['id']}",
+                        headers={"x-image-meta-location": "http://127.0.0.1:9/other"})
+    assert again.status_code == 400
 
 
 def _raw_post(api, headers, body_parts, close_after=True):

@@ -77,15 +77,21 @@ def test_library_errors_carry_the_server_message(gc):
         gc.images.get(str(uuid.uuid4()))
 
 
-def _glance(api_server, *args):
+def _glance(api_server, *args, script_stdin=False):
     command = shutil.which("glance", path=os.path.dirname(sys.executable))
     if command is None:
         pytest.skip("the glance command of python-glanceclient is not installed")
     full = [command, "--os-image-api-version", "1", "--os-image-url", api_server.url,
             "--os-auth-token", "anything", *args]
-    # fd 0 closed: glanceclient reads image data from stdin when it is not a TTY.
-    done = subprocess.run(full, capture_output=True, text=True, timeout=60,
-                          preexec_fn=lambda: os.close(0))
+    # glanceclient sends standard input as image data when it is not a TTY
+    # (and refuses image-update then).  Closed, it is ignored, as at a terminal;
+    # script_stdin=True gives it an empty, non-TTY stdin as cron or CI would.
+    if script_stdin:
+        done = subprocess.run(full, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    else:
+        done = subprocess.run(full, capture_output=True, text=True, timeout=60,
+                              preexec_fn=lambda: os.close(0))
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -125,3 +131,10 @@ def test_cli_round_trip(api_server, tmp_path):
 
     _glance(api_server, "image-delete", image_id)
     assert image_id not in _glance(api_server, "image-list")
+
+
+def test_cli_create_without_file_in_a_script_reserves_a_queued_image(api_server):
+    created = _glance(api_server, "image-create", "--name", "placeholder", "--is-public", "True",
+                      "--disk-format", "raw", "--container-format", "bare", script_stdin=True)
+    assert _field(created, "status") == "queued"
+    assert _field(created, "size") == "0"

@@ -20,6 +20,14 @@ tar -C "$src" --exclude=.git --exclude='.venv*' --exclude=__pycache__ --exclude=
   | tar -C "$work/glance" -xf -
 cd "$work/glance"
 
+# debian/changelog carries the version of setup.py
+upstream=$(sed -n 's/^ *version="\([^"]*\)".*/\1/p' setup.py)
+packaged=$(dpkg-parsechangelog -S Version)
+if [ "$upstream" != "$packaged" ]; then
+  echo "build-deb: setup.py says $upstream but debian/changelog $packaged" >&2
+  exit 1
+fi
+
 if [ -n "$version" ]; then
   { echo "glance ($version) unstable; urgency=medium"
     echo

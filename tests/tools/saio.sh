@@ -130,7 +130,8 @@ use = egg:swift#slo
 use = egg:swift#dlo
 CONF
   MEMCACHED=$(command -v memcached || echo /usr/bin/memcached)
-  setsid "$MEMCACHED" -u nobody -l 127.0.0.1 -p $MC -m 64 -U 0 </dev/null >"$S"/log/memcached.log 2>&1 &
+  as_user=; [ "$(id -u)" = 0 ] && as_user="-u nobody"
+  setsid "$MEMCACHED" $as_user -l 127.0.0.1 -p $MC -m 64 -U 0 </dev/null >"$S"/log/memcached.log 2>&1 &
   echo $! > "$S"/run/memcached.pid
   for n in account container object; do
     setsid swift-$n-server "$S"/etc/$n-server.conf -v </dev/null >"$S"/log/$n.log 2>&1 &

@@ -31,5 +31,5 @@ if [ ! -x "$RCLONE_VENV/bin/rclone" ]; then
   echo "installed rclone into $RCLONE_VENV"
 fi
 
-echo "backends ready: $("$SWIFT_VENV/bin/swift-proxy-server" --version 2>/dev/null || echo swift)," \
-     "$("$RCLONE_VENV/bin/rclone" version 2>/dev/null | head -1)"
+echo "backends ready: swift $("$SWIFT_VENV/bin/python" -c 'import swift; print(swift.__version__)')," \
+     "$("$RCLONE_VENV/bin/rclone" version | head -1), memcached $(memcached -V 2>/dev/null | cut -d' ' -f2)"

@@ -13,16 +13,28 @@ import threading
 from glance.store.base import CHUNK_SIZE, ClientDisconnected
 
 LOG = logging.getLogger("glance.api")
-DEPTH = 4               # chunks read ahead: at most ~4 MiB per upload
+DEPTH = 8               # chunks read ahead: at most ~8 MiB per upload
 CHUNKED_READ = 65536    # cheroot's chunked reader copies on every read; keep them small
 DISCARD_LIMIT = 16 * CHUNK_SIZE
 _END = object()
 
 
 def has_body(environ):
-    """True when the request carries a body (a length > 0, or chunked)."""
+    """True when the request carries a body: a length > 0, or a chunked body with data.
+
+    An empty chunked body counts as none: python-glanceclient sends one when
+    its standard input is not a terminal (scripts, cron), and a metadata
+    update must not become an upload, nor an empty image become active.
+    """
     if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return True
+        if "glance.body_prefix" in environ:
+            return bool(environ["glance.body_prefix"])
+        try:
+            first = environ["wsgi.input"].read(1)
+        except Exception:
+            return True          # broken framing: the upload path reports it
+        environ["glance.body_prefix"] = first
+        return bool(first)
     try:
         return int(environ.get("CONTENT_LENGTH") or 0) > 0
     except ValueError:
@@ -40,17 +52,22 @@ def content_length(environ):
 class Body:
     """A ``read(n)`` view of the request body, filled by a reader thread.
 
-    ``read`` returns whatever chunk is next (up to 1 MiB), and ``b""`` at the
-    true end of the body.
+    ``read(n)`` returns at most ``n`` bytes of whatever arrived next (so it
+    may return fewer), and ``b""`` only at the true end of the body.
     """
 
     def __init__(self, environ):
+        self.environ = environ
         self.input = environ["wsgi.input"]
         self.length = content_length(environ)
+        # The server's direct socket reader, when it offers one (glance.cmd.api).
+        self.direct = environ.get("glance.socket_body") if self.length is not None else None
         self.received = 0
         self.chunks = queue.Queue(DEPTH)
         self.stopped = threading.Event()
         self.finished = False
+        self.failed = False
+        self.pending = b""       # the rest of a chunk larger than a read asked for
         self.thread = threading.Thread(target=self._pump, daemon=True, name="body-reader")
         self.thread.start()
 
@@ -66,10 +83,18 @@ class Body:
                 size += len(part)
             return b"".join(parts)
         want = min(CHUNK_SIZE, self.length - self.received)
-        return self.input.read(want) if want > 0 else b""
+        if want <= 0:
+            return b""
+        if self.direct is not None:
+            return self.direct.read(want)      # whatever arrived, up to 1 MiB
+        return self.input.read(want)
 
     def _pump(self):
         try:
+            prefix = self.environ.pop("glance.body_prefix", b"")
+            if prefix:                       # the byte has_body() looked at
+                self.received += len(prefix)
+                self._put(prefix)
             while not self.stopped.is_set():
                 chunk = self._read_once()
                 if not chunk:
@@ -95,19 +120,24 @@ class Body:
                 continue
 
     def read(self, size=CHUNK_SIZE):
-        """Return the next chunk, ``b""`` at the end.
+        """Return up to ``size`` bytes, ``b""`` at the end.
 
         :raises ClientDisconnected: the body ended early or could not be read.
         """
-        if self.finished:
+        if self.pending:
+            item, self.pending = self.pending, b""
+        elif self.finished:
             return b""
-        item = self.chunks.get()
-        if item is _END:
-            self.finished = True
-            return b""
-        if isinstance(item, Exception):
-            self.finished = True
-            raise item
+        else:
+            item = self.chunks.get()
+            if item is _END:
+                self.finished = True
+                return b""
+            if isinstance(item, Exception):
+                self.finished = self.failed = True
+                raise item
+        if size is not None and 0 <= size < len(item):
+            item, self.pending = item[:size], item[size:]
         return item
 
     def close(self):
@@ -117,7 +147,9 @@ class Body:
 
     @property
     def complete(self):
-        return self.finished and (self.length is None or self.received >= self.length)
+        """The whole body was received (whether or not the store read all of it)."""
+        return self.finished and not self.failed and (
+            self.length is None or self.received >= self.length)
 
 
 def discard(environ, body=None):

@@ -7,6 +7,7 @@ import logging
 
 from flask import Response
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from glance.registry.client import RegistryError
 from glance.store import base as store
@@ -65,9 +66,14 @@ def status_for_store_error(exc):
     return 500
 
 
+def status_line(code):
+    """``201`` -> ``"201 Created"`` (Werkzeug would send ``201 CREATED``)."""
+    return f"{code} {HTTP_STATUS_CODES.get(code, 'Unknown')}"
+
+
 def text_response(status, message, headers=()):
-    return Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain",
-                    headers=list(headers))
+    return Response(message.rstrip("\n") + "\n", status=status_line(status),
+                    mimetype="text/plain", headers=list(headers))
 
 
 def init_app(app):

@@ -8,8 +8,8 @@ import logging
 from flask import Blueprint, Response, request
 
 from glance.api import context
-from glance.api.errors import Forbidden, NotFound
-from glance.api.headers import image_headers, public
+from glance.api.errors import Forbidden, NotFound, status_line
+from glance.api.headers import HIDDEN, image_headers
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import StoreError
 
@@ -19,7 +19,8 @@ bp = Blueprint("images", __name__)
 
 def json_response(document, status=200, headers=()):
     body = json.dumps(document, separators=(",", ":"))
-    return Response(body, status=status, mimetype="application/json", headers=list(headers))
+    return Response(body, status=status_line(status), mimetype="application/json",
+                    headers=list(headers))
 
 
 def _list(detail):
@@ -28,7 +29,9 @@ def _list(detail):
     images = context.registry().list(detail=detail, params=params,
                                      headers=context.auth_headers())
     if detail:
-        images = [public(image) for image in images]
+        for image in images:
+            for hidden in HIDDEN:
+                image.pop(hidden, None)
     return json_response({"images": images})
 
 
@@ -51,7 +54,8 @@ def show(image_id):
     headers = image_headers(image)
     if request.method == "HEAD":
         headers.append(("Content-Length", str(image.get("size") or 0)))
-        return Response(status=200, headers=headers, content_type="application/octet-stream")
+        return Response(status=status_line(200), headers=headers,
+                        content_type="application/octet-stream")
     if image["status"] != "active":
         raise NotFound(f"Image {image_id} is not active")
     location = image.get("location")
@@ -64,7 +68,7 @@ def show(image_id):
         raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
             from None
     headers.append(("Content-Length", str(size)))
-    return Response(_guarded(chunks, image_id), status=200, headers=headers,
+    return Response(_guarded(chunks, image_id), status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
 
@@ -96,7 +100,7 @@ def delete(image_id):
         status = _delete_data(image_id, location)
     registry.update(image_id, {"status": status}, headers=auth)
     registry.delete(image_id, headers=auth)
-    return Response(status=200)
+    return Response(status=status_line(200))
 
 
 def _delete_data(image_id, location):

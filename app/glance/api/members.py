@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, Response, request
 
 from glance.api import context
-from glance.api.errors import BadRequest, NotFound
+from glance.api.errors import BadRequest, NotFound, status_line
 from glance.api.images import json_response
 
 bp = Blueprint("members", __name__)
@@ -68,7 +68,7 @@ def replace_members(image_id):
         raise BadRequest('Invalid membership body: expected {"memberships": '
                          '[{"member_id": ..., "can_share": ...}]}') from None
     context.registry().replace_members(image_id, memberships, headers=context.auth_headers())
-    return Response(status=204)
+    return Response(status=status_line(204))
 
 
 @bp.route("/v1/images/<image_id>/members/<member>", methods=["PUT"])
@@ -84,13 +84,13 @@ def add_member(image_id, member):
                              '{"member": {"can_share": true|false}}') from None
     context.registry().add_member(image_id, member, can_share=can_share,
                                   headers=context.auth_headers())
-    return Response(status=204)
+    return Response(status=status_line(204))
 
 
 @bp.route("/v1/images/<image_id>/members/<member>", methods=["DELETE"])
 def delete_member(image_id, member):
     context.registry().delete_member(image_id, member, headers=context.auth_headers())
-    return Response(status=204)
+    return Response(status=status_line(204))
 
 
 @bp.route("/v1/shared-images/<member>", methods=["GET"])

@@ -12,7 +12,7 @@ from flask import Blueprint, request
 
 from glance.api import body as request_body
 from glance.api import context
-from glance.api.errors import BadRequest, Conflict, status_for_store_error
+from glance.api.errors import BadRequest, Conflict
 from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.registry.client import RegistryError
@@ -46,7 +46,10 @@ def _check_location(location):
     scheme = urlsplit(location).scheme.lower()
     if scheme not in EXTERNAL_SCHEMES:
         raise BadRequest(f"External sources are not supported: '{scheme or location}'")
-    context.stores().for_uri(location)      # UnknownScheme -> 400
+    store = context.stores().for_uri(location)      # UnknownScheme -> 400
+    check = getattr(store, "check_location", None)
+    if check is not None:
+        check(location)     # e.g. the HTTP store refuses private addresses: BadLocation -> 400
 
 
 def _refuse(environ, error, body=None):
@@ -220,6 +223,3 @@ def update(image_id):
     elif location:
         image = _register_location(image, location, fields)
     return _answer(image, 200)
-
-
-__all__ = ["bp", "upload_and_activate", "status_for_store_error"]

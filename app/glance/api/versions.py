@@ -3,7 +3,9 @@
 * ``/v1/...``, ``/v1.0/...`` and ``/v1.1/...`` are served as v1.
 * Unversioned ``/images...`` and ``/shared-images/...`` are served as v1 too,
   as Cactus did (its documentation and clients use those paths).
-* ``/``, ``/versions`` and any other ``/vN...`` answer 300 with the version list.
+* ``/``, ``/versions`` and any other ``/vN...`` answer 300 with the version list,
+  except ``GET /`` with ``Accept: application/vnd.openstack.images-v1``,
+  which lists images as Diablo did.
 
 It works on the WSGI path before Flask routes it, so the image routes are
 declared once, under ``/v1``.
@@ -14,6 +16,7 @@ import re
 VERSIONED = re.compile(r"^/v(\d+)(?:\.(\d+))?(?=/|$)")
 UNVERSIONED = re.compile(r"^/(images|shared-images)(?=/|$)")
 SERVED = {(1, None), (1, 0), (1, 1)}
+V1_MEDIA_TYPE = "application/vnd.openstack.images-v1"
 
 
 def version_list(host):
@@ -51,6 +54,8 @@ class VersionNegotiation:
             path = "/v1" + rest
         elif UNVERSIONED.match(path):
             path = "/v1" + path
+        elif path.rstrip("/") == "" and V1_MEDIA_TYPE in environ.get("HTTP_ACCEPT", ""):
+            path = "/v1/images"
         elif path.rstrip("/") in ("", "/versions"):
             return self.versions(environ, start_response)
         if path != environ.get("PATH_INFO"):

@@ -21,14 +21,66 @@ from glance.wsgi import RequestLog
 
 PROGRAM = opts.API
 LOG = logging.getLogger("glance.api.server")
+DIRECT_WRITE = 65536
+
+
+class SocketBody:
+    """A known-length request body read straight from the connection's socket.
+
+    cheroot's own ``wsgi.input`` goes through the pure-Python ``_pyio``
+    buffered reader, which copies every byte three or four times; uploads
+    run at about half speed through it.  This reads what cheroot has already
+    buffered, then ``recv`` from the socket, and keeps cheroot's count of
+    the bytes left (``remaining``) right so keep-alive still works.
+    """
+
+    def __init__(self, req):
+        self.buffered = req.conn.rfile
+        self.sock = req.conn.socket
+        self.counted = req.rfile
+
+    def read(self, size):
+        """Up to ``size`` bytes (fewer if that is what arrived); ``b""`` at the end."""
+        size = min(size, self.counted.remaining)
+        if size <= 0:
+            return b""
+        if self.buffered.has_data():
+            data = self.buffered.read1(size)
+        else:
+            data = self.sock.recv(size)
+        self.counted.remaining -= len(data)
+        return data
 
 
 class Gateway(wsgi.Gateway_10):
-    """cheroot's WSGI gateway, plus: ``Connection: close`` from the app closes.
+    """cheroot's WSGI gateway, plus three things for image data.
 
-    Without this, cheroot reads whatever is left of a refused upload (in one
-    read, into memory) to keep the connection alive.
+    * ``environ["glance.socket_body"]``: a fast reader of a known-length body
+      (see :class:`SocketBody`).
+    * Large response chunks go to the socket with ``sendall``: cheroot's
+      writer copies each chunk twice more before sending it.
+    * ``Connection: close`` from the app closes the connection.  Without it,
+      cheroot reads whatever is left of a refused upload (in one read, into
+      memory) to keep the connection alive.
     """
+
+    def write(self, chunk):
+        req, left = self.req, self.remaining_bytes_out
+        if (len(chunk) >= DIRECT_WRITE and req.sent_headers and not req.chunked_write
+                and (left is None or len(chunk) <= left)):
+            req.conn.socket.sendall(chunk)
+            if left is not None:
+                self.remaining_bytes_out = left - len(chunk)
+            return
+        super().write(chunk)
+
+    def get_environ(self):
+        env = super().get_environ()
+        req = self.req
+        if (not req.chunked_read and hasattr(req.rfile, "remaining")
+                and hasattr(req.conn.rfile, "has_data")):
+            env["glance.socket_body"] = SocketBody(req)
+        return env
 
     def start_response(self, status, headers, exc_info=None):
         if any(k.lower() == "connection" and v.lower() == "close" for k, v in headers):
@@ -97,7 +149,22 @@ class Runner:
         return 0
 
 
+def limit_malloc_arenas(count=2):
+    """Cap glibc's per-thread malloc arenas.
+
+    Upload and download threads pass 1 MiB buffers between them; with an
+    arena per thread, freed buffers pile up in each and RSS creeps upwards.
+    """
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, count)      # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass                          # not glibc: nothing to tune
+
+
 def main(argv=None):
+    limit_malloc_arenas()
     parser = build_parser()
     conf, args = start(PROGRAM, argv, parser, positional="config")
     overrides = {opt.name: getattr(args, opt.name, None) for opt in opts.options_for(PROGRAM)}

@@ -4,8 +4,9 @@
 
 SERVER is ``api``, ``registry``, ``scrubber`` or ``all`` (a ``glance-`` prefix
 is accepted); ``all`` means registry and api, plus the scrubber when it is
-installed. COMMAND is ``start``, ``stop``, ``restart``, ``reload`` or
-``status`` (``force-reload`` is ``reload``, ``shutdown`` is ``stop``).
+installed (which glance-control runs as a daemon). COMMAND is ``start``,
+``stop``, ``restart``, ``reload`` or ``status`` (``force-reload`` is
+``reload``, ``shutdown`` is ``stop``).
 
 ``start`` finds the server's configuration file the way the server itself does
 (CONFPATH or ``--config-file`` first), checks it, starts the server's program
@@ -42,7 +43,6 @@ status  meaning
 With ``all`` the highest status of the servers is returned.
 """
 import argparse
-import errno
 import os
 import resource
 import shutil
@@ -52,12 +52,12 @@ import sys
 import time
 from importlib.util import find_spec
 
-from glance import __version__, config, options as opts
+from glance import __version__, config
 from glance.log import log_path
 
+# exit statuses (see the table above)
 OK, FAILED, USAGE, NOT_RUNNING, NO_PERMISSION, NOT_INSTALLED, NOT_CONFIGURED = 0, 1, 2, 3, 4, 5, 6
-RELOAD_NOT_RUNNING = 7
-DEAD_WITH_PIDFILE = 1
+DEAD_WITH_PIDFILE, RELOAD_NOT_RUNNING = 1, 7
 
 SERVERS = ("glance-registry", "glance-api", "glance-scrubber")   # start order
 COMMANDS = ("start", "stop", "restart", "reload", "force-reload", "shutdown", "status")
@@ -84,6 +84,8 @@ def build_parser():
                         help="Pid file of the server (one server only). Default: "
                              "/var/run/glance/<server>.pid as root, else under "
                              "$XDG_RUNTIME_DIR/glance or ~/.glance/run.")
+    parser.add_argument("--pid-dir", metavar="DIR",
+                        help="Directory of the pid files, <server>.pid in it (for 'all').")
     parser.add_argument("--await-child", type=float, default=2.0, metavar="SECONDS",
                         help="After start, how long to watch the server for an early "
                              "death (default: %(default)s).")
@@ -223,6 +225,8 @@ class Server:
         raise_nofile()
         say(f"Starting {self.name} with {path}")
         argv = [*command, "--config-file", path]
+        if self.name == "glance-scrubber":
+            argv += ["--daemon", "true"]   # a server to control, not a single run
         if self.args.debug:
             say("Running: " + " ".join(argv))
         import subprocess   # only start needs it
@@ -312,6 +316,9 @@ class Server:
         if not pid:
             say(f"No {self.name} running")
             return RELOAD_NOT_RUNNING
+        if self.name == "glance-scrubber":   # it has no SIGHUP handler: restart it
+            say(f"{self.name} cannot reload its configuration; restarting it")
+            return self.stop() or self.start()
         say(f"Reloading {self.name} pid: {pid} signal: {int(signal.SIGHUP)}")
         return OK if self.signal(pid, signal.SIGHUP) else FAILED
 
@@ -395,7 +402,7 @@ def main(argv=None):
         names = [s for s in SERVERS if s != "glance-scrubber" or is_installed(s)]
     else:
         names = [server]
-    pid_dir = default_pid_dir()
+    pid_dir = args.pid_dir or default_pid_dir()
     servers = [Server(name, args.pid_file or os.path.join(pid_dir, name + ".pid"), conf_path, args)
                for name in names]
     if server == "glance-scrubber" and not is_installed(server):

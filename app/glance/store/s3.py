@@ -18,7 +18,8 @@ import threading
 from glance.store.base import (
     CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotConfigured,
     NotFound, StorageFull, StoreError, WriteDenied)
-from glance.store.segment import Peekable, SegmentReader, checked_stream, read_at_most
+from glance.store.segment import (
+    Peekable, SegmentReader, checked_stream, expect_end, read_at_most)
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -160,19 +161,19 @@ class S3Store:
         :raises BackendError: S3 failed; the object or multipart upload is removed.
         """
         reader = HashingReader(data, size, checksum)
+        source = Peekable(reader)
         client, what = self._client(), f"{self.bucket}/{image_id}"
         written = False
         try:
             self._prepare(client, image_id)
             if size is not None and size < self.large_object_size:
                 written = True
-                self._put(client, image_id, SegmentReader(reader, size, exact=True), size)
-                reader.read(1)    # HashingReader raises SizeMismatch on extra bytes
+                self._put(client, image_id, SegmentReader(source, size, exact=True), size)
+                expect_end(source)
             elif size is not None:
-                self._multipart(client, image_id, Peekable(reader), size)
+                self._multipart(client, image_id, source, size)
             else:
-                first = read_at_most(reader, self.part_size)
-                source = Peekable(reader)
+                first = read_at_most(source, self.part_size)
                 if len(first) < self.part_size or not source.more():
                     written = True
                     self._put(client, image_id, first, len(first))
@@ -193,7 +194,7 @@ class S3Store:
         try:
             client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
-            if self._error(exc, "").__class__ is not NotFound:
+            if not isinstance(self._error(exc, ""), NotFound):
                 raise
             if not self.create_bucket:
                 raise BackendError(f"S3 bucket {self.bucket} does not exist and "
@@ -236,8 +237,8 @@ class S3Store:
                 parts.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
                 done += length
             if size is not None:
-                source.read(1)    # HashingReader raises SizeMismatch on extra bytes
-            source.source.verify()    # before the object becomes visible
+                expect_end(source)
+            source.verify()           # size and checksum, before the object becomes visible
             client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
                                              MultipartUpload={"Parts": parts})
         except BaseException:

@@ -15,7 +15,8 @@ LOG = logging.getLogger(__name__)
 class SegmentReader:
     """A file-like view of at most ``limit`` bytes of ``source``.
 
-    :param source: anything with ``read(n)``, normally a HashingReader.
+    :param source: anything with ``read(n)`` that never returns more than
+        ``n`` bytes: a :class:`Peekable` over the HashingReader.
     :param limit: most bytes to hand out.
     :param exact: the caller announced this length to the backend, so the
         source ending early is an error (raises ClientDisconnected rather
@@ -84,6 +85,15 @@ class SegmentReader:
         return self.count >= self.limit
 
 
+def expect_end(source):
+    """After the announced size, the body must end.
+
+    :raises SizeMismatch: more data follows (the HashingReader under ``source``
+        raises it as soon as it reads past the announced size).
+    """
+    source.read(1)
+
+
 def read_at_most(source, limit):
     """Read up to ``limit`` bytes from ``source`` into memory.
 
@@ -100,7 +110,11 @@ def read_at_most(source, limit):
 
 
 class Peekable:
-    """A reader that can tell whether more data follows without losing it."""
+    """The request body as segments read it: never more than asked, and peekable.
+
+    A WSGI input may hand out more than ``read(n)`` asked for; the surplus is
+    kept here for the next segment instead of being lost between two of them.
+    """
 
     def __init__(self, source):
         self.source = source
@@ -109,14 +123,19 @@ class Peekable:
     def more(self):
         """True when the source has at least one more byte."""
         if not self.pending:
-            self.pending = self.source.read(1)
+            self.pending = self.source.read(CHUNK_SIZE)
         return bool(self.pending)
 
     def read(self, size=CHUNK_SIZE):
-        if self.pending:
-            chunk, self.pending = self.pending, b""
-            return chunk
-        return self.source.read(size)
+        if not self.pending:
+            self.pending = self.source.read(size)
+        if size is None or size < 0:
+            size = len(self.pending)
+        chunk, self.pending = self.pending[:size], self.pending[size:]
+        return chunk
+
+    def verify(self):
+        self.source.verify()
 
 
 def checked_stream(chunks, size, what, translate):

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from glance.store.base import (
     CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotConfigured,
     NotFound, StorageFull, StoreError, WriteDenied)
-from glance.store.segment import Peekable, SegmentReader, checked_stream
+from glance.store.segment import Peekable, SegmentReader, checked_stream, expect_end
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -143,6 +143,9 @@ class SwiftStore:
             return BackendError("Swift refused the configured credentials")
         if status:
             return BackendError(f"Swift answered {status} {getattr(exc, 'http_reason', '')} for {what}")
+        if type(exc).__name__ == "ClientException":   # e.g. keystoneclient missing for auth v2/v3
+            text = str(exc).replace(self.key, "***") if self.key else str(exc)
+            return BackendError(f"Swift request failed for {what}: {text[:200]}")
         return BackendError(f"Swift request failed ({type(exc).__name__}) for {what}")
 
     # -- the Store interface -------------------------------------------------
@@ -154,19 +157,19 @@ class SwiftStore:
         :raises BackendError: Swift failed; every object written is removed.
         """
         reader = HashingReader(data, size, checksum)
+        source = Peekable(reader)
         conn, written = self._connect(), []
         what = f"{self.container}/{image_id}"
         try:
             self._prepare(conn, image_id)
             if size is not None and size >= self.large_object_size:
-                self._put_large(conn, image_id, reader, Peekable(reader), size, [], written)
+                self._put_large(conn, image_id, reader, source, size, [], written)
             elif size is not None:
                 written.append(image_id)
-                self._put(conn, image_id, SegmentReader(reader, size, exact=True), size)
-                if reader.read(1):   # HashingReader raises SizeMismatch on extra bytes
-                    raise AssertionError("unreachable")
+                self._put(conn, image_id, SegmentReader(source, size, exact=True), size)
+                expect_end(source)
             else:
-                self._put_unknown(conn, image_id, reader, written)
+                self._put_unknown(conn, image_id, reader, source, written)
             self._keep_token(conn)
             return reader.result(self.location(image_id))
         except Exception as exc:
@@ -198,37 +201,39 @@ class SwiftStore:
         return conn.put_object(self.container, name, body, content_length=length,
                                chunk_size=CHUNK_SIZE, content_type="application/octet-stream")
 
-    def _put_unknown(self, conn, image_id, reader, written):
+    def _put_unknown(self, conn, image_id, reader, source, written):
         """Chunked upload: a plain object unless it reaches the large size."""
-        first = SegmentReader(reader, self.large_object_size)
+        first = SegmentReader(source, self.large_object_size)
         written.append(image_id)
         etag = self._put(conn, image_id, first, None)
-        rest = Peekable(reader)
-        if not first.full or not rest.more():
+        if not first.full or not source.more():
             return
         # It turned out large: the object already written becomes segment 1.
         name = f"{image_id}-00001"
         written.append(name)
-        source = f"/{quote(self.container)}/{quote(image_id)}"
+        copy_from = f"/{quote(self.container)}/{quote(image_id)}"
         conn.put_object(self.container, name, None, content_length=0,
-                        headers={"X-Copy-From": source})
+                        headers={"X-Copy-From": copy_from})
         segments = [{"path": f"/{self.container}/{name}", "etag": etag, "size_bytes": first.count}]
-        self._put_large(conn, image_id, reader, rest, None, segments, written)
+        self._put_large(conn, image_id, reader, source, None, segments, written)
 
     def _put_large(self, conn, image_id, reader, source, size, segments, written):
         """Stream segments of ``chunk_size`` bytes from ``source``, then the SLO manifest."""
         done = sum(seg["size_bytes"] for seg in segments)
-        while (size - done) if size is not None else source.more():
-            length = min(self.chunk_size, size - done) if size is not None else None
+        while True:
+            if size is None and not source.more():
+                break
+            length = None if size is None else min(self.chunk_size, size - done)
+            if length == 0:
+                expect_end(source)
+                break
             name = f"{image_id}-{len(segments) + 1:05d}"
             part = SegmentReader(source, length or self.chunk_size, exact=length is not None)
             written.append(name)
-            etag = self._put(conn, name, part, length)
+            etag = self._put(conn, name, part, length)   # length None: chunked transfer
             segments.append({"path": f"/{self.container}/{name}", "etag": etag,
                              "size_bytes": part.count})
             done += part.count
-        if size is not None and source.read(1):
-            raise AssertionError("unreachable")   # HashingReader raised SizeMismatch
         reader.verify()              # size and checksum, before the image becomes visible
         written.append(image_id)
         conn.put_object(self.container, image_id, json.dumps(segments),

@@ -1,7 +1,7 @@
 """Fixtures: a fresh MariaDB or PostgreSQL database per test module."""
 import pytest
 
-from dbservers import throwaway_database
+from registry_databases import throwaway_database
 
 BACKENDS = [pytest.param("mariadb", marks=pytest.mark.mariadb),
             pytest.param("postgresql", marks=pytest.mark.postgresql)]

@@ -1,7 +1,7 @@
 """Connections the database server dropped are replaced without an error to the client."""
 import sqlalchemy as sa
 
-from dbservers import SERVERS
+from registry_databases import SERVERS
 from servers import Server
 
 

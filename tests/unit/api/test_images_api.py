@@ -170,6 +170,12 @@ def test_version_negotiation(client, path, status):
     assert client.get(path).status_code == status
 
 
+def test_root_with_the_v1_media_type_lists_images(client):
+    response = client.get("/", headers={"Accept": "application/vnd.openstack.images-v1"})
+    assert response.status_code == 200
+    assert "images" in response.get_json()
+
+
 def test_unknown_routes_and_methods_answer_text(client):
     response = client.get("/v1/nothing")
     assert response.status_code == 404
@@ -197,3 +203,39 @@ def test_chunked_body_in_test_client(client):
                            headers={**OCTET, "Transfer-Encoding": "chunked"})
     assert response.status_code == 201, response.data
     assert response.get_json()["image"]["size"] == 100000
+
+
+def test_body_read_honours_the_size_asked_for():
+    from glance.api.body import Body
+    environ = {"wsgi.input": io.BytesIO(b"a" * 3000), "CONTENT_LENGTH": "3000"}
+    body = Body(environ)
+    assert len(body.read(1000)) == 1000
+    assert len(body.read(5000)) == 2000
+    assert body.read(10) == b""
+    assert body.complete
+    body.close()
+
+
+def test_body_that_ends_early_raises_client_disconnected():
+    from glance.api.body import Body
+    body = Body({"wsgi.input": io.BytesIO(b"a" * 10), "CONTENT_LENGTH": "100"})
+    assert body.read() == b"a" * 10
+    with pytest.raises(base.ClientDisconnected):
+        body.read()
+    assert not body.complete
+    body.close()
+
+
+def test_empty_chunked_body_is_no_body(client, registry):
+    empty = {**OCTET, "Transfer-Encoding": "chunked"}
+    created = client.post("/v1/images", input_stream=io.BytesIO(b""), headers=empty)
+    assert created.status_code == 201
+    image = created.get_json()["image"]
+    assert image["status"] == "queued"
+    uploaded = client.put(f"/v1/images/{image['id']}", input_stream=io.BytesIO(b"data"),
+                          headers=empty)
+    assert uploaded.get_json()["image"]["status"] == "active"
+    renamed = client.put(f"/v1/images/{image['id']}", input_stream=io.BytesIO(b""),
+                         headers={**empty, "x-image-meta-name": "renamed"})
+    assert renamed.status_code == 200
+    assert renamed.get_json()["image"]["name"] == "renamed"

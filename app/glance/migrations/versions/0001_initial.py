@@ -47,11 +47,15 @@ def upgrade():
         *_soft_delete(),
         **MYSQL,
     )
-    # One (deleted, key, id) index per sort key: keyset paging seeks, never sorts.
+    # One (key, id) index per sort key: keyset paging seeks, never sorts.  The
+    # registry sorts NULLs first (as SQLite and MySQL do); PostgreSQL puts them
+    # last unless the index says otherwise.
+    postgresql = op.get_bind().dialect.name == "postgresql"
     for key in ("created_at", "updated_at", "name", "size", "status", "disk_format",
                 "container_format"):
-        op.create_index(f"ix_images_deleted_{key}", "images", ["deleted", key, "id"])
-    op.create_index("ix_images_deleted_id", "images", ["deleted", "id"])
+        nullable = key not in ("created_at", "status")
+        first = sa.text(f"{key} NULLS FIRST") if postgresql and nullable else key
+        op.create_index(f"ix_images_{key}", "images", [first, "id"])
     op.create_index("ix_images_checksum", "images", ["checksum"])
     op.create_index("ix_images_owner", "images", ["owner"])
 
