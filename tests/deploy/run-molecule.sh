@@ -58,6 +58,18 @@ if [ -z "${SKIP_LINT:-}" ]; then
   t0=$(date +%s)
   yamllint -s roles playbooks molecule site.yml .ansible-lint .yamllint
   record yamllint $? $(( $(date +%s) - t0 ))
+  step "role variables: defaults = argument_specs = README"
+  t0=$(date +%s)
+  .venv-ansible/bin/python molecule/resources/check-role-docs.py roles
+  record role-docs $? $(( $(date +%s) - t0 ))
+  step "site.yml syntax with the example inventories"
+  t0=$(date +%s)
+  rc=0
+  for inv in playbooks/inventory/*/hosts.yml; do
+    ANSIBLE_ROLES_PATH="$repo/roles" ansible-playbook --syntax-check -i "$inv" site.yml || rc=1
+    ANSIBLE_ROLES_PATH="$repo/roles" ansible-inventory -i "$inv" --graph || rc=1
+  done
+  record syntax-check $rc $(( $(date +%s) - t0 ))
   step "ansible-lint (production profile)"
   t0=$(date +%s)
   ANSIBLE_ROLES_PATH="$repo/roles" ansible-lint --offline
@@ -75,11 +87,7 @@ export GLANCE_DEB_DIR
 
 step "container rootfs"
 # Everything the containers install, baked in: the multinode containers reach no mirror.
-rootfs_packages=(
-  python3-flask python3-waitress python3-cheroot python3-sqlalchemy python3-alembic
-  python3-requests python3-pymysql python3-swiftclient python3-boto3 python3-cffi-backend
-  python3-glanceclient mariadb-server adduser
-)
+mapfile -t rootfs_packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' molecule/resources/rootfs-packages.txt)
 if [ -z "${GLANCE_ROOTFS:-}" ]; then
   GLANCE_ROOTFS=$(tests/tools/make-rootfs.sh "${rootfs_packages[@]}") || { record rootfs 1 0; finish; exit 1; }
 fi

@@ -76,6 +76,19 @@ must "build the .debs (2011.3.1) into a local apt repository" \
   "$tools/build-deb.sh" "$repo"
 lint() { lintian --fail-on error,warning "$repo"/*.changes; }
 check "lintian: no errors and no warnings" lint
+packaged_confs() {   # debian/conf/*.conf hold only options of the table, with valid values
+  PYTHONPATH=$here/../../app python3 - "$here/../../debian/conf" <<'EOF'
+import sys
+from glance import config, options
+for program in ("glance-api", "glance-registry", "glance-scrubber"):
+    path = f"{sys.argv[1]}/{program}.conf"
+    unknown = set(config.read_file(program, path)) - {o.name for o in options.options_for(program)}
+    if unknown:
+        sys.exit(f"{path}: not options of {program}: {', '.join(sorted(unknown))}")
+    config.load_config(program, path)
+EOF
+}
+check "packaged configs: options of the option table, valid values" packaged_confs
 
 # --- container --------------------------------------------------------------------
 
@@ -101,7 +114,12 @@ setup_apt() {
   apt_in update
 }
 must "apt source: deb [trusted=yes] file:/srv/repo ./" setup_apt
-must "apt install glance" apt_in install glance
+# install_synced PACKAGE...: apt-get install, and glance-common's postinst ran db_sync
+install_synced() {
+  apt_in install "$@" | tee "$work/apt.out"
+  grep -q "^Database is at revision" "$work/apt.out"
+}
+must "apt install glance (postinst: user, permissions, db_sync)" install_synced glance
 
 # --- the installed service ----------------------------------------------------------
 
@@ -133,6 +151,12 @@ perms() {
 check "system user glance; /etc/glance, /var/lib/glance, /var/log/glance owners and modes" perms
 check "db_sync ran at install: glance-manage db_version" \
   inbox runuser -u glance -- glance-manage --config-file /etc/glance/glance-registry.conf db_version
+control_status() {   # the packaged glance-control runs; systemd, not it, manages the servers
+  local rc=0
+  inbox glance-control all status --pid-dir /run/glance-control || rc=$?
+  [ $rc = 3 ]
+}
+check "glance-control all status: 3 (not started by glance-control)" control_status
 check "servers log to /var/log/glance" \
   sh_in 'test -s /var/log/glance/glance-api.log && test -s /var/log/glance/glance-registry.log'
 
@@ -154,11 +178,14 @@ download() {
 }
 must "upload a 3 MiB image through port 9292 (x-image-meta-* headers)" upload
 check "download it: same md5, and x-image-meta-checksum matches" download
+autopkgtest() { inbox sh -s < "$here/../../debian/tests/daemons"; }
+check "the package's autopkgtest, debian/tests/daemons" autopkgtest
 check "image data under /var/lib/glance/images" sh_in 'test -s /var/lib/glance/images/$(cat /root/image.id)'
 
 logrotate_check() {
   sh_in 'logrotate --force /etc/logrotate.d/glance-common
-    test -f /var/log/glance/glance-api.log.1 && test -f /var/log/glance/glance-registry.log.1
+    test -f /var/log/glance/glance-api.log.1
+    test -f /var/log/glance/glance-registry.log.1
     test "$(stat -c "%U:%G %a" /var/log/glance/glance-api.log)" = "glance:adm 640"
     curl -sf -o /dev/null http://127.0.0.1:9292/v1/images
     for i in $(seq 50); do
@@ -263,7 +290,7 @@ must "rebuild as 2011.3.1+1 into the repository" \
   env DEB_BUILD_OPTIONS=nocheck "$tools/build-deb.sh" "$repo" 2011.3.1+1
 upgrade() {
   apt_in update
-  apt_in install glance glance-api glance-registry glance-common python3-glance
+  install_synced glance glance-api glance-registry glance-common python3-glance
   local v
   for p in glance glance-api glance-registry glance-common python3-glance; do
     v=$(inbox dpkg-query -W -f '${Version}' "$p")
@@ -271,7 +298,7 @@ upgrade() {
   done
 }
 before_upgrade=$(mainpids)
-must "apt upgrade to 2011.3.1+1" upgrade
+must "apt upgrade to 2011.3.1+1 (db_sync again)" upgrade
 after_upgrade() {
   wait_ready
   [ "$(mainpids)" != "$before_upgrade" ] || { echo "services were not restarted"; return 1; }
@@ -289,7 +316,8 @@ removed() {
   apt_in remove glance glance-api glance-registry
   sh_in 'if systemctl is-active glance-api glance-registry; then exit 1; fi
          if curl -s -o /dev/null http://127.0.0.1:9292/v1/images; then exit 1; fi
-         test -f /etc/glance/glance-api.conf && test -f /var/lib/glance/glance.sqlite
+         test -f /etc/glance/glance-api.conf
+         test -f /var/lib/glance/glance.sqlite
          test -s /var/lib/glance/images/$(cat /root/image.id)'
 }
 check "apt remove glance-api glance-registry: services stopped, config and data kept" removed

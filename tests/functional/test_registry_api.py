@@ -1,10 +1,13 @@
 """The registry contract over real HTTP against a glance-registry process on SQLite."""
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from contract.registry import RegistryContract
 from contract.registry_support import HTTPRegistry
 from glance.registry import db
-from servers import Server
+from glance.registry.client import RegistryClient, Unavailable
+from servers import Server, free_port
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +31,29 @@ def registry(live):
 
 class TestLiveRegistrySQLite(RegistryContract):
     pass
+
+
+def test_client_reports_an_unreachable_registry(live):
+    client = RegistryClient("127.0.0.1", free_port(), timeout=5)
+    with pytest.raises(Unavailable) as info:
+        client.get("3b0f9e26-8d4e-4a4e-9d5a-1f2e3c4b5a69")
+    assert info.value.status == 503
+    assert info.value.message.startswith("Registry unavailable: ")
+
+
+def test_client_is_safe_across_threads(live):
+    server, engine = live
+    client = HTTPRegistry(server.url, engine)
+    client.wipe()
+
+    def work(n):
+        made = client.create({"name": f"t{n}", "is_public": True, "size": 2 ** 33 + n})
+        assert client.get(made["id"])["size"] == 2 ** 33 + n
+        client.update(made["id"], {"properties": {"n": str(n)}})
+        return made["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(work, range(40)))
+    listed = client.list(detail=True, params={"limit": 100})
+    assert sorted(i["id"] for i in listed) == sorted(made)
+    assert all(i["properties"]["n"] == i["name"][1:] for i in listed)

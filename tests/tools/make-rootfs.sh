@@ -22,10 +22,12 @@ mirrors() {
   { sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null
     sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' \
       /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
-  } | tr ' ' '\n' | grep -E '^https?://' | grep -i debian || true
+  } | tr ' ' '\n' | grep -E '^https?://' || true
 }
-mirror=$(mirrors | grep -v -- '-security' | head -1)
-security=$(mirrors | grep -- '-security' | head -1)
+# Debian's own entries first, should other vendors' repositories be configured too
+uris=$(mirrors | grep -i debian || mirrors)
+mirror=$(grep -v -- '-security' <<< "$uris" | head -1 || true)
+security=$(grep -- '-security' <<< "$uris" | head -1 || true)
 [ -n "$mirror" ] || { echo "make-rootfs: no Debian mirror found in /etc/apt" >&2; exit 1; }
 
 mkdir -p "$cache"

@@ -13,7 +13,7 @@
 set -euo pipefail
 
 boxes=${NSBOX_DIR:-/var/tmp/nsbox}
-usage() { sed -n '3,12s/^# \?//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,13s/^# \?//p' "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd=$1 name=$2
 shift 2

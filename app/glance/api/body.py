@@ -13,7 +13,7 @@ import threading
 from glance.store.base import CHUNK_SIZE, ClientDisconnected
 
 LOG = logging.getLogger("glance.api")
-DEPTH = 8               # chunks read ahead: at most ~8 MiB per upload
+DEPTH = 4               # chunks read ahead: at most ~4 MiB per upload
 CHUNKED_READ = 65536    # cheroot's chunked reader copies on every read; keep them small
 DISCARD_LIMIT = 16 * CHUNK_SIZE
 _END = object()

@@ -28,13 +28,13 @@ status  meaning
 ======  ==========================================================
 0       success; start of a running server and stop of a stopped
         one are successes too. ``status``: the server is running
-1       generic failure (the server died during start, a signal
-        could not be sent, the server outlived SIGKILL).
-        ``status``: dead, but its pid file exists
+1       generic failure (the server died during start, its port is
+        taken, it outlived SIGKILL). ``status``: dead, but its pid
+        file exists
 2       invalid arguments: usage, unknown server or command
 3       ``status`` only: not running
-4       insufficient privilege (pid file cannot be written or
-        read); ``status``: unknown
+4       insufficient privilege (the pid file cannot be written or
+        read, the server cannot be signalled); ``status``: unknown
 5       the program is not installed (the scrubber)
 6       not configured: no configuration file, or an invalid one
 7       ``reload``: the server is not running
@@ -282,7 +282,7 @@ class Server:
             return OK
         say(f"Stopping {self.name} pid: {pid} signal: {int(signal.SIGTERM)}")
         if not self.signal(pid, signal.SIGTERM):
-            return FAILED
+            return NO_PERMISSION
         if not self.wait_gone(pid, self.args.kill_after):
             say(f"Waited {self.args.kill_after:g} seconds for pid {pid} ({self.name}) to die; "
                 f"sending signal {int(signal.SIGKILL)}")
@@ -320,7 +320,7 @@ class Server:
             say(f"{self.name} cannot reload its configuration; restarting it")
             return self.stop() or self.start()
         say(f"Reloading {self.name} pid: {pid} signal: {int(signal.SIGHUP)}")
-        return OK if self.signal(pid, signal.SIGHUP) else FAILED
+        return OK if self.signal(pid, signal.SIGHUP) else NO_PERMISSION
 
     def status(self):
         pid = self.read_pid()

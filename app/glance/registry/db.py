@@ -74,15 +74,20 @@ def head_revision():
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
+def _revision_on(connection):
+    from alembic.runtime.migration import MigrationContext
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 def current_revision(engine):
     """The revision the database is at, or None if it was never migrated."""
-    from alembic.runtime.migration import MigrationContext
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision_on(conn)
 
 
-def has_tables(engine):
-    names = set(sa.inspect(engine).get_table_names())
+def has_tables(bind):
+    """Whether the registry tables exist (``bind``: an engine or a connection)."""
+    names = set(sa.inspect(bind).get_table_names())
     return all(name in names for name in TABLES)
 
 
@@ -97,16 +102,11 @@ def db_sync(engine):
     from alembic import command
     with engine.begin() as conn:
         cfg = _alembic_config(conn)
-        if current_revision_on(conn) is None and has_tables(conn):
+        if _revision_on(conn) is None and has_tables(conn):
             LOG.info("Database has tables but no version; stamping revision 0001")
             command.stamp(cfg, "0001")
         command.upgrade(cfg, "head")
     return current_revision(engine)
-
-
-def current_revision_on(connection):
-    from alembic.runtime.migration import MigrationContext
-    return MigrationContext.configure(connection).get_current_revision()
 
 
 def ensure_schema(engine):

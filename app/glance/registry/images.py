@@ -68,8 +68,11 @@ def details():
 
 @bp.get("/images/<image_id>")
 def show(image_id):
-    with state().Session() as session:
-        return jsonify({"image": detail(session, load_visible(session, image_id))})
+    with state().engine.connect() as conn:
+        image, props = queries.visible_record(conn, g.ctx, validation.canonical_id(image_id))
+    if image is None:
+        raise NotFound("Image not found")
+    return jsonify({"image": image_detail(image, props)})
 
 
 def _writable(body):

@@ -5,7 +5,8 @@ marker's pair, so a deep page costs an index seek, not an OFFSET scan.  NULL
 sort values count as the smallest on every database (PostgreSQL is told so
 explicitly), so a NULL-named image sits at a stable place in the order.
 """
-from sqlalchemy import Boolean, and_, exists, false, func, literal_column, or_, select, true
+from sqlalchemy import (Boolean, and_, bindparam, exists, false, func, literal_column, or_,
+                        select, true)
 
 from glance.registry.models import Image, ImageMember, ImageProperty
 
@@ -49,7 +50,7 @@ def _after_marker(col, value, marker_id, descending):
 
 
 def _equal(col, value, sort_col, dialect):
-    """``col == value``; on SQLite marked as matching often when it is.
+    """``col == value``, marked on SQLite as a condition most rows meet.
 
     SQLite keeps no statistics unless ANALYZE ran, so it takes an equality on
     an indexed column with a handful of values (disk_format=raw) for a
@@ -122,10 +123,40 @@ def get_image(session, image_id):
     return session.get(Image, image_id)
 
 
-def _is_member(session, image, ctx):
-    if ctx.is_admin or ctx.owner is None or image.owner == ctx.owner:
+def _is_member(bind, image, ctx):
+    """Whether the caller holds a membership that matters for visibility.
+
+    :param bind: a Session or a Connection.
+    """
+    if ctx.is_admin or ctx.owner is None or image.owner == ctx.owner or image.is_public:
         return False
-    return get_membership(session, image.id, ctx.owner) is not None
+    stmt = select(ImageMember.id).where(ImageMember.image_id == image.id,
+                                        ImageMember.member == ctx.owner,
+                                        ImageMember.deleted == false())
+    return bind.execute(stmt).first() is not None
+
+
+# Built once: the show path runs it for every HEAD and GET of glance-api.
+_RECORD = (select(Image.__table__, ImageProperty.name.label("property_name"),
+                  ImageProperty.value.label("property_value"))
+           .outerjoin(ImageProperty.__table__, and_(ImageProperty.image_id == Image.id,
+                                                    ImageProperty.deleted == false()))
+           .where(Image.id == bindparam("image_id")))
+
+
+def visible_record(conn, ctx, image_id):
+    """The image row and its properties in one query, for the hot show path.
+
+    :param conn: a Connection (plain Core, no ORM identity map).
+    :returns: ``(row, properties)``; row is None if missing or not visible.
+    """
+    if not image_id:
+        return None, {}
+    rows = conn.execute(_RECORD, {"image_id": image_id}).all()
+    if not rows or not ctx.is_visible(rows[0], _is_member(conn, rows[0], ctx)):
+        return None, {}
+    return rows[0], {r.property_name: r.property_value for r in rows
+                     if r.property_name is not None}
 
 
 def visible_image(session, ctx, image_id):

@@ -18,7 +18,7 @@ from glance.store.base import (CHUNK_SIZE, BackendError, BadLocation, Duplicate,
 
 FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
-QUEUE_DEPTH = 4
+QUEUE_DEPTH = 2
 
 
 def write_error(exc, what):

@@ -166,8 +166,10 @@ class S3Store:
         written = False
         try:
             self._prepare(client, image_id)
+            # From here on a failure removes the key too: a multipart upload may
+            # have completed on the server even though its answer was lost.
+            written = True
             if size is not None and size < self.large_object_size:
-                written = True
                 self._put(client, image_id, SegmentReader(source, size, exact=True), size)
                 expect_end(source)
             elif size is not None:
@@ -175,7 +177,6 @@ class S3Store:
             else:
                 first = read_at_most(source, self.part_size)
                 if len(first) < self.part_size or not source.more():
-                    written = True
                     self._put(client, image_id, first, len(first))
                 else:
                     self._multipart(client, image_id, source, None, first)

@@ -1,12 +1,13 @@
 """Throwaway MariaDB and PostgreSQL databases for the registry tests.
 
-Each test session gets its own database (``glance_test_<random>``), dropped
+Each test module (or test) gets its own database (``glance_test_<random>``), dropped
 at the end.  A server that does not answer is started once; if it still
 does not answer the tests are skipped, or fail when GLANCE_TEST_REQUIRE_ALL=1.
 """
 import glob
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -42,6 +43,11 @@ def _listening(port):
 
 def _start(kind):
     if kind == "mariadb":
+        try:   # mariadbd wants its socket directory, which tmpfs /run loses
+            os.makedirs("/run/mysqld", exist_ok=True)
+            shutil.chown("/run/mysqld", "mysql", "mysql")
+        except (OSError, LookupError):
+            pass
         cmd = ["start-stop-daemon", "--start", "--oknodo", "--background",
                "--exec", "/usr/sbin/mariadbd", "--", "--user=mysql"]
     else:
