@@ -3,8 +3,6 @@ from dataclasses import dataclass
 
 from flask import Flask, g, request
 
-from glance.registry import context, db, errors
-
 
 @dataclass
 class RegistryState:
@@ -21,7 +19,9 @@ def create_app(conf, *, engine=None):
         A database without tables gets the schema created.
     :raises glance.config.ConfigError: the database URL cannot be used.
     """
-    from glance.registry import images, members   # after the package exists
+    # Imported here, not at the top: glance-api imports glance.registry.client
+    # and must not pay for SQLAlchemy (about 20 MiB of resident memory).
+    from glance.registry import context, db, errors, images, members
     if engine is None:
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
     db.ensure_schema(engine)
