@@ -3,7 +3,8 @@
 # bookworm systemd-nspawn containers, against the .deb built from this checkout.
 #   1. host tools (tests/tools/install-deploy-deps.sh), the Ansible venv
 #      (tests/tools/setup-ansible.sh), Swift venv + memcached (tests/tools/setup-backends.sh)
-#   2. yamllint + ansible-lint (production profile) on roles/, playbooks/, molecule/
+#   2. yamllint, role-variable docs check (defaults = argument_specs = README), site.yml
+#      syntax check with the example inventories, ansible-lint (production profile)
 #   3. tests/tools/build-deb.sh into a fresh directory (flat apt repository)
 #   4. tests/tools/make-rootfs.sh with every package the containers need (they have no
 #      network to a mirror in the multinode scenario)

@@ -48,6 +48,7 @@ import resource
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from importlib.util import find_spec
@@ -183,15 +184,14 @@ class Server:
             handle.write(f"{pid}\n")
         os.replace(tmp, self.pid_file)
 
-    def running_pid(self, announce_stale=True):
+    def running_pid(self):
         """The pid of the running server; removes a stale pid file."""
         pid = self.read_pid()
         if pid is None:
             return None
         if self.owns(pid):
             return pid
-        if announce_stale:
-            say(f"Removing stale pid file {self.pid_file}")
+        say(f"Removing stale pid file {self.pid_file}")
         self.remove_pid_file()
         return None
 
@@ -229,7 +229,6 @@ class Server:
             argv += ["--daemon", "true"]   # a server to control, not a single run
         if self.args.debug:
             say("Running: " + " ".join(argv))
-        import subprocess   # only start needs it
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True,
                                  close_fds=True)
