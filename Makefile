@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-unit test-deploy bench setup venv venv-bookworm samples clean
+.PHONY: run test test-unit test-bookworm test-deploy bench setup venv samples clean
 
 run: venv            ## glance-registry + glance-api on SQLite and ./var/images
 	tools/run-local.sh
@@ -13,6 +13,16 @@ test: setup          ## the whole Python suite, against real MariaDB, PostgreSQL
 
 test-unit: venv      ## fast tests only: no databases or object stores
 	$(BIN)/pytest tests/unit
+
+test-bookworm: setup .venv-bookworm/.installed  ## the suite on Debian bookworm's library versions
+	.venv-bookworm/bin/pytest tests/unit tests/functional tests/integration
+
+.venv-bookworm/.installed: setup.py requirements-bookworm.txt
+	$(PYTHON) -m venv .venv-bookworm
+	.venv-bookworm/bin/pip install -q --upgrade pip
+	.venv-bookworm/bin/pip install -q -r requirements-bookworm.txt
+	.venv-bookworm/bin/pip install -q --no-deps -e .
+	touch $@
 
 test-deploy:         ## the .deb in a booted container, then the Ansible roles under Molecule
 	tests/deploy/test_deb_install.sh
@@ -38,4 +48,4 @@ samples:             ## regenerate etc/*.conf from the option table
 	  PYTHONPATH=app $(PYTHON) -m glance.config --sample $$p > etc/$$p.conf; done
 
 clean:
-	rm -rf $(VENV) var build *.egg-info app/*.egg-info
+	rm -rf $(VENV) .venv-bookworm var build *.egg-info app/*.egg-info

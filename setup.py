@@ -12,7 +12,7 @@ setup(
     package_dir={"": "app"},
     packages=find_packages("app"),
     include_package_data=True,
-    package_data={"glance": ["migrations/alembic.ini", "migrations/*.mako"]},
+    package_data={"glance": ["migrations/*.mako"]},
     install_requires=[
         "flask>=2.2",
         "waitress>=2.1",

@@ -16,34 +16,31 @@ import logging
 import threading
 
 from glance.store.base import (
-    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotConfigured,
-    NotFound, StorageFull, StoreError, WriteDenied)
+    CHUNK_SIZE, BackendError, Duplicate, HashingReader, NotFound, StoreError)
+from glance.store.common import (
+    http_error, parse_location, range_header, require, upload_error)
 from glance.store.segment import (
     Peekable, SegmentReader, checked_stream, expect_end, read_at_most)
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
 REQUIRED = ("s3_store_host", "s3_store_access_key", "s3_store_secret_key", "s3_store_bucket")
+# S3 error codes -> the HTTP status they stand for, whatever status came with them.
+CODE_STATUS = {"NoSuchKey": 404, "NoSuchBucket": 404, "404": 404, "NotFound": 404,
+               "EntityTooLarge": 413, "QuotaExceeded": 413, "AccessDenied": 403}
+BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
 class S3Location:
     """A parsed location: endpoint, bucket, key and optional credentials."""
 
     def __init__(self, uri):
-        scheme, sep, rest = uri.partition("://")
-        if scheme not in S3Store.schemes or not sep:
-            raise BadLocation("Not an S3 location")
+        creds, self.endpoint, self.bucket, self.key = parse_location(
+            uri, S3Store.schemes, "Not an S3 location",
+            "S3 location must be s3+http(s)://host/bucket/key")
         self.access = self.secret = None
-        if "@" in rest:
-            # A secret key may contain "/": split at the last "@".
-            creds, _, rest = rest.rpartition("@")
+        if creds is not None:
             self.access, _, self.secret = creds.partition(":")
-        parts = rest.split("/")
-        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
-            raise BadLocation("S3 location must be s3+http(s)://host/bucket/key")
-        http = "http" if scheme == "s3+http" else "https"
-        self.endpoint = f"{http}://" + "/".join(parts[:-2])
-        self.bucket, self.key = parts[-2], parts[-1]
 
     def __str__(self):
         return f"{self.bucket}/{self.key}"
@@ -77,10 +74,7 @@ class S3Store:
 
         :raises NotConfigured: names the missing required options.
         """
-        missing = [name for name in REQUIRED if not conf.get(name)]
-        if missing:
-            verb = "is" if len(missing) == 1 else "are"
-            raise NotConfigured(f"S3 store is not configured: {', '.join(missing)} {verb} required")
+        require(conf, REQUIRED, "S3")
         return cls(conf.s3_store_host, conf.s3_store_access_key, conf.s3_store_secret_key,
                    conf.s3_store_bucket,
                    create_bucket=conf.get("s3_store_create_bucket_on_put", False),
@@ -137,16 +131,9 @@ class S3Store:
         response = getattr(exc, "response", None) or {}
         code = response.get("Error", {}).get("Code", "")
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound") or status == 404:
-            return NotFound(f"S3 could not find {what}")
-        if code in ("EntityTooLarge", "QuotaExceeded") or status in (413, 507):
-            return StorageFull(f"S3 is out of space storing {what}")
-        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return BackendError("S3 refused the configured credentials")
-        if code == "AccessDenied" or status == 403:
-            return WriteDenied(f"S3 denied access to {what}")
         if code or status:
-            return BackendError(f"S3 answered {status} {code} for {what}")
+            return http_error("S3", what, {status, CODE_STATUS.get(code)}, f"{status} {code}",
+                              bad_credentials=code in BAD_CREDENTIALS)
         if type(exc).__name__ == "UnseekableStreamError":
             # botocore wanted to resend a streamed body after a connection failure.
             return BackendError(f"The connection to S3 failed while uploading {what}")
@@ -183,9 +170,7 @@ class S3Store:
             reader.verify()
             return reader.result(self.location(image_id))
         except Exception as exc:
-            error = self._error(exc, what)
-            if isinstance(error, NotFound):     # bucket or upload vanished meanwhile
-                error = BackendError(f"S3 lost {what} during the upload")
+            error = upload_error(self._error(exc, what), "S3", what)
             if written:
                 self._remove(client, image_id)
             raise error from None
@@ -264,10 +249,7 @@ class S3Store:
         :raises NotFound: no such object.
         """
         loc = S3Location(uri)
-        args = {"Bucket": loc.bucket, "Key": loc.key}
-        if offset or length is not None:
-            end = "" if length is None else offset + length - 1
-            args["Range"] = f"bytes={offset}-{end}"
+        args = {"Bucket": loc.bucket, "Key": loc.key, **range_header(offset, length)}
         try:
             answer = self._client(loc).get_object(**args)
         except Exception as exc:

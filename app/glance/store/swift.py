@@ -17,9 +17,9 @@ import logging
 import threading
 from urllib.parse import quote
 
-from glance.store.base import (
-    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotConfigured,
-    NotFound, StorageFull, StoreError, WriteDenied)
+from glance.store.base import CHUNK_SIZE, BackendError, Duplicate, HashingReader, StoreError
+from glance.store.common import (
+    http_error, parse_location, range_header, require, upload_error)
 from glance.store.segment import Peekable, SegmentReader, checked_stream, expect_end
 
 LOG = logging.getLogger(__name__)
@@ -31,20 +31,13 @@ class SwiftLocation:
     """A parsed location: auth URL, container, object and optional credentials."""
 
     def __init__(self, uri):
-        scheme, sep, rest = uri.partition("://")
-        if scheme not in SwiftStore.schemes or not sep:
-            raise BadLocation("Not a Swift location")
+        creds, self.auth_url, self.container, self.obj = parse_location(
+            uri, SwiftStore.schemes, "Not a Swift location",
+            "Swift location must be swift+http(s)://authurl/container/object")
         self.user = self.key = None
-        if "@" in rest:
-            creds, _, rest = rest.rpartition("@")
+        if creds is not None:
             # "account:user:key": the key follows the last colon.
             self.user, _, self.key = creds.rpartition(":")
-        parts = rest.split("/")
-        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
-            raise BadLocation("Swift location must be swift+http(s)://authurl/container/object")
-        http = "http" if scheme == "swift+http" else "https"
-        self.auth_url = f"{http}://" + "/".join(parts[:-2])
-        self.container, self.obj = parts[-2], parts[-1]
 
     def __str__(self):
         return f"{self.container}/{self.obj}"
@@ -80,10 +73,7 @@ class SwiftStore:
 
         :raises NotConfigured: names the missing required options.
         """
-        missing = [name for name in REQUIRED if not conf.get(name)]
-        if missing:
-            verb = "is" if len(missing) == 1 else "are"
-            raise NotConfigured(f"Swift store is not configured: {', '.join(missing)} {verb} required")
+        require(conf, REQUIRED, "Swift")
         return cls(conf.swift_store_auth_address, conf.swift_store_user, conf.swift_store_key,
                    auth_version=conf.get("swift_store_auth_version", "1"),
                    tenant=conf.get("swift_store_tenant", ""),
@@ -133,16 +123,9 @@ class SwiftStore:
         if isinstance(exc, StoreError):
             return exc
         status = getattr(exc, "http_status", None)
-        if status == 404:
-            return NotFound(f"Swift could not find {what}")
-        if status in (413, 507):
-            return StorageFull(f"Swift is out of space storing {what}")
-        if status == 403:
-            return WriteDenied(f"Swift denied access to {what}")
-        if status == 401:
-            return BackendError("Swift refused the configured credentials")
         if status:
-            return BackendError(f"Swift answered {status} {getattr(exc, 'http_reason', '')} for {what}")
+            return http_error("Swift", what, {status}, f"{status} {getattr(exc, 'http_reason', '')}",
+                              bad_credentials=status == 401)
         if type(exc).__name__ == "ClientException":   # e.g. keystoneclient missing for auth v2/v3
             text = str(exc).replace(self.key, "***") if self.key else str(exc)
             return BackendError(f"Swift request failed for {what}: {text[:200]}")
@@ -173,9 +156,7 @@ class SwiftStore:
             self._keep_token(conn)
             return reader.result(self.location(image_id))
         except Exception as exc:
-            error = self._error(exc, what)
-            if isinstance(error, NotFound):     # the container vanished meanwhile
-                error = BackendError(f"Swift lost {what} during the upload")
+            error = upload_error(self._error(exc, what), "Swift", what)
             self._remove(conn, written)
             raise error from None
 
@@ -256,13 +237,9 @@ class SwiftStore:
         """
         loc = SwiftLocation(uri)
         conn = self._connect(loc)
-        headers = {}
-        if offset or length is not None:
-            end = "" if length is None else offset + length - 1
-            headers["Range"] = f"bytes={offset}-{end}"
         try:
             resp, body = conn.get_object(loc.container, loc.obj, resp_chunk_size=CHUNK_SIZE,
-                                         headers=headers)
+                                         headers=range_header(offset, length))
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
         self._keep_token(conn)
