@@ -16,21 +16,17 @@ import json
 import os
 from urllib.parse import quote, urlencode
 
+from glance.errors import StatusError, by_status
+
 CHUNK_SIZE = 1024 * 1024
 BOOLEANS = ("is_public", "protected", "deleted")
 INTEGERS = ("size", "min_ram", "min_disk")
 
 
-class ClientError(Exception):
+class ClientError(StatusError):
     """The server refused a request: ``status`` and the server's ``message``."""
 
     status = None
-
-    def __init__(self, message, status=None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
 
 
 class BadRequest(ClientError):
@@ -61,8 +57,7 @@ class ServerError(ClientError):
     """A 5xx answer (registry or store unavailable, internal error)."""
 
 
-ERRORS = {400: BadRequest, 401: NotAuthorized, 403: Forbidden, 404: NotFound,
-          409: Duplicate, 413: StorageFull}
+ERRORS = by_status(BadRequest, NotAuthorized, Forbidden, NotFound, Duplicate, StorageFull)
 
 
 def meta_to_headers(meta):

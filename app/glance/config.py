@@ -251,8 +251,12 @@ def parse_args(program, argv, parser, positional=None):
     if isinstance(first, list):
         first = first[0] if first else None
     path = find_config_file(program, explicit=args.config_file, positional=first)
-    overrides = {opt.name: getattr(args, opt.name, None) for opt in opts.options_for(program)}
-    return load_config(program, path, overrides), args
+    return load_config(program, path, command_line_values(program, args)), args
+
+
+def command_line_values(program, args):
+    """The option values given on the command line (None where not given)."""
+    return {opt.name: getattr(args, opt.name, None) for opt in opts.options_for(program)}
 
 
 def sample_config(program):

@@ -9,6 +9,8 @@ import requests
 from sqlalchemy import text
 
 from glance.registry import client as rc
+from glance.registry import db
+from servers import Server
 
 
 def wipe(engine):
@@ -39,6 +41,23 @@ class HTTPRegistry(rc.RegistryClient):
         wipe(self.engine)
 
 
+def live_registry(workdir, url):
+    """Yield ``(server, engine)``: a glance-registry process on database ``url``
+    and an engine on the same database, for wiping it; stop both afterwards."""
+    server = Server("glance-registry", workdir, {"sql_connection": url}).start()
+    engine = db.make_engine(url)
+    yield server, engine
+    engine.dispose()
+    assert server.stop() == 0
+
+
+def wiped_registry(server, engine):
+    """An :class:`HTTPRegistry` on a live ``server`` whose tables were just emptied."""
+    client = HTTPRegistry(server.url, engine)
+    client.wipe()
+    return client
+
+
 class InProcessRegistry(rc.RegistryClient):
     """The client's methods, sent through Flask's test client (no sockets)."""
 
@@ -52,10 +71,7 @@ class InProcessRegistry(rc.RegistryClient):
         payload = response.get_json(silent=True)
         if response.status_code >= 400:
             message = (payload or {}).get("error", {}).get("message", "")
-            if response.status_code >= 500:
-                raise rc.Unavailable(f"Registry unavailable: {message}")
-            raise rc.ERRORS.get(response.status_code, rc.RegistryError)(
-                message, response.status_code)
+            raise rc.error_for(response.status_code, message)
         return payload
 
     def raw(self, method, path, body=None, headers=None):

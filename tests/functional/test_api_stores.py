@@ -6,24 +6,13 @@ import threading
 
 import pytest
 
-from integration.store.backends import s3_client, start_rclone, start_saio
+from integration.store.backends import Rclone, Saio, s3_client
 
 MiB = 1024 * 1024
 SECRETS = ("testing", "glance/test+secret")
 
-
-@pytest.fixture(scope="module")
-def saio(tmp_path_factory):
-    server = start_saio(tmp_path_factory)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory):
-    server = start_rclone(tmp_path_factory)
-    yield server
-    server.stop()
+saio = Saio.fixture("module")
+rclone = Rclone.fixture("module")
 
 
 def swift_options(saio, **extra):
@@ -55,12 +44,8 @@ def store_api(request, start_api, api_for):
             conn = saio.swift()
             return [o["name"] for o in conn.get_container("glance-api-test", prefix=image_id)[1]]
     else:
-        if request.param == "s3-swift":
-            server = request.getfixturevalue("saio")
-            access, secret = server.user, server.key
-        else:
-            server = request.getfixturevalue("rclone")
-            access, secret = server.access, server.secret
+        server = request.getfixturevalue("saio" if request.param == "s3-swift" else "rclone")
+        access, secret = server.s3_keys
         api = api_for(start_api(**s3_options(server.url, access, secret)))
 
         def backend_objects(image_id):

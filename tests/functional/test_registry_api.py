@@ -4,29 +4,20 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract.registry import RegistryContract
-from contract.registry_support import HTTPRegistry
-from glance.registry import db
+from contract.registry_support import live_registry, wiped_registry
 from glance.registry.client import RegistryClient, Unavailable
-from servers import Server, free_port
+from servers import free_port
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("registry")
-    url = f"sqlite:///{workdir}/registry.sqlite"
-    server = Server("glance-registry", workdir, {"sql_connection": url}).start()
-    engine = db.make_engine(url)
-    yield server, engine
-    engine.dispose()
-    assert server.stop() == 0
+    yield from live_registry(workdir, f"sqlite:///{workdir}/registry.sqlite")
 
 
 @pytest.fixture
 def registry(live):
-    server, engine = live
-    client = HTTPRegistry(server.url, engine)
-    client.wipe()
-    return client
+    return wiped_registry(*live)
 
 
 class TestLiveRegistrySQLite(RegistryContract):
@@ -42,9 +33,7 @@ def test_client_reports_an_unreachable_registry(live):
 
 
 def test_client_is_safe_across_threads(live):
-    server, engine = live
-    client = HTTPRegistry(server.url, engine)
-    client.wipe()
+    client = wiped_registry(*live)
 
     def work(n):
         made = client.create({"name": f"t{n}", "is_public": True, "size": 2 ** 33 + n})

@@ -47,6 +47,12 @@ def read(path):
         return handle.read()
 
 
+def logs_request(server, path):
+    """GET /images?limit=1 from ``server``, then wait for its line in the log file ``path``."""
+    server.get("/images?limit=1")
+    return wait_for(lambda: REQUEST_LINE.search(read(path)))
+
+
 @pytest.fixture
 def dirs(tmp_path):
     home, cwd = tmp_path / "home", tmp_path / "cwd"
@@ -191,8 +197,7 @@ def test_log_file(tmp_path):
     path = tmp_path / "out.log"
     server = registry(tmp_path, "--verbose", "--log_file", str(path))
     try:
-        server.get("/images?limit=1")
-        assert wait_for(lambda: REQUEST_LINE.search(read(path)))
+        assert logs_request(server, path)
     finally:
         server.stop()
     assert not REQUEST_LINE.search(server.logtext())
@@ -208,10 +213,8 @@ def test_log_dir(tmp_path):
     other.options["sql_connection"] = f"sqlite:///{tmp_path}/second/r.sqlite"
     other.start()
     try:
-        server.get("/images?limit=1")
-        other.get("/images?limit=1")
-        assert wait_for(lambda: REQUEST_LINE.search(read(logs / "glance-registry.log")))
-        assert wait_for(lambda: REQUEST_LINE.search(read(logs / "named.log")))
+        assert logs_request(server, logs / "glance-registry.log")
+        assert logs_request(other, logs / "named.log")
     finally:
         server.stop()
         other.stop()
@@ -293,8 +296,7 @@ def test_logrotate_moves_the_file(tmp_path):
     path = tmp_path / "registry.log"
     server = registry(tmp_path, "-v", "--log-file", str(path))
     try:
-        server.get("/images?limit=1")
-        assert wait_for(lambda: REQUEST_LINE.search(read(path)))
+        assert logs_request(server, path)
         os.rename(path, tmp_path / "registry.log.1")
         server.get("/images?limit=2")
         assert wait_for(lambda: "GET /images?limit=2 200" in read(path))

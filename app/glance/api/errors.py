@@ -9,6 +9,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from glance.errors import StatusError
 from glance.registry.client import RegistryError
 from glance.store import base as store
 
@@ -30,17 +31,12 @@ STORE_STATUS = [
 ]
 
 
-class APIError(Exception):
+class APIError(StatusError):
     """An error the API itself raises: ``status`` and a message for the client."""
 
-    status = 500
-
     def __init__(self, message, status=None, headers=None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status)
         self.headers = headers or []
-        if status is not None:
-            self.status = status
 
 
 class BadRequest(APIError):

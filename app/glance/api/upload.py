@@ -6,6 +6,7 @@ and the store has already removed what it wrote, so no image is ever active
 with data other than what the client sent.
 """
 import logging
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import Blueprint, request
@@ -138,7 +139,37 @@ def _register_location(image, location, fields):
     return context.registry().update(image["id"], changes, headers=context.auth_headers())
 
 
-def _answer(image, status):
+def _target(environ, fields, with_body):
+    """The store a request body goes to (None without one), after the checks."""
+    location = fields.get("location")
+    if with_body:
+        _check_body(environ)
+        if location:
+            raise BadRequest("An image takes either data or x-image-meta-location, not both")
+        return context.stores().by_name(fields.get("store"))
+    if location:
+        _check_location(location)
+    return None
+
+
+@contextmanager
+def _refused_with_body(environ, with_body):
+    """An error before the upload starts: drain the body, or close the connection."""
+    try:
+        yield
+    except Exception as exc:
+        if with_body:
+            _refuse(environ, exc)
+        raise
+
+
+def _finish(image, store, environ, fields, status):
+    """Upload the body or register the location, if either came; answer ``status``."""
+    if store is not None:
+        image = upload_and_activate(image, store, environ, fields.get("size"),
+                                    fields.get("checksum"))
+    elif fields.get("location"):
+        image = _register_location(image, fields["location"], fields)
     return json_response({"image": public(image)}, status, location_headers(image))
 
 
@@ -147,31 +178,14 @@ def create():
     """Reserve an image; upload its data or register its location if given."""
     environ = request.environ
     with_body = request_body.has_body(environ)
-    try:
+    with _refused_with_body(environ, with_body):
         fields, properties = meta_from_headers(request.headers)
-        location = fields.get("location")
-        store = None
-        if with_body:
-            _check_body(environ)
-            if location:
-                raise BadRequest("An image takes either data or x-image-meta-location, not both")
-            store = context.stores().by_name(fields.get("store"))
-        elif location:
-            _check_location(location)
+        store = _target(environ, fields, with_body)
         record = _record(fields, properties)
         record.setdefault("properties", {})
         record.update(status="queued", size=fields.get("size") or 0)
         image = context.registry().create(record, headers=context.auth_headers())
-    except Exception as exc:
-        if with_body:
-            _refuse(environ, exc)
-        raise
-    if store is not None:
-        image = upload_and_activate(image, store, environ, fields.get("size"),
-                                    fields.get("checksum"))
-    elif location:
-        image = _register_location(image, location, fields)
-    return _answer(image, 201)
+    return _finish(image, store, environ, fields, 201)
 
 
 def _purge(with_body):
@@ -188,22 +202,15 @@ def update(image_id):
     environ = request.environ
     with_body = request_body.has_body(environ)
     registry, auth = context.registry(), context.auth_headers()
-    try:
+    with _refused_with_body(environ, with_body):
         fields, properties = meta_from_headers(request.headers)
         image = registry.get(image_id, headers=auth)
-        location = fields.get("location")
-        store = None
-        if with_body:
-            if image["status"] != "queued":
+        if image["status"] != "queued":
+            if with_body:
                 raise Conflict("Cannot upload to an unqueued image")
-            _check_body(environ)
-            if location:
-                raise BadRequest("An image takes either data or x-image-meta-location, not both")
-            store = context.stores().by_name(fields.get("store"))
-        elif location:
-            if image["status"] != "queued":
+            if fields.get("location"):
                 raise BadRequest("Location can only be set on a queued image")
-            _check_location(location)
+        store = _target(environ, fields, with_body)
         changes = _record(fields, properties)
         changes.pop("id", None)
         if image["status"] == "queued" and fields.get("size") is not None and not with_body:
@@ -213,13 +220,4 @@ def update(image_id):
             changes["properties"] = {}
         if changes or purge:
             image = registry.update(image_id, changes, purge_props=purge, headers=auth)
-    except Exception as exc:
-        if with_body:
-            _refuse(environ, exc)
-        raise
-    if store is not None:
-        image = upload_and_activate(image, store, environ, fields.get("size"),
-                                    fields.get("checksum"))
-    elif location:
-        image = _register_location(image, location, fields)
-    return _answer(image, 200)
+    return _finish(image, store, environ, fields, 200)

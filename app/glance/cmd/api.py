@@ -5,60 +5,32 @@ SIGTERM stops accepting, lets requests in flight finish (at most
 configuration file and sets up logging again; connections stay up.
 """
 import logging
-import signal
 import threading
+import time
 
-from glance import config, options as opts
+from glance import options as opts
 from glance.api.server import make_server
-from glance.cmd.common import fail, start
-from glance.log import setup_logging
+from glance.cmd.common import Signals, fail, server_parser, start
 from glance.wsgi import RequestLog
 
 PROGRAM = opts.API
 LOG = logging.getLogger("glance.api.server")
 
 
-def build_parser():
-    parser = config.build_parser(PROGRAM, "Serve the Glance v1 image API.")
-    parser.add_argument("config", nargs="?", metavar="CONFIG_FILE",
-                        help="Configuration file (same as --config-file).")
-    return parser
-
-
-class Runner:
+class Runner(Signals):
     """Serve in a thread; handle signals in the main thread."""
 
-    def __init__(self, server, conf, overrides):
-        self.server, self.conf, self.overrides = server, conf, overrides
-        self.stop_requested = threading.Event()
-        self.reload_requested = False
-
-    def request_stop(self, _signum, _frame):
-        self.stop_requested.set()
-
-    def request_reload(self, _signum, _frame):
-        self.reload_requested = True
-
-    def reload(self):
-        self.reload_requested = False
-        try:
-            conf = config.load_config(PROGRAM, self.conf.path, self.overrides)
-            setup_logging(conf)
-        except config.ConfigError as exc:
-            LOG.error("Reload failed, keeping the old settings: %s", exc)
-            return
-        self.conf = conf
-        LOG.info("Reloaded configuration from %s", conf.path)
+    def __init__(self, server, conf, args):
+        super().__init__(PROGRAM, conf, args, LOG)
+        self.server = server
 
     def run(self):
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
-        signal.signal(signal.SIGHUP, self.request_reload)
+        self.install()
         serving = threading.Thread(target=self.server.serve, name="cheroot", daemon=True)
         serving.start()
-        while not self.stop_requested.wait(0.2):
-            if self.reload_requested:
-                self.reload()
+        while not self.stop_requested:
+            time.sleep(0.2)
+            self.reload_if_requested()
             if not serving.is_alive():
                 LOG.error("The HTTP server stopped unexpectedly")
                 return 1
@@ -85,9 +57,8 @@ def limit_malloc_arenas(count=2):
 
 def main(argv=None):
     limit_malloc_arenas()
-    parser = build_parser()
+    parser = server_parser(PROGRAM, "Serve the Glance v1 image API.")
     conf, args = start(PROGRAM, argv, parser, positional="config")
-    overrides = {opt.name: getattr(args, opt.name, None) for opt in opts.options_for(PROGRAM)}
     from glance.api import create_app
     app = RequestLog(create_app(conf), "glance.api")
     server = make_server(conf, app)
@@ -96,7 +67,7 @@ def main(argv=None):
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
-    status = Runner(server, conf, overrides).run()
+    status = Runner(server, conf, args).run()
     raise SystemExit(status)
 
 

@@ -1,5 +1,9 @@
-"""What every command does before it starts: config, logging, errors as one line."""
+"""What every command does before it starts: config, logging, errors as one line.
+
+Plus the signal handling the two servers share (:class:`Signals`).
+"""
 import logging
+import signal
 import sys
 
 from glance import config
@@ -9,6 +13,14 @@ from glance.log import log_options, setup_logging
 def fail(message, status=1):
     print(f"ERROR: {message}", file=sys.stderr)
     sys.exit(status)
+
+
+def server_parser(program, description):
+    """The command line of a server: the options, and the config file as its argument."""
+    parser = config.build_parser(program, description)
+    parser.add_argument("config", nargs="?", metavar="CONFIG_FILE",
+                        help="Configuration file (same as --config-file).")
+    return parser
 
 
 def start(program, argv, parser, positional=None):
@@ -28,3 +40,43 @@ def start(program, argv, parser, positional=None):
     if conf.debug:
         log_options(conf, logging.getLogger(program))
     return conf, args
+
+
+class Signals:
+    """SIGTERM/SIGINT ask a server to stop, SIGHUP to re-read its configuration.
+
+    The handlers only set flags (a handler may interrupt the main thread
+    anywhere, even inside a lock); the server's main loop acts on them.
+    """
+
+    def __init__(self, program, conf, args, log):
+        self.program, self.conf, self.log = program, conf, log
+        # A reload keeps what the command line said, as at startup.
+        self.overrides = config.command_line_values(program, args)
+        self.stop_requested = False
+        self.reload_requested = False
+
+    def install(self):
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+
+    def request_stop(self, _signum, _frame):
+        self.stop_requested = True
+
+    def request_reload(self, _signum, _frame):
+        self.reload_requested = True
+
+    def reload_if_requested(self):
+        """Re-read the same file and set up logging again; a bad file keeps the old settings."""
+        if not self.reload_requested:
+            return
+        self.reload_requested = False
+        try:
+            conf = config.load_config(self.program, self.conf.path, self.overrides)
+            setup_logging(conf)
+        except config.ConfigError as exc:
+            self.log.error("Reload failed, keeping the old settings: %s", exc)
+            return
+        self.conf = conf
+        self.log.info("Reloaded configuration from %s", conf.path)

@@ -5,7 +5,6 @@ SIGTERM stops accepting, lets requests in flight finish (at most
 configuration file and sets up logging again without dropping connections.
 """
 import logging
-import signal
 import time
 
 import sqlalchemy.exc
@@ -14,19 +13,11 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from glance import config, options as opts
-from glance.cmd.common import fail, start
-from glance.log import setup_logging
+from glance.cmd.common import Signals, fail, server_parser, start
 from glance.wsgi import RequestLog
 
 PROGRAM = opts.REGISTRY
 LOG = logging.getLogger("glance.registry.server")
-
-
-def build_parser():
-    parser = config.build_parser(PROGRAM, "Serve the Glance registry API (image metadata).")
-    parser.add_argument("config", nargs="?", metavar="CONFIG_FILE",
-                        help="Configuration file (same as --config-file).")
-    return parser
 
 
 def make_app(conf):
@@ -39,31 +30,13 @@ def make_app(conf):
     return RequestLog(create_app(conf), "glance.registry")
 
 
-class Runner:
+class Runner(Signals):
     """The waitress main loop plus the signal handling around it."""
 
-    def __init__(self, server, conf, overrides):
-        self.server, self.conf, self.overrides = server, conf, overrides
+    def __init__(self, server, conf, args):
+        super().__init__(PROGRAM, conf, args, LOG)
+        self.server = server
         self.map = getattr(server, "map", None) or server._map
-        self.stop_requested = False
-        self.reload_requested = False
-
-    def request_stop(self, _signum, _frame):
-        self.stop_requested = True
-
-    def request_reload(self, _signum, _frame):
-        self.reload_requested = True
-
-    def reload(self):
-        self.reload_requested = False
-        try:
-            conf = config.load_config(PROGRAM, self.conf.path, self.overrides)
-            setup_logging(conf)
-        except config.ConfigError as exc:
-            LOG.error("Reload failed, keeping the old settings: %s", exc)
-            return
-        self.conf = conf
-        LOG.info("Reloaded configuration from %s", conf.path)
 
     def busy(self):
         dispatcher = self.server.task_dispatcher
@@ -79,14 +52,11 @@ class Runner:
                 wasyncore.dispatcher.close(item)
 
     def run(self):
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
-        signal.signal(signal.SIGHUP, self.request_reload)
+        self.install()
         deadline = None
         while True:
             wasyncore.loop(timeout=0.2, map=self.map, use_poll=True, count=1)
-            if self.reload_requested:
-                self.reload()
+            self.reload_if_requested()
             if self.stop_requested and deadline is None:
                 LOG.info("Stopping: finishing requests in flight")
                 self.stop_listening()
@@ -98,9 +68,8 @@ class Runner:
 
 
 def main(argv=None):
-    parser = build_parser()
+    parser = server_parser(PROGRAM, "Serve the Glance registry API (image metadata).")
     conf, args = start(PROGRAM, argv, parser, positional="config")
-    overrides = {opt.name: getattr(args, opt.name, None) for opt in opts.options_for(PROGRAM)}
     try:
         app = make_app(conf)
     except config.ConfigError as exc:
@@ -114,7 +83,7 @@ def main(argv=None):
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
-    Runner(server, conf, overrides).run()
+    Runner(server, conf, args).run()
     return 0
 
 

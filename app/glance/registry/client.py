@@ -8,22 +8,16 @@ import threading
 
 import requests
 
+from glance.errors import StatusError, by_status
+
 JSON = "application/json"
 
 
-class RegistryError(Exception):
+class RegistryError(StatusError):
     """An error answered by (or on the way to) the registry.
 
     ``status`` is the HTTP status and ``message`` the registry's message text.
     """
-
-    status = 500
-
-    def __init__(self, message, status=None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
 
 
 class Invalid(RegistryError):
@@ -50,7 +44,14 @@ class Unavailable(RegistryError):
     status = 503
 
 
-ERRORS = {400: Invalid, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Duplicate}
+ERRORS = by_status(Invalid, Unauthorized, Forbidden, NotFound, Duplicate)
+
+
+def error_for(status, message):
+    """The exception for an error answer: ``status`` and the registry's ``message``."""
+    if status >= 500:
+        return Unavailable(f"Registry unavailable: {status} {message}")
+    return ERRORS.get(status, RegistryError)(message, status)
 
 
 def _error_for(response):
@@ -59,10 +60,7 @@ def _error_for(response):
         message = response.json()["error"]["message"]
     except (ValueError, KeyError, TypeError):
         message = response.text.strip() or response.reason or str(response.status_code)
-    if response.status_code >= 500:
-        return Unavailable(f"Registry unavailable: {response.status_code} {message}")
-    cls = ERRORS.get(response.status_code, RegistryError)
-    return cls(message, response.status_code)
+    return error_for(response.status_code, message)
 
 
 class RegistryClient:

@@ -4,37 +4,33 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from glance.errors import StatusError
+
 LOG = logging.getLogger(__name__)
 
 
-class RegistryHTTPError(Exception):
-    code = 500
-
-    def __init__(self, message, code=None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
+class RegistryHTTPError(StatusError):
+    """An error the registry answers: ``status`` and ``message``."""
 
 
 class BadRequest(RegistryHTTPError):
-    code = 400
+    status = 400
 
 
 class Unauthorized(RegistryHTTPError):
-    code = 401
+    status = 401
 
 
 class Forbidden(RegistryHTTPError):
-    code = 403
+    status = 403
 
 
 class NotFound(RegistryHTTPError):
-    code = 404
+    status = 404
 
 
 class Conflict(RegistryHTTPError):
-    code = 409
+    status = 409
 
 
 def error_response(code, message):
@@ -48,7 +44,7 @@ def init_app(app):
 
     @app.errorhandler(RegistryHTTPError)
     def _registry_error(exc):
-        return error_response(exc.code, exc.message)
+        return error_response(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):

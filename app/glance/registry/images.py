@@ -33,6 +33,14 @@ def load_visible(session, image_id):
     return image
 
 
+def load_undeleted(session, image_id):
+    """The image the caller may read and that is not deleted, or :raises NotFound:."""
+    image = load_visible(session, image_id)
+    if image.deleted:
+        raise NotFound("Image not found")
+    return image
+
+
 def detail(session, image):
     return image_detail(image, queries.properties_of(session, [image.id])[image.id])
 
@@ -160,9 +168,7 @@ def update(image_id):
 @bp.delete("/images/<image_id>")
 def delete(image_id):
     with state().Session() as session:
-        image = load_visible(session, image_id)
-        if image.deleted:
-            raise NotFound("Image not found")
+        image = load_undeleted(session, image_id)
         if not g.ctx.is_mutable(image):
             raise Forbidden("Forbidden to delete an image you do not own")
         props = queries.properties_of(session, [image.id])[image.id]

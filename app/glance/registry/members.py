@@ -6,8 +6,8 @@ write is 401 "No authenticated user", as in Glance 2011.
 from flask import Blueprint, Response, g, jsonify, request
 
 from glance.registry import queries
-from glance.registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from glance.registry.images import load_visible, state
+from glance.registry.errors import BadRequest, Forbidden, Unauthorized
+from glance.registry.images import load_undeleted, state
 from glance.registry.models import ImageMember, utcnow
 
 bp = Blueprint("members", __name__)
@@ -25,9 +25,7 @@ def _sharable_image(session, image_id):
     """
     if g.ctx.owner is None:
         raise Unauthorized("No authenticated user")
-    image = load_visible(session, image_id)
-    if image.deleted:
-        raise NotFound("Image not found")
+    image = load_undeleted(session, image_id)
     if g.ctx.is_admin or image.owner == g.ctx.owner:
         return image
     membership = queries.get_membership(session, image.id, g.ctx.owner)
@@ -62,9 +60,7 @@ def _set_member(session, image, member, can_share):
 @bp.get("/images/<image_id>/members")
 def list_members(image_id):
     with state().Session() as session:
-        image = load_visible(session, image_id)
-        if image.deleted:
-            raise NotFound("Image not found")
+        image = load_undeleted(session, image_id)
         rows = queries.memberships(session, image.id)
         return jsonify({"members": [{"member_id": r.member, "can_share": r.can_share}
                                     for r in rows]})

@@ -2,27 +2,17 @@
 import pytest
 
 from contract.registry import RegistryContract
-from contract.registry_support import HTTPRegistry
-from glance.registry import db
-from servers import Server
+from contract.registry_support import live_registry, wiped_registry
 
 
 @pytest.fixture(scope="module")
 def live(database_url, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("registry-db")
-    server = Server("glance-registry", workdir, {"sql_connection": database_url}).start()
-    engine = db.make_engine(database_url)
-    yield server, engine
-    engine.dispose()
-    assert server.stop() == 0
+    yield from live_registry(tmp_path_factory.mktemp("registry-db"), database_url)
 
 
 @pytest.fixture
 def registry(live):
-    server, engine = live
-    client = HTTPRegistry(server.url, engine)
-    client.wipe()
-    return client
+    return wiped_registry(*live)
 
 
 class TestLiveRegistryDatabase(RegistryContract):

@@ -2,16 +2,22 @@
 
 Both come from venvs that ``tests/tools/setup-backends.sh`` creates.  When
 the tooling is missing the tests are skipped, unless GLANCE_TEST_REQUIRE_ALL=1
-makes that a failure.
+makes that a failure.  Also the helpers the Swift and S3 store tests share.
 """
+import io
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
+
+from contract.store import Trickle, new_id
+from glance.config import load_config
+from glance.store import base
 
 TESTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPO = os.path.dirname(TESTS)
@@ -30,12 +36,12 @@ def unavailable(reason):
 
 def free_ports(count):
     """A base port with ``count`` consecutive free ports, below the ephemeral range."""
-    for base in range(20000 + os.getpid() % 5000, 32000, 7):
+    for first in range(20000 + os.getpid() % 5000, 32000, 7):
         try:
-            for port in range(base, base + count):
+            for port in range(first, first + count):
                 with socket.socket() as sock:
                     sock.bind(("127.0.0.1", port))
-            return base
+            return first
         except OSError:
             continue
     raise RuntimeError("no free port block")
@@ -52,15 +58,44 @@ def wait_port(port, timeout=20):
     raise TimeoutError(f"nothing listening on {port}")
 
 
-class Saio:
-    """One Swift all-in-one: ``auth_url``, ``user``, ``key``, and S3 at ``url``."""
+class Backend:
+    """A server on 127.0.0.1 with a work directory of its own; S3 keys in ``s3_keys``."""
 
-    user, key = "test:tester", "testing"
+    ports = 1          # consecutive ports it listens on
 
     def __init__(self, workdir):
         self.dir = str(workdir)
-        self.port = free_ports(5)
+        self.port = free_ports(self.ports)
         self.url = f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def started(cls, factory):
+        """A running server in a new temporary directory, or skip (see :func:`unavailable`)."""
+        reason = cls.available()
+        if reason:
+            unavailable(reason)
+        return cls(factory.mktemp(cls.__name__.lower())).start()
+
+    @classmethod
+    def fixture(cls, scope):
+        """A fixture named after the class: started on first use, stopped after ``scope``."""
+        @pytest.fixture(scope=scope, name=cls.__name__.lower())
+        def server(tmp_path_factory):
+            started = cls.started(tmp_path_factory)
+            yield started
+            started.stop()
+        return server
+
+
+class Saio(Backend):
+    """One Swift all-in-one: ``auth_url``, ``user``, ``key``, and S3 at ``url``."""
+
+    user, key = "test:tester", "testing"
+    s3_keys = (user, key)          # s3api takes the tempauth account as its keys
+    ports = 5
+
+    def __init__(self, workdir):
+        super().__init__(workdir)
         self.auth_url = self.url + "/auth/v1.0"
 
     @staticmethod
@@ -103,15 +138,14 @@ class Saio:
                                  starting_backoff=0.5, max_backoff=4)
 
 
-class Rclone:
+class Rclone(Backend):
     """``rclone serve s3`` over a directory: ``url``, ``access``, ``secret``."""
 
     access, secret = "GLANCETESTKEY", "glance/test+secret"
+    s3_keys = (access, secret)
 
     def __init__(self, workdir):
-        self.dir = str(workdir)
-        self.port = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(workdir)
         self.proc = None
         os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
 
@@ -145,15 +179,51 @@ def s3_client(url, access, secret):
                                       retries={"max_attempts": 10, "mode": "standard"}))
 
 
-def start_saio(factory):
-    reason = Saio.available()
-    if reason:
-        unavailable(reason)
-    return Saio(factory.mktemp("saio")).start()
+
+class Outage:
+    """Call it to stop a backend; it starts again in the background after ``delay`` s.
+
+    ``restarted`` is set once it is back: wait for it before the next test.
+    """
+
+    def __init__(self, stop, start, delay=0.0):
+        self.stop, self.start, self.delay = stop, start, delay
+        self.restarted = threading.Event()
+
+    def __call__(self):
+        self.stop()
+        threading.Thread(target=self._restart, daemon=True).start()
+
+    def _restart(self):
+        time.sleep(self.delay)
+        self.start()
+        self.restarted.set()
 
 
-def start_rclone(factory):
-    reason = Rclone.available()
-    if reason:
-        unavailable(reason)
-    return Rclone(factory.mktemp("rclone")).start()
+class DyingAt(Trickle):
+    """A request body that calls ``kill`` once, when ``at`` bytes have gone out."""
+
+    def __init__(self, data, at, kill):
+        super().__init__(data)
+        self.at, self.kill = at, kill
+
+    def read(self, size=-1):
+        if self.pos >= self.at and self.kill:
+            kill, self.kill = self.kill, None
+            kill()
+        return super().read(size)
+
+
+def failed_add(store, error=base.StoreError, match=None):
+    """Upload four bytes, which must fail with ``error``; returns the exception."""
+    with pytest.raises(error, match=match) as info:
+        store.add(new_id(), io.BytesIO(b"data"), 4)
+    return info.value
+
+
+def not_configured(store_class, **options):
+    """The NotConfigured message of ``store_class`` built from ``options`` alone."""
+    conf = load_config("glance-api", overrides=options)
+    with pytest.raises(base.NotConfigured) as error:
+        store_class.from_config(conf)
+    return str(error.value)

@@ -1,7 +1,6 @@
 """The S3 store against two real S3 servers: Swift's s3api and ``rclone serve s3``."""
 import io
 import os
-import threading
 import uuid
 
 import pytest
@@ -10,6 +9,7 @@ from contract.store import MiB, StoreContract, Trickle, md5, new_id
 from glance.config import load_config
 from glance.store import base
 from glance.store.s3 import S3Store
+from integration.store.backends import DyingAt, Outage, failed_add, not_configured
 
 pytestmark = pytest.mark.s3
 BUCKET = "glance-s3-test"
@@ -80,7 +80,7 @@ def test_location_holds_no_credentials(backend):
 
 
 def test_seed_location_with_credentials_is_still_read(rclone):
-    backend = (rclone, rclone.access, rclone.secret)
+    backend = (rclone, *rclone.s3_keys)
     image_id = new_id()
     make_store(backend).add(image_id, io.BytesIO(b"old style"), 9)
     uri = f"s3+http://{rclone.access}:{rclone.secret}@127.0.0.1:{rclone.port}/{BUCKET}/{image_id}"
@@ -89,70 +89,47 @@ def test_seed_location_with_credentials_is_still_read(rclone):
 
 
 def test_wrong_secret_is_refused_without_showing_it(backend, caplog):
-    store = make_store(backend, s3_store_secret_key="wrong/secret+key")
-    with pytest.raises(base.StoreError) as error:
-        store.add(new_id(), io.BytesIO(b"data"), 4)
-    assert isinstance(error.value, (base.BackendError, base.WriteDenied))
-    assert "wrong/secret+key" not in str(error.value) + caplog.text
+    error = failed_add(make_store(backend, s3_store_secret_key="wrong/secret+key"))
+    assert isinstance(error, (base.BackendError, base.WriteDenied))
+    assert "wrong/secret+key" not in str(error) + caplog.text
 
 
 def test_missing_bucket_is_not_created_unless_configured(backend):
     store = make_store(backend, s3_store_bucket=f"absent-{uuid.uuid4().hex[:8]}",
                        s3_store_create_bucket_on_put=False)
-    with pytest.raises(base.BackendError, match="does not exist"):
-        store.add(new_id(), io.BytesIO(b"data"), 4)
+    failed_add(store, base.BackendError, match="does not exist")
 
 
 def test_missing_options_are_named():
-    conf = load_config("glance-api", overrides={"s3_store_host": "http://127.0.0.1:1"})
-    with pytest.raises(base.NotConfigured) as error:
-        S3Store.from_config(conf)
-    assert str(error.value) == ("S3 store is not configured: s3_store_access_key, "
-                                "s3_store_secret_key, s3_store_bucket are required")
+    assert not_configured(S3Store, s3_store_host="http://127.0.0.1:1") == (
+        "S3 store is not configured: s3_store_access_key, "
+        "s3_store_secret_key, s3_store_bucket are required")
 
 
 @pytest.mark.parametrize("known_size", [True, False], ids=["sized", "chunked"])
 def test_rclone_dying_mid_upload_leaves_no_object_or_upload(rclone, s3_check, known_size):
-    backend = (rclone, rclone.access, rclone.secret)
+    backend = (rclone, *rclone.s3_keys)
     store, image_id, data = make_store(backend), new_id(), os.urandom(16 * MiB)
-    restarted = threading.Event()
-
-    class DyingBackend(Trickle):
-        def read(self, size=-1):
-            if self.pos >= 7 * MiB and not hasattr(self, "killed"):
-                self.killed = True
-                rclone.stop()            # part 1 is uploaded, part 2 in flight
-                threading.Timer(0.5, lambda: (rclone.start(), restarted.set())).start()
-            return super().read(size)
-
+    outage = Outage(rclone.stop, rclone.start, delay=0.5)
+    body = DyingAt(data, 7 * MiB, outage)      # part 1 is uploaded, part 2 in flight
     try:
         with pytest.raises(base.BackendError):
-            store.add(image_id, DyingBackend(data), len(data) if known_size else None)
+            store.add(image_id, body, len(data) if known_size else None)
     finally:
-        assert restarted.wait(30)
+        assert outage.restarted.wait(30)
     assert leftovers(backend, s3_check, image_id) == []
 
 
 def test_swift_proxy_dying_mid_multipart_upload_aborts_it(saio, s3_check):
-    backend = (saio, saio.user, saio.key)
+    backend = (saio, *saio.s3_keys)
     store, image_id, data = make_store(backend), new_id(), os.urandom(16 * MiB)
     store.retries = 12                   # keep retrying the abort while the proxy restarts
-    restarted = threading.Event()
-
-    class DyingBackend(Trickle):
-        def read(self, size=-1):
-            if self.pos >= 7 * MiB and not hasattr(self, "killed"):
-                self.killed = True
-                saio.stop_proxy()
-                threading.Thread(target=lambda: (saio.start_proxy(), restarted.set()),
-                                 daemon=True).start()
-            return super().read(size)
-
+    outage = Outage(saio.stop_proxy, saio.start_proxy)
     try:
         with pytest.raises(base.BackendError):
-            store.add(image_id, DyingBackend(data), len(data))
+            store.add(image_id, DyingAt(data, 7 * MiB, outage), len(data))
     finally:
-        assert restarted.wait(60)
+        assert outage.restarted.wait(60)
     assert leftovers(backend, s3_check, image_id) == []
     segments = saio.swift().get_container(BUCKET + "+segments", prefix=image_id)[1]
     assert segments == []

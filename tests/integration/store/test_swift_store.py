@@ -1,7 +1,6 @@
 """The Swift store against a real Swift all-in-one (tempauth)."""
 import io
 import os
-import threading
 import uuid
 
 import pytest
@@ -10,6 +9,7 @@ from contract.store import MiB, StoreContract, Trickle, md5, new_id
 from glance.config import load_config
 from glance.store import base
 from glance.store.swift import SwiftStore
+from integration.store.backends import DyingAt, Outage, failed_add, not_configured
 
 pytestmark = pytest.mark.swift
 CONTAINER = "glance-swift-test"
@@ -93,26 +93,21 @@ def test_seed_location_with_credentials_is_still_read(saio):
 
 
 def test_wrong_key_is_refused_without_showing_it(saio, caplog):
-    store = make_store(saio, swift_store_key="wrong-secret-key")
-    with pytest.raises(base.BackendError) as error:
-        store.add(new_id(), io.BytesIO(b"data"), 4)
-    assert "credentials" in str(error.value)
-    assert "wrong-secret-key" not in str(error.value) + caplog.text
+    error = failed_add(make_store(saio, swift_store_key="wrong-secret-key"), base.BackendError)
+    assert "credentials" in str(error)
+    assert "wrong-secret-key" not in str(error) + caplog.text
 
 
 def test_missing_container_is_not_created_unless_configured(saio):
     store = make_store(saio, swift_store_container=f"absent-{uuid.uuid4().hex[:8]}",
                        swift_store_create_container_on_put=False)
-    with pytest.raises(base.BackendError, match="does not exist"):
-        store.add(new_id(), io.BytesIO(b"data"), 4)
+    failed_add(store, base.BackendError, match="does not exist")
 
 
 def test_missing_options_are_named_and_nothing_is_contacted():
-    conf = load_config("glance-api", overrides={"swift_store_user": "someone"})
-    with pytest.raises(base.NotConfigured) as error:
-        SwiftStore.from_config(conf)
-    assert str(error.value) == ("Swift store is not configured: swift_store_auth_address, "
-                                "swift_store_key are required")
+    assert not_configured(SwiftStore, swift_store_user="someone") == (
+        "Swift store is not configured: swift_store_auth_address, "
+        "swift_store_key are required")
     down = load_config("glance-api", overrides={
         "swift_store_auth_address": "http://127.0.0.1:1/auth/v1.0",
         "swift_store_user": "a:b", "swift_store_key": "k"})
@@ -132,23 +127,11 @@ def test_missing_segment_fails_the_download_instead_of_shortening_it(saio):
 def test_proxy_dying_mid_upload_leaves_no_segment_behind(saio):
     store, image_id = make_store(saio), new_id()
     data = os.urandom(4 * MiB)
-    restarted = threading.Event()
-
-    def restart():
-        saio.start_proxy()
-        restarted.set()
-
-    class DyingBackend(Trickle):
-        def read(self, size=-1):
-            if self.pos >= int(2.5 * MiB) and not hasattr(self, "killed"):
-                self.killed = True
-                saio.stop_proxy()       # segments 1 and 2 are stored by now
-                threading.Thread(target=restart, daemon=True).start()
-            return super().read(size)
-
+    outage = Outage(saio.stop_proxy, saio.start_proxy)
+    body = DyingAt(data, int(2.5 * MiB), outage)      # segments 1 and 2 are stored by then
     try:
         with pytest.raises(base.BackendError):
-            store.add(image_id, DyingBackend(data), len(data))
+            store.add(image_id, body, len(data))
     finally:
-        assert restarted.wait(60), "the Swift proxy did not come back"
+        assert outage.restarted.wait(60), "the Swift proxy did not come back"
     assert objects(saio, image_id) == []
