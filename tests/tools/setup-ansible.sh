@@ -21,5 +21,6 @@ fi
 "$venv/bin/ansible-galaxy" collection list community.docker >/dev/null
 echo "$want" > "$stamp"
 "$venv/bin/ansible" --version >/dev/null
-"$venv/bin/molecule" --version
+# molecule runs ansible-config from PATH
+PATH="$venv/bin:$PATH" "$venv/bin/molecule" --version
 echo "setup-ansible: $venv ready"
