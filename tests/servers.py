@@ -25,6 +25,16 @@ def write_conf(path, options, section="DEFAULT"):
     return path
 
 
+def wait_for(predicate, timeout=15.0):
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
 def wait_for_port(port, proc=None, timeout=20.0, log=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from servers import APP, free_port, write_conf
+from servers import APP, free_port, wait_for, write_conf
 
 
 class Control:
@@ -64,15 +64,6 @@ def alive(pid):
             return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
     except (OSError, IndexError):
         return False
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def answers(port, path):

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from servers import APP, Server, free_port, write_conf
+from servers import APP, Server, free_port, wait_for, write_conf
 
 REQUEST_LINE = re.compile(r"GET /images\?limit=1 200 \d+ \d+\.\d+s")
 NOT_FOUND = ("ERROR: Unable to locate any configuration file. "
@@ -29,15 +29,6 @@ def run_registry(args, cwd, home, timeout=30):
 def registry(tmp_path, *args, **options):
     opts = {"sql_connection": f"sqlite:///{tmp_path}/registry.sqlite", **options}
     return Server("glance-registry", tmp_path, opts, args=args).start()
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def read(path):
