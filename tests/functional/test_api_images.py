@@ -178,6 +178,17 @@ def test_delete_removes_the_file_and_hides_the_image(api):
     assert api.status(image_id) == "deleted"                 # admins still see it
 
 
+def test_a_deleted_image_cannot_be_changed_or_deleted_again(api):
+    image_id = api.create(b"once", name="once").json()["image"]["id"]
+    assert api.request("DELETE", f"/v1/images/{image_id}").status_code == 200
+    again = api.request("DELETE", f"/v1/images/{image_id}")
+    assert again.status_code == 404 and image_id in again.text
+    update = api.request("PUT", f"/v1/images/{image_id}", headers={"x-image-meta-name": "new"})
+    assert update.status_code == 403
+    assert update.text.strip() == "Forbidden to update deleted image."
+    assert api.head(image_id).headers["x-image-meta-name"] == "once"
+
+
 def test_missing_data_gives_404_on_get_while_head_still_works(api):
     image_id = api.create(b"soon missing", name="lost").json()["image"]["id"]
     os.unlink(os.path.join(api.server.datadir, image_id))
@@ -193,6 +204,10 @@ def test_delayed_delete_leaves_data_for_the_scrubber(start_api, api_for):
     assert delayed.request("DELETE", f"/v1/images/{image_id}").status_code == 200
     assert image_id in delayed.files()
     assert delayed.status(image_id) == "pending_delete"       # admins still see it
+    again = delayed.request("DELETE", f"/v1/images/{image_id}")
+    assert again.status_code == 403
+    assert again.text.strip() == "Forbidden to delete a pending_delete image."
+    assert image_id in delayed.files()
 
 
 def test_md5_of_download_matches_checksum(api):

@@ -90,6 +90,10 @@ def delete(image_id):
     """Delete the data (or leave it to the scrubber) and soft-delete the record."""
     registry, auth = context.registry(), context.auth_headers()
     image = registry.get(image_id, headers=auth)
+    if image.get("status") == "pending_delete":
+        raise Forbidden("Forbidden to delete a pending_delete image.")
+    if image.get("deleted"):
+        raise NotFound(f"Image {image_id} not found")
     if image.get("protected"):
         raise Forbidden("Image is protected")
     status = "deleted"

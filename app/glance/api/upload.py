@@ -13,7 +13,7 @@ from flask import Blueprint, request
 
 from glance.api import body as request_body
 from glance.api import context
-from glance.api.errors import BadRequest, Conflict
+from glance.api.errors import BadRequest, Conflict, Forbidden
 from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.registry.client import RegistryError
@@ -205,6 +205,8 @@ def update(image_id):
     with _refused_with_body(environ, with_body):
         fields, properties = meta_from_headers(request.headers)
         image = registry.get(image_id, headers=auth)
+        if image.get("deleted"):
+            raise Forbidden("Forbidden to update deleted image.")
         if image["status"] != "queued":
             if with_body:
                 raise Conflict("Cannot upload to an unqueued image")
