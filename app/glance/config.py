@@ -110,7 +110,12 @@ def parse_value(opt, raw, source):
 
 
 def mask_url_password(url):
-    return re.sub(r"(://[^:/@]+:)[^@/]+@", r"\1***@", url)
+    """``url`` with its password shown as ``***``.
+
+    The pattern is SQLAlchemy's: the password runs from the first ``:`` after
+    the user to the ``@``, so it may hold ``/`` and ``:``.
+    """
+    return re.sub(r"^([\w+]+://[^:/]*:)[^@]*@", r"\1***@", url)
 
 
 class Config:

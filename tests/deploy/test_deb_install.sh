@@ -100,7 +100,8 @@ deps() {
 }
 mapfile -t extra < <(deps)
 # man-db: systemd-analyze verify checks Documentation=man:; logrotate: our config is tried
-extra+=(curl man-db logrotate)
+# (curl, used by the checks, is in every rootfs: make-rootfs.sh)
+extra+=(man-db logrotate)
 rootfs_log=$work/rootfs.log
 make_rootfs() { "$tools/make-rootfs.sh" "${extra[@]}" > "$work/rootfs.path" 2> "$rootfs_log"; }
 must "rootfs: bookworm + systemd + ${extra[*]}" make_rootfs

@@ -53,3 +53,14 @@ def test_scrubber_without_config_fails_cleanly(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == ("ERROR: Unable to locate any configuration file. "
                                      "Cannot load application glance-scrubber")
+
+
+def test_scrubber_bad_sql_connection_fails_cleanly(tmp_path):
+    conf = write_conf(tmp_path / "glance-scrubber.conf",
+                      {"sql_connection": "nosuch://glance:se/cret@db/glance"})
+    env = dict(os.environ, PYTHONPATH=APP)
+    result = subprocess.run([sys.executable, "-m", "glance.cmd.scrubber", str(conf)],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR: Cannot use sql_connection 'nosuch://glance:***@db/")
+    assert "se/cret" not in result.stderr and "Traceback" not in result.stderr

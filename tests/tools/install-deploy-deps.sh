@@ -1,15 +1,14 @@
 #!/bin/bash
 # install-deploy-deps.sh: host packages needed to build the .deb, lint it and boot
 # Debian containers with systemd-nspawn. Idempotent: installs only what is missing.
+# The build dependencies (including those of the unit tests run by dh_auto_test) are
+# read from debian/control, not listed here.
 set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
 
 packages=(
   debootstrap systemd-container          # make-rootfs.sh, nsbox.sh
-  dpkg-dev debhelper dh-python lintian   # build-deb.sh
-  python3-all python3-setuptools
-  # Build-Depends for the unit tests run by dh_auto_test
-  python3-pytest python3-pytest-timeout python3-flask python3-waitress python3-cheroot
-  python3-sqlalchemy python3-alembic python3-requests python3-psycopg2 python3-pymysql
+  dpkg-dev lintian                       # build-deb.sh
   curl zstd
 )
 
@@ -17,11 +16,14 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deploy-deps: all ${#packages[@]} packages present"
+builddeps=ok
+(cd "$src" && dpkg-checkbuilddeps 2>/dev/null) || builddeps=missing
+if [ ${#missing[@]} -eq 0 ] && [ $builddeps = ok ]; then
+  echo "install-deploy-deps: all ${#packages[@]} packages and the Build-Depends present"
   exit 0
 fi
-echo "install-deploy-deps: installing ${missing[*]}"
+echo "install-deploy-deps: installing ${missing[*]}${missing[*]:+ and }the Build-Depends of debian/control"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ ${#missing[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${missing[@]}"
+apt-get build-dep -y -q --no-install-recommends "$src"

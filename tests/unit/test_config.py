@@ -182,3 +182,14 @@ def test_underscore_flags_are_accepted(tmp_path):
                                                "--log_file", "x.log", "--log_date_format=%H"],
                                 parser)
     assert (conf.log_file, conf.log_date_format) == ("x.log", "%H")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("mysql+pymysql://glance:pa55word@db/glance", "mysql+pymysql://glance:***@db/glance"),
+    ("mysql+pymysql://glance:pa/ss:word@db/glance", "mysql+pymysql://glance:***@db/glance"),
+    ("postgresql://:pa55word@db/glance", "postgresql://:***@db/glance"),
+    ("postgresql://db:5432/glance", "postgresql://db:5432/glance"),
+    ("sqlite:///glance.sqlite", "sqlite:///glance.sqlite"),
+])
+def test_mask_url_password(url, shown):
+    assert config.mask_url_password(url) == shown

@@ -6,13 +6,11 @@ helper thread, 1 MiB at a time, so receiving from the socket overlaps with
 hashing and writing in the store.  It turns an early end of the body (the
 client went away) into ``ClientDisconnected``.
 """
-import logging
 import queue
 import threading
 
 from glance.store.base import CHUNK_SIZE, ClientDisconnected
 
-LOG = logging.getLogger("glance.api")
 DEPTH = 4               # chunks read ahead: at most ~4 MiB per upload
 CHUNKED_READ = 65536    # cheroot's chunked reader copies on every read; keep them small
 DISCARD_LIMIT = 16 * CHUNK_SIZE
@@ -60,7 +58,7 @@ class Body:
         self.environ = environ
         self.input = environ["wsgi.input"]
         self.length = content_length(environ)
-        # The server's direct socket reader, when it offers one (glance.cmd.api).
+        # The server's direct socket reader, when it offers one (glance.api.server).
         self.direct = environ.get("glance.socket_body") if self.length is not None else None
         self.received = 0
         self.chunks = queue.Queue(DEPTH)

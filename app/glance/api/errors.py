@@ -94,9 +94,8 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return text_response(exc.code, exc.description or exc.name,
-                             exc.get_headers() and [h for h in exc.get_headers()
-                                                    if h[0].lower() == "allow"])
+        allow = [h for h in exc.get_headers() if h[0].lower() == "allow"]
+        return text_response(exc.code, exc.description or exc.name, allow)
 
     @app.errorhandler(Exception)
     def unexpected(exc):

@@ -1,4 +1,4 @@
-"""The HTTP server of glance-api: cheroot, with two shortcuts for image data.
+"""The HTTP server of glance-api: cheroot, with shortcuts for image data.
 
 cheroot rather than waitress: it hands the request body to the application
 as it arrives (waitress spools it first) and keeps header names with

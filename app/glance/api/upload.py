@@ -53,13 +53,6 @@ def _check_location(location):
         check(location)     # e.g. the HTTP store refuses private addresses: BadLocation -> 400
 
 
-def _refuse(environ, error, body=None):
-    """Raise ``error``, closing the connection when the body was not drained."""
-    if not request_body.discard(environ, body):
-        error.headers = list(getattr(error, "headers", [])) + [("Connection", "close")]
-    raise error
-
-
 def _kill(image_id, reason):
     """Set the image killed; never raises (the original error matters more)."""
     LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
@@ -158,8 +151,8 @@ def _refused_with_body(environ, with_body):
     try:
         yield
     except Exception as exc:
-        if with_body:
-            _refuse(environ, exc)
+        if with_body and not request_body.discard(environ):
+            exc.headers = list(getattr(exc, "headers", [])) + [("Connection", "close")]
         raise
 
 

@@ -15,6 +15,11 @@ def fail(message, status=1):
     sys.exit(status)
 
 
+def fail_db(what, exc):
+    """End the program on a database error: the driver's message, first line only."""
+    fail(f"{what}: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
+
+
 def server_parser(program, description):
     """The command line of a server: the options, and the config file as its argument."""
     parser = config.build_parser(program, description)

@@ -116,6 +116,11 @@ def default_pid_dir():
     return os.path.expanduser("~/.glance/run")
 
 
+def module_of(server):
+    """``glance-api`` -> ``glance.cmd.api``, the module that runs it."""
+    return "glance.cmd." + server.split("-", 1)[1]
+
+
 def server_command(server):
     """The argv that runs ``server``, or None when it is not installed.
 
@@ -126,7 +131,7 @@ def server_command(server):
     for found in (shutil.which(server, path=here), shutil.which(server)):
         if found:
             return [found]
-    module = "glance.cmd." + server.split("-", 1)[1]
+    module = module_of(server)
     if find_spec(module) is not None:
         return [sys.executable, "-m", module]
     return None
@@ -169,8 +174,7 @@ class Server:
             return False
         if state in (b"Z", b"X"):
             return False   # exited, not yet reaped
-        module = "glance.cmd." + self.name.split("-", 1)[1]
-        return self.name in cmdline or module in cmdline
+        return self.name in cmdline or module_of(self.name) in cmdline
 
     def remove_pid_file(self):
         try:

@@ -10,7 +10,7 @@ import sys
 import sqlalchemy.exc
 
 from glance import config, options as opts
-from glance.cmd.common import fail, start
+from glance.cmd.common import fail, fail_db, start
 
 PROGRAM = opts.MANAGE
 COMMANDS = ("db_sync", "db_version")
@@ -46,7 +46,7 @@ def main(argv=None):
     except config.ConfigError as exc:
         fail(str(exc))
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        fail(f"Database error: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
+        fail_db("Database error", exc)
     return 0
 
 

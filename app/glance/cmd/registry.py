@@ -13,7 +13,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from glance import config, options as opts
-from glance.cmd.common import Signals, fail, server_parser, start
+from glance.cmd.common import Signals, fail, fail_db, server_parser, start
 from glance.wsgi import RequestLog
 
 PROGRAM = opts.REGISTRY
@@ -75,7 +75,7 @@ def main(argv=None):
     except config.ConfigError as exc:
         fail(str(exc))
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        fail(f"Cannot use the database: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
+        fail_db("Cannot use the database", exc)
     try:
         server = create_server(app, host=conf.bind_host, port=conf.bind_port,
                                threads=conf.server_threads, channel_timeout=conf.server_timeout,

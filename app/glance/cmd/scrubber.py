@@ -4,7 +4,7 @@ import signal
 import threading
 
 from glance import config
-from glance.cmd.common import start
+from glance.cmd.common import fail, start
 from glance.options import SCRUBBER
 
 LOG = logging.getLogger("glance.scrubber")
@@ -16,7 +16,10 @@ def main(argv=None):
     parser.add_argument("config", nargs="?", help="configuration file (same as --config-file)")
     conf, _ = start(SCRUBBER, argv, parser, positional="config")
     from glance.scrubber import Scrubber   # after logging is set up
-    scrubber = Scrubber(conf)
+    try:
+        scrubber = Scrubber(conf)
+    except config.ConfigError as exc:   # a bad sql_connection
+        fail(str(exc))
     if not conf.daemon:
         scrubbed, failed = scrubber.scrub()
         LOG.info("Scrubbed %d images, %d failed", scrubbed, failed)

@@ -52,7 +52,7 @@ def init_app(app):
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
-        if isinstance(exc, HTTPException):   # Flask 2.2 routes these here too
-            return _http_error(exc)
+        # Flask picks the handler of the nearest class, so HTTPExceptions
+        # never come here.
         LOG.exception("Unhandled error")
         return error_response(500, "Internal error in glance-registry; see its log.")

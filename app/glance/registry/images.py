@@ -171,14 +171,16 @@ def delete(image_id):
         image = load_undeleted(session, image_id)
         if not g.ctx.is_mutable(image):
             raise Forbidden("Forbidden to delete an image you do not own")
-        props = queries.properties_of(session, [image.id])[image.id]
+        # The answer shows the properties the image had before it was deleted.
+        live = [row for row in queries.property_rows(session, image.id).values()
+                if not row.deleted]
+        props = {row.name: row.value for row in live}
         now = utcnow()
         image.deleted, image.deleted_at, image.updated_at = True, now, now
         if image.status != "pending_delete":
             image.status = "deleted"
-        for row in queries.property_rows(session, image.id).values():
-            if not row.deleted:
-                row.deleted, row.deleted_at = True, now
+        for row in live:
+            row.deleted, row.deleted_at = True, now
         for member in queries.memberships(session, image.id):
             member.deleted, member.deleted_at = True, now
         session.commit()

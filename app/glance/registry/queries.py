@@ -167,15 +167,13 @@ def visible_image(session, ctx, image_id):
     return image
 
 
-def properties_of(session, image_ids, include_deleted=False):
-    """Map each id in ``image_ids`` to its properties dict (one query)."""
+def properties_of(session, image_ids):
+    """Map each id in ``image_ids`` to its undeleted properties (one query)."""
     found = {image_id: {} for image_id in image_ids}
     if not image_ids:
         return found
     stmt = select(ImageProperty.image_id, ImageProperty.name, ImageProperty.value).where(
-        ImageProperty.image_id.in_(list(image_ids)))
-    if not include_deleted:
-        stmt = stmt.where(ImageProperty.deleted == false())
+        ImageProperty.image_id.in_(list(image_ids)), ImageProperty.deleted == false())
     for image_id, name, value in session.execute(stmt):
         found[image_id][name] = value
     return found

@@ -123,13 +123,6 @@ class HashingReader:
                     f"Image size exceeds the declared size of {self.expected_size} bytes")
         return chunk
 
-    def chunks(self, size=CHUNK_SIZE):
-        while True:
-            chunk = self.read(size)
-            if not chunk:
-                return
-            yield chunk
-
     @property
     def checksum(self):
         return self.md5.hexdigest()

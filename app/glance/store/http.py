@@ -13,7 +13,8 @@ from urllib.parse import urljoin, urlsplit
 
 from glance.store.base import (
     CHUNK_SIZE, BackendError, BadLocation, NotFound, ReadOnly, StoreError)
-from glance.store.segment import checked_stream
+from glance.store.common import range_header
+from glance.store.segment import checked_stream, closing
 
 MAX_REDIRECTS = 5
 
@@ -108,10 +109,7 @@ class HTTPStore:
         :raises NotFound: the server answered 404.
         :raises BackendError: unreachable, an error status, or no Content-Length.
         """
-        headers = {"Accept-Encoding": "identity"}
-        if offset or length is not None:
-            end = "" if length is None else offset + length - 1
-            headers["Range"] = f"bytes={offset}-{end}"
+        headers = {"Accept-Encoding": "identity", **range_header(offset, length)}
         resp = self._request("GET", uri, headers)
         size = self._length(resp, uri)
         chunks = resp.raw.stream(CHUNK_SIZE, decode_content=False)
@@ -119,7 +117,7 @@ class HTTPStore:
             # The server ignored the range: cut it out ourselves.
             chunks = _slice(chunks, offset, length)
             size = max(0, size - offset) if length is None else max(0, min(length, size - offset))
-        return checked_stream(_closing(chunks, resp), size, f"the image on {_host_of(uri)}",
+        return checked_stream(closing(chunks, resp), size, f"the image on {_host_of(uri)}",
                               self._error), size
 
     def get_size(self, uri):
@@ -141,13 +139,6 @@ class HTTPStore:
         if isinstance(exc, StoreError):
             return exc
         return BackendError(f"The image download failed ({type(exc).__name__})")
-
-
-def _closing(chunks, resp):
-    try:
-        yield from chunks
-    finally:
-        resp.close()
 
 
 def _slice(chunks, offset, length):

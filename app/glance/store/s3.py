@@ -20,7 +20,7 @@ from glance.store.base import (
 from glance.store.common import (
     http_error, parse_location, range_header, require, upload_error)
 from glance.store.segment import (
-    Peekable, SegmentReader, checked_stream, expect_end, read_at_most)
+    Peekable, SegmentReader, checked_stream, closing, expect_end, read_at_most)
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -167,7 +167,6 @@ class S3Store:
                     self._put(client, image_id, first, len(first))
                 else:
                     self._multipart(client, image_id, source, None, first)
-            reader.verify()
             return reader.result(self.location(image_id))
         except Exception as exc:
             error = upload_error(self._error(exc, what), "S3", what)
@@ -256,7 +255,7 @@ class S3Store:
             raise self._error(exc, str(loc)) from None
         size = answer["ContentLength"]
         chunks = answer["Body"].iter_chunks(CHUNK_SIZE)
-        return checked_stream(_closing(chunks, answer["Body"]), size, f"S3 object {loc}",
+        return checked_stream(closing(chunks, answer["Body"]), size, f"S3 object {loc}",
                               lambda exc: self._error(exc, str(loc))), size
 
     def get_size(self, uri):
@@ -289,15 +288,7 @@ def _send(call, body, **args):
     """
     try:
         return call(Body=body, **args)
-    except Exception as exc:
+    except Exception:
         if getattr(body, "error", None) is not None:
             raise body.error from None
         raise
-
-
-def _closing(chunks, body):
-    """Yield ``chunks`` and release the connection however iteration ends."""
-    try:
-        yield from chunks
-    finally:
-        body.close()

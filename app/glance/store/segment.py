@@ -4,6 +4,9 @@ The Swift and S3 stores upload a large image as several objects.  Each one
 is streamed from the same :class:`~glance.store.base.HashingReader` through a
 :class:`SegmentReader` that stops after ``limit`` bytes, so nothing is
 buffered and the MD5 still covers the whole image.
+
+Downloads from the HTTP, Swift and S3 stores go through
+:func:`checked_stream`, so a short one never looks complete.
 """
 import logging
 
@@ -162,3 +165,11 @@ def checked_stream(chunks, size, what, translate):
         close = getattr(chunks, "close", None)
         if close:
             close()
+
+
+def closing(chunks, resource):
+    """Yield ``chunks`` and close ``resource`` (the HTTP response) however iteration ends."""
+    try:
+        yield from chunks
+    finally:
+        resource.close()
