@@ -1,4 +1,4 @@
-"""What the Swift and S3 stores share: locations, required options, errors.
+"""What the object stores share: locations, required options, errors.
 
 Both keep an image as an object in a container (a bucket for S3) behind an
 HTTP endpoint, so they parse the same kind of location and turn the same

@@ -118,8 +118,11 @@ class SwiftStore:
             with self._lock:
                 self._tokens[(conn.authurl, conn.user)] = (conn.url, conn.token)
 
-    def _error(self, exc, what):
-        """Turn a client exception into a StoreError whose text holds no secret."""
+    def _error(self, exc, what, loc=None):
+        """Turn a client exception into a StoreError whose text holds no secret.
+
+        :param loc: the location read, whose old-style ``user:key@`` key is masked too.
+        """
         if isinstance(exc, StoreError):
             return exc
         status = getattr(exc, "http_status", None)
@@ -127,7 +130,9 @@ class SwiftStore:
             return http_error("Swift", what, {status}, f"{status} {getattr(exc, 'http_reason', '')}",
                               bad_credentials=status == 401)
         if type(exc).__name__ == "ClientException":   # e.g. keystoneclient missing for auth v2/v3
-            text = str(exc).replace(self.key, "***") if self.key else str(exc)
+            text = str(exc)
+            for key in (self.key, loc.key if loc else None):
+                text = text.replace(key, "***") if key else text
             return BackendError(f"Swift request failed for {what}: {text[:200]}")
         return BackendError(f"Swift request failed ({type(exc).__name__}) for {what}")
 
@@ -241,11 +246,11 @@ class SwiftStore:
             resp, body = conn.get_object(loc.container, loc.obj, resp_chunk_size=CHUNK_SIZE,
                                          headers=range_header(offset, length))
         except Exception as exc:
-            raise self._error(exc, str(loc)) from None
+            raise self._error(exc, str(loc), loc) from None
         self._keep_token(conn)
         size = int(resp.get("content-length", 0))
         return checked_stream(body, size, f"Swift object {loc}",
-                              lambda exc: self._error(exc, str(loc))), size
+                              lambda exc: self._error(exc, str(loc), loc)), size
 
     def get_size(self, uri):
         """:raises NotFound: no such object."""
@@ -254,7 +259,7 @@ class SwiftStore:
         try:
             return int(conn.head_object(loc.container, loc.obj).get("content-length", 0))
         except Exception as exc:
-            raise self._error(exc, str(loc)) from None
+            raise self._error(exc, str(loc), loc) from None
 
     def delete(self, uri):
         """Remove the object, and its segments when it is a manifest.
@@ -275,4 +280,4 @@ class SwiftStore:
                     conn.delete_object(container, item["name"])
             conn.delete_object(loc.container, loc.obj)
         except Exception as exc:
-            raise self._error(exc, str(loc)) from None
+            raise self._error(exc, str(loc), loc) from None
