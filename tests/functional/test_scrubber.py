@@ -1,11 +1,12 @@
 """delayed_delete leaves data for glance-scrubber, which removes it after scrub_time."""
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 
-from servers import APP, write_conf
+from servers import APP, free_port, wait_for, write_conf
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,27 @@ def test_scrubber_bad_sql_connection_fails_cleanly(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("ERROR: Cannot use sql_connection 'nosuch://glance:***@db/")
     assert "se/cret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_scrubber_with_the_database_down(tmp_path):
+    """One run ends with one line; the daemon logs, keeps running and stops on SIGTERM."""
+    down = f"mysql+pymysql://glance:pa55@127.0.0.1:{free_port()}/glance"
+    env = dict(os.environ, PYTHONPATH=APP)
+    conf = write_conf(tmp_path / "once.conf", {"sql_connection": down})
+    once = subprocess.run([sys.executable, "-m", "glance.cmd.scrubber", str(conf)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert once.returncode == 1
+    assert once.stderr.startswith("ERROR: Scrub failed: ") and "Traceback" not in once.stderr
+    assert "pa55" not in once.stderr
+
+    log = tmp_path / "daemon.log"
+    conf = write_conf(tmp_path / "daemon.conf", {"sql_connection": down, "daemon": "true",
+                                                 "wakeup_time": 1, "log_file": str(log)})
+    daemon = subprocess.Popen([sys.executable, "-m", "glance.cmd.scrubber", str(conf)], env=env)
+    try:
+        assert wait_for(lambda: log.exists() and log.read_text().count("Scrub failed") >= 2)
+        assert daemon.poll() is None
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(10) == 0
+    assert "pa55" not in log.read_text()

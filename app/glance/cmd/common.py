@@ -15,9 +15,14 @@ def fail(message, status=1):
     sys.exit(status)
 
 
+def db_error_text(exc):
+    """A database error in one line: the driver's message (SQL and parameters follow it)."""
+    return (str(getattr(exc, "orig", None) or exc).splitlines() or [type(exc).__name__])[0]
+
+
 def fail_db(what, exc):
-    """End the program on a database error: the driver's message, first line only."""
-    fail(f"{what}: {getattr(exc, 'orig', None) or exc}".splitlines()[0])
+    """End the program on a database error, in one line."""
+    fail(f"{what}: {db_error_text(exc)}")
 
 
 def server_parser(program, description):

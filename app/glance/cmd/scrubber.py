@@ -1,10 +1,10 @@
 """glance-scrubber: delete the data of images pending deletion."""
 import logging
 import signal
-import threading
+import time
 
 from glance import config
-from glance.cmd.common import fail, start
+from glance.cmd.common import db_error_text, fail, fail_db, start
 from glance.options import SCRUBBER
 
 LOG = logging.getLogger("glance.scrubber")
@@ -21,15 +21,23 @@ def main(argv=None):
     except config.ConfigError as exc:   # a bad sql_connection
         fail(str(exc))
     if not conf.daemon:
-        scrubbed, failed = scrubber.scrub()
+        try:
+            scrubbed, failed = scrubber.scrub()
+        except Exception as exc:     # the database is down, say
+            fail_db("Scrub failed", exc)
         LOG.info("Scrubbed %d images, %d failed", scrubbed, failed)
         return 1 if failed else 0
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    while not stop.is_set():
-        scrubber.scrub()
-        stop.wait(conf.wakeup_time)
+    stopping = []       # a flag a signal handler can set without taking a lock
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    while not stopping:
+        try:
+            scrubber.scrub()
+        except Exception as exc:     # keep the daemon alive; try again next wake-up
+            LOG.error("Scrub failed, retrying in %d s: %s", conf.wakeup_time, db_error_text(exc))
+        deadline = time.monotonic() + conf.wakeup_time
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.2)
     return 0
 
 
