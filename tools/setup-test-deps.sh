@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install and start what the test suite talks to: MariaDB, PostgreSQL,
-# memcached (for Swift), and the Swift and rclone venvs. Idempotent: on a
+# Install and start what the test suite talks to: MariaDB, PostgreSQL, and
+# (through tests/tools/setup-backends.sh) memcached, Swift and rclone. Idempotent: on a
 # machine that has everything it only checks, in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 need=()
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
-command -v memcached >/dev/null || [ -x /usr/bin/memcached ] || need+=(memcached)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root, or install them)" >&2

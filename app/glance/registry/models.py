@@ -19,8 +19,9 @@ Base = declarative_base()
 Timestamp = (DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
              .with_variant(mysql.DATETIME(fsp=6), "mariadb"))
 
-SORT_KEYS = ("created_at", "updated_at", "name", "size", "status", "disk_format",
-             "container_format")
+# Sort keys that get a (key, id) index for keyset paging; ``id`` is the primary key.
+INDEXED_SORT_KEYS = ("created_at", "updated_at", "name", "size", "status", "disk_format",
+                     "container_format")
 MYSQL_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 
@@ -48,7 +49,7 @@ class Image(SoftDelete, Base):
         # order.  ``deleted`` is not a leading column on purpose: with it,
         # MariaDB picks a ref lookup on deleted=0 over the range seek and
         # scans most of the table.
-        *(Index(f"ix_images_{key}", key, "id") for key in SORT_KEYS),
+        *(Index(f"ix_images_{key}", key, "id") for key in INDEXED_SORT_KEYS),
         Index("ix_images_checksum", "checksum"),
         Index("ix_images_owner", "owner"),
         MYSQL_ARGS,

@@ -1,6 +1,8 @@
 """Checking image attributes and list parameters; every failure is a 400."""
 import uuid
 
+from glance.registry.models import new_id
+
 STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted")
 DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi", "iso")
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf")
@@ -174,7 +176,7 @@ def new_or_given_id(value):
     :raises Invalid: ``value`` is given but is not a UUID.
     """
     if value is None:
-        return str(uuid.uuid4())
+        return new_id()
     image_id = canonical_id(value)
     if image_id is None:
         raise Invalid(f"Invalid image id {value!r}: it must be a UUID")
