@@ -76,6 +76,14 @@ OPTIONS = [
     *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
     ),
+    *_opts("Authentication", (API, REGISTRY),
+        ("auth_strategy", "choice", "noauth", "noauth: a request without identity headers is "
+         "an admin and identity headers are trusted (single node, or an auth proxy in front). "
+         "keystone: keystonemiddleware's auth_token validates every token "
+         "([keystone_authtoken] section); callers without a valid token are anonymous.",
+         {"choices": ("noauth", "keystone")}),
+        ("admin_role", "str", "admin", "Role that makes a caller an admin (case-insensitive)."),
+    ),
     *_opts("Filesystem store", STORES,
         ("filesystem_store_datadir", "str", "/var/lib/glance/images/",
          "Directory that holds image files. Created at start if missing."),

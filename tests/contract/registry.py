@@ -26,6 +26,11 @@ def image(**values):
     return {**base, **values}
 
 
+def queued(**values):
+    """An image as a tenant creates it: queued, no checksum or location."""
+    return image(**{"status": "queued", **values})
+
+
 def ids(images):
     return [i["id"] for i in images]
 
@@ -275,11 +280,12 @@ class RegistryContract:
 
     def test_visibility_for_tenants(self, registry):
         alice, bob = as_user("alice"), as_user("bob")
-        public = registry.create(image(name="public"), headers=alice)
-        private = registry.create(image(name="private", is_public=False, owner="evil"),
-                                  headers=alice)
-        assert private["owner"] == "alice"     # a non-admin cannot pick the owner
-        theirs = registry.create(image(name="bobs", is_public=False), headers=bob)
+        public = registry.create(queued(name="public"), headers=alice)
+        with raises(403, "Only an admin may set the owner of an image"):
+            registry.create(queued(name="private", is_public=False, owner="evil"), headers=alice)
+        private = registry.create(queued(name="private", is_public=False), headers=alice)
+        assert private["owner"] == "alice" and private["status"] == "queued"
+        theirs = registry.create(queued(name="bobs", is_public=False), headers=bob)
         orphan = registry.create(image(name="orphan", is_public=False))  # admin, no owner
         assert sorted(ids(registry.list(headers=alice))) == sorted([public["id"], private["id"]])
         assert registry.get(orphan["id"], headers=alice)["name"] == "orphan"
@@ -293,8 +299,9 @@ class RegistryContract:
             registry.delete(public["id"], headers=bob)
         with raises(400, "Invalid marker. Image could not be found."):
             registry.list(params={"marker": theirs["id"]}, headers=alice)
-        kept = registry.update(private["id"], {"owner": "bob", "name": "mine"}, headers=alice)
-        assert kept["owner"] == "alice" and kept["name"] == "mine"
+        with raises(403, "Only an admin may set the owner of an image"):
+            registry.update(private["id"], {"owner": "bob", "name": "mine"}, headers=alice)
+        assert registry.get(private["id"])["name"] == "private"
         admin = as_user("ops", roles="member,ADMIN")
         assert registry.update(private["id"], {"owner": "bob"}, headers=admin)["owner"] == "bob"
         assert registry.get(private["id"], headers=bob)["owner"] == "bob"
@@ -318,7 +325,7 @@ class RegistryContract:
 
     def test_sharing(self, registry):
         alice, bob, carol = as_user("alice"), as_user("bob"), as_user("carol")
-        made = registry.create(image(is_public=False), headers=alice)
+        made = registry.create(queued(is_public=False), headers=alice)
         registry.add_member(made["id"], "bob", headers=alice)
         registry.add_member(made["id"], "bob", headers=alice)   # again: unchanged
         assert registry.get_members(made["id"]) == [{"member_id": "bob", "can_share": False}]
@@ -348,7 +355,7 @@ class RegistryContract:
 
     def test_member_errors(self, registry):
         alice = as_user("alice")
-        made = registry.create(image(is_public=False), headers=alice)
+        made = registry.create(queued(is_public=False), headers=alice)
         with raises(404):
             registry.get_members(str(uuid.uuid4()))
         with raises(404):
@@ -360,3 +367,67 @@ class RegistryContract:
         status, _ = registry.raw("PUT", f"/images/{made['id']}/members/bob",
                                  {"member": {"can_share": "yes"}}, alice)
         assert status == 400
+
+    # --- what only glance-api (an admin context) may write ---------------------
+
+    def test_tenants_cannot_write_system_fields(self, registry):
+        alice = as_user("alice")
+        for field, value in (("status", "active"), ("location", "file:///etc/passwd"),
+                             ("checksum", "0" * 32)):
+            with raises(403, f"Only glance itself may set {field}"):
+                registry.create(queued(**{field: value}), headers=alice)
+        made = registry.create(queued(is_public=False, size=5), headers=alice)
+        for field, value in (("status", "active"), ("location", "file:///etc/passwd"),
+                             ("checksum", "0" * 32)):
+            with raises(403, f"Only glance itself may set {field}"):
+                registry.update(made["id"], {field: value}, headers=alice)
+        assert registry.update(made["id"], {"size": 7}, headers=alice)["size"] == 7
+        registry.update(made["id"], {"status": "active", "location": "file:///x/y"})  # admin
+        with raises(403, "Only glance itself may set the size of an image with data"):
+            registry.update(made["id"], {"size": 1}, headers=alice)
+        shown = registry.get(made["id"])
+        assert (shown["status"], shown["location"], shown["size"]) == ("active", "file:///x/y", 7)
+
+    def test_anonymous_writes_nothing(self, registry):
+        anonymous = {**as_user("alice"), "X-Identity-Status": "Invalid"}
+        public = registry.create(image(name="pub"))
+        with raises(401, "Authentication required"):
+            registry.create(queued(), headers=anonymous)
+        with raises(401, "Authentication required"):
+            registry.update(public["id"], {"name": "x"}, headers=anonymous)
+        with raises(401, "Authentication required"):
+            registry.delete(public["id"], headers=anonymous)
+        assert registry.get(public["id"], headers=anonymous)["name"] == "pub"
+        assert ids(registry.list(headers=anonymous)) == [public["id"]]
+
+    def test_protected_images_are_not_deleted(self, registry):
+        made = registry.create(queued(protected=True), headers=as_user("alice"))
+        for who in (as_user("alice"), as_user("ops", roles="admin"), {}):
+            with raises(403, "Image is protected"):
+                registry.delete(made["id"], headers=who)
+        assert registry.get(made["id"])["deleted"] is False
+
+    def test_delete_of_an_image_with_data_leaves_it_pending_delete(self, registry):
+        made = registry.create(image(location="file:///d/x"))
+        assert registry.delete(made["id"])["status"] == "pending_delete"
+
+    def test_member_lists_are_for_the_owner_and_shared_images_for_that_tenant(self, registry):
+        alice, bob, carol = as_user("alice"), as_user("bob"), as_user("carol")
+        made = registry.create(queued(is_public=True), headers=alice)
+        registry.add_member(made["id"], "bob", headers=alice)
+        with raises(403, "Only the image owner may see its members"):
+            registry.get_members(made["id"], headers=carol)
+        with raises(403, "Only the image owner may see its members"):
+            registry.get_members(made["id"], headers=bob)
+        assert registry.get_members(made["id"], headers=alice) == [
+            {"member_id": "bob", "can_share": False}]
+        with raises(403, "Only that tenant may see the images shared with it"):
+            registry.get_shared_images("bob", headers=carol)
+        with raises(403, "Only that tenant may see the images shared with it"):
+            registry.get_shared_images("bob", headers=alice)
+        assert ids_of_shared(registry.get_shared_images("bob", headers=bob)) == [made["id"]]
+        assert ids_of_shared(registry.get_shared_images("bob")) == [made["id"]]   # admin
+
+
+def ids_of_shared(found):
+    return [item["image_id"] for item in found]

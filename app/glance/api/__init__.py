@@ -6,15 +6,17 @@ and tests inject a fake registry or stores through the keyword arguments.
 """
 from flask import Flask
 
-from glance.api import errors, images, members, upload, versions
+from glance.api import context, errors, images, members, upload, versions
 
 
-def create_app(conf, *, registry=None, stores=None):
+def create_app(conf, *, registry=None, stores=None, service_auth=None):
     """Build the glance-api WSGI application.
 
     :param conf: the effective :class:`glance.config.Config`.
     :param registry: a registry client; default: HTTP to registry_host:registry_port.
     :param stores: a :class:`glance.store.StoreMap`; default: built from ``conf``.
+    :param service_auth: glance-api's own identity towards the registry
+        (``.headers()``); default: none, which the registry takes as admin (noauth).
     """
     if registry is None:
         from glance.registry.client import RegistryClient
@@ -23,8 +25,11 @@ def create_app(conf, *, registry=None, stores=None):
     if stores is None:
         from glance.store import build_stores
         stores = build_stores(conf)
+    if service_auth is None:
+        service_auth = context.NoAuthService()
     app = Flask("glance.api")
-    app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores}
+    app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores,
+                                "service_auth": service_auth}
     app.url_map.strict_slashes = False
     for blueprint in (images.bp, upload.bp, members.bp):
         app.register_blueprint(blueprint)

@@ -1,28 +1,56 @@
-"""The caller's identity, passed through to glance-registry.
+"""The caller as glance-api sees it, and the headers it sends to glance-registry.
 
-glance-api does not decide who may see or change an image: the registry
-does, from the same Keystone-style headers the client (or an auth proxy in
-front of glance-api) sent.  This module only picks those headers out.
+The decisions themselves live in :mod:`glance.context`; glance-api asks
+them before it acts, and glance-registry asks them again for what reaches it.
 """
-from flask import current_app, request
+from flask import current_app, g, request
 
-AUTH_HEADERS = ("X-Auth-Token", "X-Identity-Status", "X-User", "X-Tenant", "X-Role",
-                "X-Roles", "X-User-Id", "X-Tenant-Id")
+from glance.api.errors import Unauthorized
+from glance.context import IDENTITY_HEADERS, KEYSTONE, from_headers
+
+
+class NoAuthService:
+    """glance-api's own identity towards the registry under noauth: none, i.e. admin."""
+
+    def headers(self):
+        return {}
+
+
+def request_context():
+    """The :class:`glance.context.RequestContext` of the current request."""
+    ctx = g.get("glance_ctx")
+    if ctx is None:
+        settings = conf()
+        ctx = g.glance_ctx = from_headers(
+            request.headers, auth_strategy=settings.get("auth_strategy", "noauth"),
+            admin_role=settings.get("admin_role", "admin"),
+            owner_is_tenant=settings.get("owner_is_tenant", True))
+    return ctx
+
+
+def require_identity():
+    """:raises Unauthorized: an anonymous caller asked for a write."""
+    if not request_context().may_write:
+        raise Unauthorized("Authentication required")
 
 
 def auth_headers():
-    """The auth headers of the current request, to forward to the registry.
+    """The caller's identity, as forwarded to the registry for the caller's own requests.
 
-    A token arrives with ``X-Identity-Status`` only when an auth middleware
-    (keystonemiddleware or a proxy) checked it.  A bare token means there is
-    no auth in front of glance-api, so it identifies nobody and is not
-    forwarded: the caller gets the same "noauth" access as a caller with no
-    token, which is what ``glance --os-auth-token anything`` expects.
+    keystone: only the token (the registry validates it itself and trusts no
+    identity header).  noauth: the identity headers, which are trusted there.
     """
     headers = request.headers
-    if "X-Identity-Status" not in headers:
-        return {}
-    return {name: headers[name] for name in AUTH_HEADERS if name in headers}
+    if conf().get("auth_strategy") == KEYSTONE:
+        token = headers.get("X-Auth-Token")
+        return {"X-Auth-Token": token} if token else {}
+    names = ("X-Identity-Status",) + IDENTITY_HEADERS
+    return {name: headers[name] for name in names if name in headers}
+
+
+def service_headers():
+    """glance-api's own identity, for what only glance writes (status, location, checksum, size)."""
+    return current_app.extensions["glance"]["service_auth"].headers()
 
 
 def registry():

@@ -55,6 +55,10 @@ class Forbidden(APIError):
     status = 403
 
 
+class Unauthorized(APIError):
+    status = 401
+
+
 def status_for_store_error(exc):
     for cls, status in STORE_STATUS:
         if isinstance(exc, cls):

@@ -87,23 +87,27 @@ def _guarded(chunks, image_id):
 
 @bp.route("/v1/images/<image_id>", methods=["DELETE"])
 def delete(image_id):
-    """Delete the data (or leave it to the scrubber) and soft-delete the record."""
-    registry, auth = context.registry(), context.auth_headers()
-    image = registry.get(image_id, headers=auth)
+    """Authorise, mark the record deleted, and only then remove the data.
+
+    In that order a refused caller can never cost the owner their data, and
+    a crash after the mark leaves a pending_delete image for glance-scrubber.
+    """
+    registry, ctx = context.registry(), context.request_context()
+    context.require_identity()
+    image = registry.get(image_id, headers=context.auth_headers())
     if image.get("status") == "pending_delete":
         raise Forbidden("Forbidden to delete a pending_delete image.")
     if image.get("deleted"):
         raise NotFound(f"Image {image_id} not found")
+    if not ctx.can_modify(image):
+        raise Forbidden("Forbidden to delete an image you do not own")
     if image.get("protected"):
         raise Forbidden("Image is protected")
-    status = "deleted"
+    registry.delete(image_id, headers=context.auth_headers())
     location = image.get("location")
-    if location and context.conf().delayed_delete:
-        status = "pending_delete"
-    elif location:
-        status = _delete_data(image_id, location)
-    registry.update(image_id, {"status": status}, headers=auth)
-    registry.delete(image_id, headers=auth)
+    if location and not context.conf().delayed_delete:
+        if _delete_data(image_id, location) == "deleted":
+            registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())
     return Response(status=status_line(200))
 
 
@@ -116,7 +120,7 @@ def _delete_data(image_id, location):
     except DataNotFound:
         pass
     except StoreError as exc:
-        LOG.warning("Could not delete data of image %s (%s): %s; marking pending_delete",
+        LOG.warning("Could not delete data of image %s (%s): %s; leaving it pending_delete",
                     image_id, type(exc).__name__, exc)
         return "pending_delete"
     return "deleted"

@@ -58,7 +58,7 @@ def _kill(image_id, reason):
     LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
     try:
         context.registry().update(image_id, {"status": "killed"},
-                                  headers=context.auth_headers())
+                                  headers=context.service_headers())
     except Exception as exc:     # registry down: the original error is reported
         LOG.error("Could not kill image %s: %s", image_id, exc)
 
@@ -71,7 +71,8 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
     :returns: the active image record.
     :raises StoreError: the upload failed; the image is killed.
     """
-    registry, auth = context.registry(), context.auth_headers()
+    # Status, size, checksum and location are glance's to write: its own identity.
+    registry, auth = context.registry(), context.service_headers()
     image_id = image["id"]
     body = request_body.Body(environ)
     try:
@@ -103,7 +104,7 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
 
 def _status(image_id):
     try:
-        return context.registry().get(image_id, headers=context.auth_headers())["status"]
+        return context.registry().get(image_id, headers=context.service_headers())["status"]
     except Exception:
         return None
 
@@ -129,7 +130,19 @@ def _register_location(image, location, fields):
     changes = {"location": location, "status": "active", "size": size}
     if fields.get("checksum"):
         changes["checksum"] = fields["checksum"]
-    return context.registry().update(image["id"], changes, headers=context.auth_headers())
+    return context.registry().update(image["id"], changes, headers=context.service_headers())
+
+
+def _authorise_fields(fields):
+    """Only admins set an owner or point an image at existing data.
+
+    :raises Forbidden: and nothing has been changed.
+    """
+    ctx = context.request_context()
+    if "owner" in fields and not ctx.may_set_owner:
+        raise Forbidden("Only an admin may set the owner of an image")
+    if fields.get("location") and not ctx.may_set_location:
+        raise Forbidden("Only an admin may set the location of an image")
 
 
 def _target(environ, fields, with_body):
@@ -172,7 +185,9 @@ def create():
     environ = request.environ
     with_body = request_body.has_body(environ)
     with _refused_with_body(environ, with_body):
+        context.require_identity()
         fields, properties = meta_from_headers(request.headers)
+        _authorise_fields(fields)
         store = _target(environ, fields, with_body)
         record = _record(fields, properties)
         record.setdefault("properties", {})
@@ -196,10 +211,14 @@ def update(image_id):
     with_body = request_body.has_body(environ)
     registry, auth = context.registry(), context.auth_headers()
     with _refused_with_body(environ, with_body):
+        context.require_identity()
         fields, properties = meta_from_headers(request.headers)
         image = registry.get(image_id, headers=auth)
         if image.get("deleted"):
             raise Forbidden("Forbidden to update deleted image.")
+        if not context.request_context().can_modify(image):
+            raise Forbidden("Forbidden to modify an image you do not own")
+        _authorise_fields(fields)
         if image["status"] != "queued":
             if with_body:
                 raise Conflict("Cannot upload to an unqueued image")

@@ -27,11 +27,10 @@ def create_app(conf, *, engine=None):
     db.ensure_schema(engine)
     app = Flask("glance.registry")
     app.extensions["glance_registry"] = RegistryState(conf, engine, db.session_factory(engine))
-    owner_is_tenant = conf.get("owner_is_tenant", True)
 
     @app.before_request
     def _context():
-        g.ctx = context.from_headers(request.headers, owner_is_tenant)
+        g.ctx = context.for_request(request.headers, conf)
 
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)

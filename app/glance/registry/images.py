@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from glance.registry import queries, validation
-from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound
+from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from glance.registry.models import WRITABLE, Image, ImageProperty, utcnow
 from glance.registry.serialize import image_detail, image_index
 
@@ -39,6 +39,35 @@ def load_undeleted(session, image_id):
     if image.deleted:
         raise NotFound("Image not found")
     return image
+
+
+# Fields only glance-api itself (an admin context: its service token) writes:
+# the data's state, where it is and what it is.
+SYSTEM_FIELDS = ("status", "location", "checksum")
+
+
+def require_identity():
+    """:raises Unauthorized: anonymous callers write nothing."""
+    if not g.ctx.may_write:
+        raise Unauthorized("Authentication required")
+
+
+def _check_system_fields(values, image=None):
+    """Refuse what only an admin (glance-api's service user) may write.
+
+    :param image: the current row on update; None on create.
+    :raises Forbidden: naming the field.
+    """
+    if g.ctx.is_admin:
+        return
+    for name in SYSTEM_FIELDS:
+        allowed = image is None and name == "status" and values.get(name) == "queued"
+        if name in values and not allowed:
+            raise Forbidden(f"Only glance itself may set {name}")
+    if "owner" in values and values["owner"] != (image.owner if image else g.ctx.owner):
+        raise Forbidden("Only an admin may set the owner of an image")
+    if image is not None and "size" in values and image.status != "queued":
+        raise Forbidden("Only glance itself may set the size of an image with data")
 
 
 def detail(session, image):
@@ -108,9 +137,11 @@ def create():
         image_id = validation.new_or_given_id(body.get("id"))
     except validation.Invalid as exc:
         raise BadRequest(str(exc)) from None
-    values.setdefault("status", "active")
+    require_identity()
+    _check_system_fields(values)
+    values.setdefault("status", "active" if g.ctx.is_admin else "queued")
     if not g.ctx.is_admin or values.get("owner") is None:
-        values["owner"] = g.ctx.owner   # only an admin may pick another owner
+        values["owner"] = g.ctx.owner
     _validate(values)
     duplicate = f"An image with identifier {image_id} already exists"
     with state().Session() as session:
@@ -147,13 +178,13 @@ def set_properties(session, image, props, purge):
 def update(image_id):
     body = json_object("image")
     values, props = _writable(body)
-    if not g.ctx.is_admin:
-        values.pop("owner", None)
+    require_identity()
     purge = request.headers.get("X-Glance-Registry-Purge-Props", "false").lower() == "true"
     with state().Session() as session:
         image = load_visible(session, image_id)
-        if not g.ctx.is_mutable(image):
+        if not g.ctx.can_modify(image):
             raise Forbidden("Forbidden to modify an image you do not own")
+        _check_system_fields(values, image)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
         _validate({**current, **values})
         for name, value in values.items():
@@ -167,10 +198,18 @@ def update(image_id):
 
 @bp.delete("/images/<image_id>")
 def delete(image_id):
+    """Soft-delete; an image with data becomes pending_delete until glance-api removes it.
+
+    The row is marked before any data goes, so a crash in between leaves a
+    pending_delete image for glance-scrubber, never data nobody points at.
+    """
+    require_identity()
     with state().Session() as session:
         image = load_undeleted(session, image_id)
-        if not g.ctx.is_mutable(image):
+        if not g.ctx.can_modify(image):
             raise Forbidden("Forbidden to delete an image you do not own")
+        if image.protected:
+            raise Forbidden("Image is protected")
         # The answer shows the properties the image had before it was deleted.
         live = [row for row in queries.property_rows(session, image.id).values()
                 if not row.deleted]
@@ -178,7 +217,7 @@ def delete(image_id):
         now = utcnow()
         image.deleted, image.deleted_at, image.updated_at = True, now, now
         if image.status != "pending_delete":
-            image.status = "deleted"
+            image.status = "pending_delete" if image.location else "deleted"
         for row in live:
             row.deleted, row.deleted_at = True, now
         for member in queries.memberships(session, image.id):

@@ -26,10 +26,7 @@ def _sharable_image(session, image_id):
     if g.ctx.owner is None:
         raise Unauthorized("No authenticated user")
     image = load_undeleted(session, image_id)
-    if g.ctx.is_admin or image.owner == g.ctx.owner:
-        return image
-    membership = queries.get_membership(session, image.id, g.ctx.owner)
-    if membership is None or not membership.can_share:
+    if not g.ctx.can_share(image, queries.get_membership(session, image.id, g.ctx.owner)):
         raise Forbidden("No permission to share that image")
     return image
 
@@ -61,6 +58,9 @@ def _set_member(session, image, member, can_share):
 def list_members(image_id):
     with state().Session() as session:
         image = load_undeleted(session, image_id)
+        own = queries.get_membership(session, image.id, g.ctx.owner) if g.ctx.owner else None
+        if not g.ctx.can_see_members(image, own):
+            raise Forbidden("Only the image owner may see its members")
         rows = queries.memberships(session, image.id)
         return jsonify({"members": [{"member_id": r.member, "can_share": r.can_share}
                                     for r in rows]})
@@ -120,6 +120,8 @@ def delete_member(image_id, member):
 
 @bp.get("/shared-images/<member>")
 def shared_images(member):
+    if not g.ctx.can_see_shared_with(member):
+        raise Forbidden("Only that tenant may see the images shared with it")
     with state().Session() as session:
         rows = queries.shared_with(session, member)
         return jsonify({"shared_images": [{"image_id": image_id, "can_share": can_share}

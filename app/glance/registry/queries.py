@@ -108,7 +108,7 @@ def list_images(session, ctx, query, detail=False):
                                          ImageProperty.deleted == false()))
     if query["marker"] is not None:
         marker = get_image(session, query["marker"])
-        if marker is None or not ctx.is_visible(marker, _is_member(session, marker, ctx)):
+        if marker is None or not ctx.can_see(marker, _is_member(session, marker, ctx)):
             raise LookupError(query["marker"])
         stmt = stmt.where(_after_marker(col, getattr(marker, query["sort_key"]),
                                         marker.id, descending))
@@ -153,7 +153,7 @@ def visible_record(conn, ctx, image_id):
     if not image_id:
         return None, {}
     rows = conn.execute(_RECORD, {"image_id": image_id}).all()
-    if not rows or not ctx.is_visible(rows[0], _is_member(conn, rows[0], ctx)):
+    if not rows or not ctx.can_see(rows[0], _is_member(conn, rows[0], ctx)):
         return None, {}
     return rows[0], {r.property_name: r.property_value for r in rows
                      if r.property_name is not None}
@@ -162,7 +162,7 @@ def visible_record(conn, ctx, image_id):
 def visible_image(session, ctx, image_id):
     """The image if the caller may read it, else None (shown as 404)."""
     image = get_image(session, image_id) if image_id else None
-    if image is None or not ctx.is_visible(image, _is_member(session, image, ctx)):
+    if image is None or not ctx.can_see(image, _is_member(session, image, ctx)):
         return None
     return image
 

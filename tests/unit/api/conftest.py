@@ -70,7 +70,10 @@ class FakeRegistry:
 
     def delete(self, image_id, headers=None):
         self.calls.append(("delete", image_id, headers))
-        self.images[image_id]["deleted"] = True
+        record = self.images[image_id]
+        record["deleted"] = True
+        if record["status"] != "pending_delete":    # as the registry: data still to remove
+            record["status"] = "pending_delete" if record["location"] else "deleted"
 
     def statuses(self, image_id):
         return [c[2]["status"] for c in self.calls

@@ -155,12 +155,19 @@ def test_lists_strip_location_and_pass_parameters(client, registry):
     assert dict(call[2]) == {"name": "listed", "property-a": "b", "limit": "5"}
 
 
-def test_bare_token_is_not_forwarded_but_confirmed_identity_is(client, registry):
+def test_noauth_forwards_identity_headers_but_not_a_bare_token(client, registry):
     client.get("/v1/images", headers={"X-Auth-Token": "anything"})
     assert registry.calls[-1][3] == {}
-    identity = {"X-Auth-Token": "t", "X-Identity-Status": "Confirmed", "X-Tenant": "ten"}
-    client.get("/v1/images", headers=identity)
+    identity = {"X-Identity-Status": "Confirmed", "X-Project-Id": "ten", "X-Roles": "member"}
+    client.get("/v1/images", headers={"X-Auth-Token": "t", **identity})
     assert registry.calls[-1][3] == identity
+
+
+def test_keystone_forwards_only_the_token(make_client, registry):
+    client = make_client(auth_strategy="keystone")
+    client.get("/v1/images", headers={"X-Auth-Token": "tok", "X-Identity-Status": "Confirmed",
+                                      "X-Roles": "admin", "X-Project-Id": "p"})
+    assert registry.calls[-1][3] == {"X-Auth-Token": "tok"}
 
 
 @pytest.mark.parametrize("path, status", [("/", 300), ("/versions", 300), ("/v2/images", 300),

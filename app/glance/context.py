@@ -1,0 +1,149 @@
+"""Who is asking, and what they may see and change.
+
+One :class:`RequestContext` answers every policy question for glance-api and
+glance-registry alike, so the two servers can never disagree about an image.
+
+How a request gets its identity depends on ``auth_strategy``:
+
+* ``noauth`` (the single-node appliance): a request without identity
+  headers is an admin with no user or tenant, as Glance was without an auth
+  pipeline (python-glanceclient's ``--os-auth-token anything`` lands here).
+  Identity headers are trusted as an auth proxy in front would set them;
+  ``X-Identity-Status`` other than ``Confirmed`` makes the caller anonymous.
+* ``keystone``: keystonemiddleware's ``auth_token`` has removed whatever
+  identity headers the client sent and set its own.  Only
+  ``X-Identity-Status: Confirmed`` identifies anyone; everything else is
+  anonymous, and anonymous is never admin.
+
+Anonymous callers read public images only and may write nothing.
+"""
+from dataclasses import dataclass, field
+
+NOAUTH = "noauth"
+KEYSTONE = "keystone"
+
+# Today's header first, then the legacy names Diablo's middleware set.
+TENANT_HEADERS = ("X-Project-Id", "X-Tenant-Id", "X-Tenant")
+USER_HEADERS = ("X-User-Id", "X-User")
+ROLE_HEADERS = ("X-Roles", "X-Role")
+IDENTITY_HEADERS = TENANT_HEADERS + USER_HEADERS + ROLE_HEADERS
+
+
+def _field(image, name):
+    """An attribute of an image, whether a registry row or an API dict."""
+    if isinstance(image, dict):
+        return image.get(name)
+    return getattr(image, name)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    user: str | None = None
+    tenant: str | None = None
+    roles: tuple = field(default_factory=tuple)
+    is_admin: bool = False
+    anonymous: bool = False
+    owner_is_tenant: bool = True
+
+    @property
+    def owner(self):
+        """The owner images created by this caller get (None without an identity)."""
+        return self.tenant if self.owner_is_tenant else self.user
+
+    @property
+    def may_write(self):
+        """Anonymous callers write nothing (answered 401)."""
+        return not self.anonymous
+
+    def owns(self, image):
+        return self.owner is not None and _field(image, "owner") == self.owner
+
+    def can_see(self, image, is_member=False):
+        """May the caller read ``image`` (its metadata and its data)?
+
+        :param is_member: the caller's owner holds an undeleted membership.
+        """
+        if self.is_admin:
+            return True
+        if _field(image, "deleted"):
+            return False
+        if _field(image, "is_public"):
+            return True
+        if self.anonymous:
+            return False
+        # An image without owner is readable by every identified caller
+        # (Diablo's "beta image"), but listed only to admins.
+        return _field(image, "owner") is None or self.owns(image) or is_member
+
+    def can_modify(self, image):
+        """May the caller update or delete ``image``?"""
+        return self.is_admin or (not self.anonymous and self.owns(image))
+
+    def can_share(self, image, membership=None):
+        """May the caller change the members of ``image``?
+
+        :param membership: the caller's own membership row, if any.
+        """
+        if self.owner is None:
+            return False            # sharing needs an identity, even for an admin
+        return (self.is_admin or self.owns(image)
+                or bool(membership is not None and _field(membership, "can_share")))
+
+    def can_see_members(self, image, membership=None):
+        """The member list is shown to the owner, admins and members who may share on."""
+        return self.is_admin or self.owns(image) or bool(
+            membership is not None and _field(membership, "can_share"))
+
+    def can_see_shared_with(self, tenant):
+        """``/shared-images/<tenant>`` is shown to that tenant and to admins."""
+        return self.is_admin or (self.owner is not None and self.owner == tenant)
+
+    @property
+    def may_set_owner(self):
+        return self.is_admin
+
+    @property
+    def may_set_location(self):
+        """Only admins point an image at data: a location names an object our keys reach."""
+        return self.is_admin
+
+
+def _first(headers, names):
+    for name in names:
+        value = headers.get(name)
+        if value:
+            return value.strip()
+    return None
+
+
+def _roles(headers):
+    raw = _first(headers, ROLE_HEADERS) or ""
+    return tuple(role.strip() for role in raw.split(",") if role.strip())
+
+
+def from_headers(headers, *, auth_strategy=NOAUTH, admin_role="admin", owner_is_tenant=True):
+    """The context of a request, from its headers (a case-insensitive mapping).
+
+    :param auth_strategy: ``noauth`` or ``keystone`` (see the module docstring).
+    :param admin_role: the role that makes a caller admin (case-insensitive).
+    """
+    status = headers.get("X-Identity-Status")
+    if auth_strategy == KEYSTONE:
+        identified = status == "Confirmed"
+    elif status is not None:
+        identified = status == "Confirmed"
+    elif not any(headers.get(name) for name in IDENTITY_HEADERS):
+        return RequestContext(is_admin=True, owner_is_tenant=owner_is_tenant)
+    else:
+        identified = True
+    if not identified:
+        return RequestContext(anonymous=True, owner_is_tenant=owner_is_tenant)
+    roles = _roles(headers)
+    wanted = (admin_role or "admin").lower()
+    return RequestContext(
+        user=_first(headers, USER_HEADERS),
+        tenant=_first(headers, TENANT_HEADERS),
+        roles=roles,
+        is_admin=any(role.lower() == wanted for role in roles),
+        owner_is_tenant=owner_is_tenant,
+    )
