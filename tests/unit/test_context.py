@@ -1,0 +1,80 @@
+"""The one RequestContext: how headers become a caller, and every policy rule."""
+import pytest
+
+from glance.context import from_headers
+
+
+def confirmed(project="p1", roles="member", **extra):
+    return {"X-Identity-Status": "Confirmed", "X-Project-Id": project,
+            "X-User-Id": f"u-{project}", "X-Roles": roles, **extra}
+
+
+def image(owner="p1", is_public=False, deleted=False):
+    return {"owner": owner, "is_public": is_public, "deleted": deleted}
+
+
+def test_noauth_without_identity_is_admin_with_no_owner():
+    for headers in ({}, {"X-Auth-Token": "anything"}):
+        ctx = from_headers(headers)
+        assert ctx.is_admin and ctx.owner is None and not ctx.anonymous
+
+
+def test_noauth_trusts_identity_headers_today_and_legacy():
+    assert from_headers(confirmed("p1")).owner == "p1"
+    legacy = from_headers({"X-Tenant": "t1", "X-User": "u1", "X-Role": "Admin"})
+    assert legacy.owner == "t1" and legacy.user == "u1" and legacy.is_admin
+
+
+def test_unconfirmed_identity_is_anonymous_in_both_modes():
+    for strategy in ("noauth", "keystone"):
+        ctx = from_headers(confirmed(roles="admin", **{"X-Identity-Status": "Invalid"}),
+                           auth_strategy=strategy)
+        assert ctx.anonymous and not ctx.is_admin and ctx.owner is None
+
+
+def test_keystone_without_a_confirmed_identity_is_never_admin():
+    assert from_headers({}, auth_strategy="keystone").anonymous
+    forged = {"X-Project-Id": "victim", "X-Roles": "admin"}
+    ctx = from_headers(forged, auth_strategy="keystone")
+    assert ctx.anonymous and not ctx.is_admin
+
+
+@pytest.mark.parametrize("roles, role, admin", [
+    ("member", "admin", False), ("member,Admin", "admin", True),
+    ("cloud-admin", "admin", False), ("cloud-admin", "Cloud-Admin", True)])
+def test_admin_is_the_configured_role(roles, role, admin):
+    assert from_headers(confirmed(roles=roles), admin_role=role).is_admin is admin
+
+
+def test_owner_is_the_user_when_owner_is_tenant_is_off():
+    assert from_headers(confirmed("p1"), owner_is_tenant=False).owner == "u-p1"
+
+
+def test_visibility():
+    owner, other = from_headers(confirmed("p1")), from_headers(confirmed("p2"))
+    anonymous = from_headers({"X-Identity-Status": "Invalid"})
+    admin = from_headers(confirmed("ops", "admin"))
+    private, public = image(), image(is_public=True)
+    assert owner.can_see(private) and admin.can_see(private)
+    assert not other.can_see(private) and other.can_see(private, is_member=True)
+    assert not anonymous.can_see(private) and not anonymous.can_see(private, is_member=True)
+    assert all(c.can_see(public) for c in (owner, other, anonymous, admin))
+    unowned = image(owner=None)
+    assert other.can_see(unowned) and not anonymous.can_see(unowned)
+    assert not owner.can_see(image(deleted=True)) and admin.can_see(image(deleted=True))
+
+
+def test_mutability_and_sharing():
+    owner, other = from_headers(confirmed("p1")), from_headers(confirmed("p2"))
+    admin, noauth = from_headers(confirmed("ops", "admin")), from_headers({})
+    public = image(is_public=True)
+    assert owner.can_modify(public) and admin.can_modify(public) and noauth.can_modify(public)
+    assert not other.can_modify(public) and not other.can_modify(image(owner=None))
+    assert owner.can_share(public) and admin.can_share(public)
+    assert not noauth.can_share(public)                     # sharing needs an identity
+    assert not other.can_share(public, {"can_share": False})
+    assert other.can_share(public, {"can_share": True})
+    assert owner.can_see_members(public) and not other.can_see_members(public)
+    assert other.can_see_shared_with("p2") and not other.can_see_shared_with("p1")
+    assert admin.may_set_owner and admin.may_set_location
+    assert not owner.may_set_owner and not owner.may_set_location
