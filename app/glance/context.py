@@ -89,10 +89,12 @@ class RequestContext:
         return (self.is_admin or self.owns(image)
                 or bool(membership is not None and _field(membership, "can_share")))
 
-    def can_see_members(self, image, membership=None):
-        """The member list is shown to the owner, admins and members who may share on."""
-        return self.is_admin or self.owns(image) or bool(
-            membership is not None and _field(membership, "can_share"))
+    def can_see_members(self, image):
+        """The member list is shown to the image owner and admins only.
+
+        A member (even one that may share on) does not learn who else holds the image.
+        """
+        return self.is_admin or self.owns(image)
 
     def can_see_shared_with(self, tenant):
         """``/shared-images/<tenant>`` is shown to that tenant and to admins."""

@@ -10,8 +10,12 @@ that returns that caller's request headers.  The callers are
 * ``admin``  – a project whose user has the admin role,
 * ``anonymous`` – no identity.
 
-A caller that forges identity headers must fare exactly as the caller it
-really is: a keystone run checks that with ``forged`` against the ``other`` column.
+More callers may be given with ``aliases={name: column}``: they are checked
+against that column.  A client that sends identity headers itself (``forged``)
+must fare exactly as the caller it really is: under keystone, ``other`` (its own
+token plus the owner's X-Project-Id) or ``anonymous`` (no token); under noauth
+the headers are trusted by design (an auth proxy or a trusted network), so a
+client naming the owner's project *is* the owner.
 
 Image kinds, all owned by ``owner``: ``public``; ``private``; ``shared``
 (private, ``member`` added); ``protected`` (private and protected).
@@ -75,7 +79,9 @@ SHARE = _by_caller(            # PUT and DELETE /v1/images/<id>/members/<m>
     admin=(204, 204, 204, 204),
     anonymous=(401, 401, 401, 401),
 )
-WRITES = {"update": UPDATE, "delete": DELETE, "add_member": SHARE, "remove_member": SHARE}
+# PUT /v1/images/<id>/members (replace the list) follows the same rule as one member.
+WRITES = {"update": UPDATE, "delete": DELETE, "add_member": SHARE, "remove_member": SHARE,
+          "replace_members": SHARE}
 
 # GET /v1/shared-images/<member's project>: that project and admins.
 SHARED_IMAGES = {"owner": 403, "other": 403, "member": 200, "admin": 200, "anonymous": 403}
@@ -92,13 +98,19 @@ class Matrix:
     :param url: glance-api's base URL.
     :param callers: caller name -> function returning that caller's headers.
     :param member_id: the project id of the ``member`` caller.
+    :param aliases: extra caller name -> the column of CALLERS it must match.
     """
 
-    def __init__(self, url, callers, member_id):
+    def __init__(self, url, callers, member_id, aliases=None):
         self.url = url.rstrip("/")
         self.callers = callers
         self.member_id = member_id
+        self.aliases = dict(aliases or {})
         self.session = requests.Session()
+
+    def column(self, caller):
+        """The table column ``caller`` is checked against."""
+        return self.aliases.get(caller, caller)
 
     def call(self, caller, method, path, **kw):
         headers = {**self.callers[caller](), **kw.pop("headers", {})}
@@ -147,11 +159,12 @@ class Matrix:
     def check_reads(self, images):
         """HEAD, GET (with the right bytes), detail and index lists; mismatches as text."""
         wrong = []
-        for caller in CALLERS:
+        for caller in self.callers:
+            column = self.column(caller)
             detail = self.listed(caller, "/v1/images/detail?is_public=None&limit=1000")
             index = self.listed(caller, "/v1/images?limit=1000")
             for kind, (image_id, data) in images.items():
-                want = READ[kind][caller]
+                want = READ[kind][column]
                 head = self.call(caller, "HEAD", f"/v1/images/{image_id}").status_code
                 got = self.call(caller, "GET", f"/v1/images/{image_id}")
                 if head != want or got.status_code != want:
@@ -163,20 +176,33 @@ class Matrix:
                 if (image_id in detail) != (want == 200):
                     wrong.append(f"{caller} detail list {kind}: listed={image_id in detail}")
                 # Non-admins list what they may see; an admin's default list is public only.
-                in_index = want == 200 and (caller != "admin" or kind == "public")
+                in_index = want == 200 and (column != "admin" or kind == "public")
                 if (image_id in index) != in_index:
                     wrong.append(f"{caller} index list {kind}: listed={image_id in index}")
-                members = self.call(caller, "GET", f"/v1/images/{image_id}/members").status_code
-                if members != MEMBERS[kind][caller]:
-                    wrong.append(f"{caller} members of {kind}: {members}, "
-                                 f"want {MEMBERS[kind][caller]}")
+                members = self.call(caller, "GET", f"/v1/images/{image_id}/members")
+                want = MEMBERS[kind][column]
+                if members.status_code != want:
+                    wrong.append(f"{caller} members of {kind}: {members.status_code}, "
+                                 f"want {want}")
+                elif want == 200:
+                    ids = [m["member_id"] for m in members.json()["members"]]
+                    if ids != ([self.member_id] if kind == "shared" else []):
+                        wrong.append(f"{caller} members of {kind}: lists {ids}")
+                # One membership: as the list, and 404 where there is none to show.
+                one = self.call(caller, "GET", f"/v1/images/{image_id}/members/{self.member_id}")
+                want_one = 404 if want == 200 and kind != "shared" else want
+                if one.status_code != want_one:
+                    wrong.append(f"{caller} member of {kind}: {one.status_code}, "
+                                 f"want {want_one}")
             shared = self.call(caller, "GET", f"/v1/shared-images/{self.member_id}")
-            if shared.status_code != SHARED_IMAGES[caller]:
+            if shared.status_code != SHARED_IMAGES[column]:
                 wrong.append(f"{caller} shared-images: {shared.status_code}")
             elif shared.status_code == 200:
                 ids = {item["image_id"] for item in shared.json()["shared_images"]}
                 if images["shared"][0] not in ids:
                     wrong.append(f"{caller} shared-images misses the shared image")
+                if ids & {images[k][0] for k in KINDS if k != "shared"}:
+                    wrong.append(f"{caller} shared-images lists images not shared")
         return wrong
 
     def write(self, route, caller, image_id):
@@ -186,6 +212,9 @@ class Matrix:
                                       "x-glance-registry-purge-props": "false"})
         if route == "delete":
             return self.call(caller, "DELETE", f"/v1/images/{image_id}")
+        if route == "replace_members":
+            return self.call(caller, "PUT", f"/v1/images/{image_id}/members",
+                             json={"memberships": [{"member_id": "newcomer"}]})
         if route == "add_member":
             return self.call(caller, "PUT", f"/v1/images/{image_id}/members/newcomer")
         return self.call(caller, "DELETE", f"/v1/images/{image_id}/members/{self.member_id}")
@@ -196,7 +225,7 @@ class Matrix:
         for kind, (image_id, _) in self.make_images().items():
             before = self.snapshot(image_id)
             answer = self.write(route, caller, image_id)
-            want = WRITES[route][kind][caller]
+            want = WRITES[route][kind][self.column(caller)]
             if answer.status_code != want:
                 wrong.append(f"{caller} {route} {kind}: {answer.status_code} "
                              f"({answer.text.strip()[:80]}), want {want}")
@@ -214,10 +243,38 @@ class Matrix:
             before = self.listed("admin", "/v1/images/detail?is_public=None&limit=1000")
             answer = self.call(caller, "POST", "/v1/images",
                                headers={"x-image-meta-name": f"new by {caller}", **extra})
-            if answer.status_code != table[caller]:
+            want = table[self.column(caller)]
+            if answer.status_code != want:
                 wrong.append(f"{caller} create {sorted(extra)}: {answer.status_code} "
-                             f"({answer.text.strip()[:80]}), want {table[caller]}")
+                             f"({answer.text.strip()[:80]}), want {want}")
             after = self.listed("admin", "/v1/images/detail?is_public=None&limit=1000")
             if answer.status_code >= 400 and after != before:
                 wrong.append(f"{caller} create {sorted(extra)}: refused, but an image appeared")
+        return wrong
+
+    def check_share_on(self):
+        """``can_share`` lets a member share on, and only that: it still cannot see the list,
+        change the image, or delete it.  Uses the ``owner`` and ``member`` callers."""
+        wrong = []
+        image_id, _ = self.make_images()["private"]
+        granted = self.call("owner", "PUT", f"/v1/images/{image_id}/members/{self.member_id}",
+                            json={"member": {"can_share": True}})
+        if granted.status_code != 204:
+            return [f"owner grants can_share: {granted.status_code}"]
+        shared_on = self.call("member", "PUT", f"/v1/images/{image_id}/members/newcomer")
+        if shared_on.status_code != 204:
+            wrong.append(f"member with can_share shares on: {shared_on.status_code}")
+        listed = self.call("owner", "GET", f"/v1/images/{image_id}/members").json()["members"]
+        if sorted(m["member_id"] for m in listed) != sorted([self.member_id, "newcomer"]):
+            wrong.append(f"members after sharing on: {listed}")
+        before = self.snapshot(image_id)
+        for method, path, want in (
+                ("GET", f"/v1/images/{image_id}/members", 403),
+                ("PUT", f"/v1/images/{image_id}", 403),
+                ("DELETE", f"/v1/images/{image_id}", 403)):
+            got = self.call("member", method, path, headers={"x-image-meta-name": "mine now"})
+            if got.status_code != want:
+                wrong.append(f"member with can_share {method} {path}: {got.status_code}")
+        if self.snapshot(image_id) != before:
+            wrong.append("member with can_share changed the image")
         return wrong

@@ -1,4 +1,6 @@
 """The one RequestContext: how headers become a caller, and every policy rule."""
+from types import SimpleNamespace
+
 import pytest
 
 from glance.context import from_headers
@@ -67,6 +69,7 @@ def test_visibility():
 def test_mutability_and_sharing():
     owner, other = from_headers(confirmed("p1")), from_headers(confirmed("p2"))
     admin, noauth = from_headers(confirmed("ops", "admin")), from_headers({})
+    anonymous = from_headers({"X-Identity-Status": "Invalid"})
     public = image(is_public=True)
     assert owner.can_modify(public) and admin.can_modify(public) and noauth.can_modify(public)
     assert not other.can_modify(public) and not other.can_modify(image(owner=None))
@@ -74,7 +77,48 @@ def test_mutability_and_sharing():
     assert not noauth.can_share(public)                     # sharing needs an identity
     assert not other.can_share(public, {"can_share": False})
     assert other.can_share(public, {"can_share": True})
-    assert owner.can_see_members(public) and not other.can_see_members(public)
+    assert owner.can_see_members(public) and admin.can_see_members(public)
+    assert not other.can_see_members(public)              # a sharing member included
+    assert admin.can_see_shared_with("p2") and not anonymous.can_see_shared_with(None)
     assert other.can_see_shared_with("p2") and not other.can_see_shared_with("p1")
     assert admin.may_set_owner and admin.may_set_location
     assert not owner.may_set_owner and not owner.may_set_location
+
+
+def test_anonymous_writes_shares_and_lists_nothing_in_both_modes():
+    public = image(is_public=True)
+    for strategy in ("noauth", "keystone"):
+        anon = from_headers({"X-Identity-Status": "Invalid", "X-Roles": "admin",
+                             "X-Project-Id": "p1"}, auth_strategy=strategy)
+        assert not anon.may_write and not anon.can_modify(public)
+        assert not anon.can_share(public, {"can_share": True})
+        assert not anon.can_see_members(public) and not anon.can_see_shared_with("p1")
+        assert not anon.may_set_owner and not anon.may_set_location
+
+
+def test_keystone_confirmed_reads_today_and_legacy_headers():
+    today = from_headers(confirmed("p1", "Admin"), auth_strategy="keystone")
+    assert today.owner == "p1" and today.user == "u-p1" and today.is_admin
+    legacy = from_headers({"X-Identity-Status": "Confirmed", "X-Tenant-Id": "t2",
+                           "X-User": "u2", "X-Role": " member , admin "},
+                          auth_strategy="keystone")
+    assert legacy.owner == "t2" and legacy.roles == ("member", "admin") and legacy.is_admin
+    both = from_headers({"X-Identity-Status": "Confirmed", "X-Project-Id": "new",
+                         "X-Tenant": "old"}, auth_strategy="keystone")
+    assert both.owner == "new"                              # today's header wins
+
+
+def test_a_caller_without_tenant_owns_nothing():
+    nobody = from_headers({"X-Identity-Status": "Confirmed", "X-Roles": "member"})
+    unowned = image(owner=None)
+    assert nobody.owner is None and not nobody.is_admin
+    assert not nobody.owns(unowned) and not nobody.can_modify(unowned)
+    assert not nobody.can_share(image(is_public=True))
+
+
+def test_membership_grants_reading_not_writing_and_rows_work_too():
+    member = from_headers(confirmed("p2"))
+    row = SimpleNamespace(owner="p1", is_public=False, deleted=False)   # a registry row
+    assert member.can_see(row, is_member=True) and not member.can_see(row)
+    assert not member.can_modify(row) and not member.can_see_members(row)
+    assert not member.can_see(image(deleted=True), is_member=True)

@@ -58,8 +58,7 @@ def _set_member(session, image, member, can_share):
 def list_members(image_id):
     with state().Session() as session:
         image = load_undeleted(session, image_id)
-        own = queries.get_membership(session, image.id, g.ctx.owner) if g.ctx.owner else None
-        if not g.ctx.can_see_members(image, own):
+        if not g.ctx.can_see_members(image):
             raise Forbidden("Only the image owner may see its members")
         rows = queries.memberships(session, image.id)
         return jsonify({"members": [{"member_id": r.member, "can_share": r.can_share}
