@@ -78,4 +78,26 @@ def test_member_calls_on_unknown_image_are_404(api):
 def test_strangers_cannot_share(api, private):
     response = api.request("PUT", f"/v1/images/{private['id']}/members/me",
                            headers=who("stranger"))
-    assert response.status_code in (403, 404)
+    assert response.status_code == 404          # invisible: existence not revealed
+
+
+@pytest.mark.parametrize("is_public, refused", [("true", 403), ("false", 404)])
+def test_another_tenants_delete_leaves_the_owners_image_and_data(api, is_public, refused):
+    """The refusal comes before any data is removed (the shape of OSSA-2012-017).
+
+    Before the fix glance-api deleted the file, then the registry said 403:
+    the owner's image stayed ``active`` with no data.
+    """
+    data = b"the owner's bytes " * 64
+    created = api.request("POST", "/v1/images", data=data,
+                          headers={**who("owner1"), "Content-Type": "application/octet-stream",
+                                   "x-image-meta-name": "not yours",
+                                   "x-image-meta-is_public": is_public})
+    image_id = created.json()["image"]["id"]
+    answer = api.request("DELETE", f"/v1/images/{image_id}", headers=who("stranger"))
+    assert answer.status_code == refused
+    assert image_id in api.files()
+    got = api.request("GET", f"/v1/images/{image_id}", headers=who("owner1"))
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["x-image-meta-status"] == "active"
+    assert got.headers["x-image-meta-deleted"] == "False"
