@@ -428,6 +428,26 @@ class RegistryContract:
         assert ids_of_shared(registry.get_shared_images("bob", headers=bob)) == [made["id"]]
         assert ids_of_shared(registry.get_shared_images("bob")) == [made["id"]]   # admin
 
+    def test_member_routes_of_an_invisible_image_are_404_and_sharers_see_no_list(self, registry):
+        alice, bob, carol = as_user("alice"), as_user("bob"), as_user("carol")
+        made = registry.create(queued(is_public=False), headers=alice)
+        image_id = made["id"]
+        for call in (lambda: registry.get_members(image_id, headers=carol),
+                     lambda: registry.add_member(image_id, "carol", headers=carol),
+                     lambda: registry.delete_member(image_id, "bob", headers=carol),
+                     lambda: registry.replace_members(image_id, [], headers=carol)):
+            with raises(404, "Image not found"):
+                call()
+        registry.add_member(image_id, "bob", can_share=True, headers=alice)
+        registry.add_member(image_id, "dave", headers=bob)              # bob shares on
+        with raises(403, "Only the image owner may see its members"):
+            registry.get_members(image_id, headers=bob)
+        with raises(403, "Forbidden to modify an image you do not own"):
+            registry.update(image_id, {"name": "bob's now"}, headers=bob)
+        assert sorted(m["member_id"] for m in registry.get_members(image_id, headers=alice)) \
+            == ["bob", "dave"]
+        assert registry.get(image_id, headers=alice)["name"] == "img"
+
 
 def ids_of_shared(found):
     return [item["image_id"] for item in found]
