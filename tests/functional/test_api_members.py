@@ -101,3 +101,26 @@ def test_another_tenants_delete_leaves_the_owners_image_and_data(api, is_public,
     assert got.status_code == 200 and got.content == data
     assert got.headers["x-image-meta-status"] == "active"
     assert got.headers["x-image-meta-deleted"] == "False"
+
+
+@pytest.mark.parametrize("header, value, message", [
+    ("x-image-meta-location", "http://8.8.8.8/other-tenants.img",
+     "Only an admin may set the location of an image"),
+    ("x-image-meta-owner", "someone-else", "Only an admin may set the owner of an image"),
+    ("x-image-meta-owner", "", "Only an admin may set the owner of an image")])
+def test_only_admins_set_location_or_owner_on_update(api, header, value, message):
+    created = api.request("POST", "/v1/images",
+                          headers={**who("owner1"), "x-image-meta-name": "queued one"})
+    image_id = created.json()["image"]["id"]
+    before = api.head(image_id).headers                      # as the noauth admin
+    answer = api.request("PUT", f"/v1/images/{image_id}",
+                         headers={**who("owner1"), header: value,
+                                  "x-image-meta-name": "renamed"})
+    assert answer.status_code == 403 and answer.text.strip() == message
+    after = api.head(image_id).headers
+    assert after["x-image-meta-status"] == "queued" and after["x-image-meta-owner"] == "owner1"
+    assert after["x-image-meta-name"] == "queued one"
+    assert after["x-image-meta-updated_at"] == before["x-image-meta-updated_at"]
+    admin = api.request("PUT", f"/v1/images/{image_id}",
+                        headers={**who("ops", "admin"), "x-image-meta-owner": "owner2"})
+    assert admin.status_code == 200 and admin.json()["image"]["owner"] == "owner2"
