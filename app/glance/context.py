@@ -101,6 +101,18 @@ class RequestContext:
         return self.is_admin or (self.owner is not None and self.owner == tenant)
 
     @property
+    def lists(self):
+        """What lists show the caller (the SQL form of :meth:`can_see`, minus unowned images).
+
+        ``"all"`` (admin), ``"public"`` (no owner: anonymous, or no tenant), or
+        ``"own"``: public images, the caller's owner's, and those shared with it.
+        Images without owner stay readable by id but are listed only when public.
+        """
+        if self.is_admin:
+            return "all"
+        return "public" if self.owner is None else "own"
+
+    @property
     def may_set_owner(self):
         return self.is_admin
 

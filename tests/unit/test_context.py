@@ -122,3 +122,11 @@ def test_membership_grants_reading_not_writing_and_rows_work_too():
     assert member.can_see(row, is_member=True) and not member.can_see(row)
     assert not member.can_modify(row) and not member.can_see_members(row)
     assert not member.can_see(image(deleted=True), is_member=True)
+
+
+def test_what_lists_show():
+    assert from_headers({}).lists == "all"
+    assert from_headers(confirmed("ops", "admin")).lists == "all"
+    assert from_headers(confirmed("p1")).lists == "own"
+    assert from_headers({"X-Identity-Status": "Invalid"}).lists == "public"
+    assert from_headers({"X-Identity-Status": "Confirmed", "X-Roles": "member"}).lists == "public"

@@ -24,10 +24,10 @@ def membership_exists(image_id_col, member):
 
 
 def visible_in_lists(ctx):
-    """Who sees what in lists: an admin everything; others public, own, shared."""
-    if ctx.is_admin:
+    """The condition of :attr:`glance.context.RequestContext.lists`; None: no condition."""
+    if ctx.lists == "all":
         return None
-    if ctx.owner is None:
+    if ctx.lists == "public":
         return Image.is_public == true()
     return or_(Image.is_public == true(), Image.owner == ctx.owner,
                membership_exists(Image.id, ctx.owner))
