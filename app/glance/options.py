@@ -56,7 +56,8 @@ OPTIONS = [
         ("use_syslog", "bool", False, "Log to syslog (/dev/log) instead of a file or stderr."),
     ),
     *_opts("Server", (API, REGISTRY),
-        ("bind_host", "str", "0.0.0.0", "Address to listen on."),
+        ("bind_host", "str", "0.0.0.0", "Address to listen on (glance-api: 0.0.0.0, "
+         "glance-registry: 127.0.0.1, since it trusts the identity headers it is sent)."),
         ("bind_port", "port", 0, "Port to listen on (glance-api: 9292, glance-registry: 9191)."),
         ("server_threads", "int", 16, "Worker threads: the most requests served at once."),
         ("server_timeout", "int", 300, "Seconds a client connection may stay idle before it is closed."),
@@ -141,7 +142,9 @@ BY_NAME = {opt.name: opt for opt in OPTIONS}
 # Defaults that differ per program.
 PROGRAM_DEFAULTS = {
     API: {"bind_port": 9292},
-    REGISTRY: {"bind_port": 9191, "server_threads": 8},
+    # The registry trusts what glance-api forwards: reachable from this host only
+    # unless an operator names a private address (multinode).
+    REGISTRY: {"bind_host": "127.0.0.1", "bind_port": 9191, "server_threads": 8},
 }
 
 

@@ -149,6 +149,9 @@ def test_masked_hides_secrets():
 def test_program_defaults():
     assert config.load_config("glance-api").bind_port == 9292
     assert config.load_config("glance-registry").bind_port == 9191
+    # The registry trusts forwarded identity headers: loopback unless told otherwise.
+    assert config.load_config("glance-registry").bind_host == "127.0.0.1"
+    assert config.load_config("glance-api").bind_host == "0.0.0.0"
 
 
 @pytest.mark.parametrize("program", ["glance-api", "glance-registry", "glance-scrubber"])

@@ -6,6 +6,7 @@ import json
 import logging
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import context
 from glance.api.errors import Forbidden, NotFound, status_line
@@ -45,6 +46,14 @@ def index():
 def detail():
     """Full list, with properties (never the location)."""
     return _list(detail=True)
+
+
+@bp.route("/v1/images/detail", methods=["POST", "PUT", "DELETE"])
+def detail_not_allowed():
+    """``detail`` is the list, not an image: without this route DELETE and PUT would
+    treat it as the id of an image."""
+    raise MethodNotAllowed(["GET", "HEAD"], f"{request.method} is not allowed on "
+                           "/images/detail: it lists images (GET or HEAD)")
 
 
 @bp.route("/v1/images/<image_id>", methods=["GET", "HEAD"])

@@ -5,12 +5,24 @@ a session between threads (requests does not promise that is safe).
 """
 import json
 import threading
+from urllib.parse import quote
 
 import requests
 
 from glance.errors import StatusError, by_status
 
 JSON = "application/json"
+
+
+def segment(value):
+    """``value`` quoted as one path segment: it can never name another registry route.
+
+    Everything but unreserved characters is escaped (``/``, ``?``, ``#``, ``%``,
+    NUL), and so are the dots of ``.`` and ``..``, which HTTP clients would
+    otherwise resolve away.
+    """
+    quoted = quote(str(value), safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
 class RegistryError(StatusError):
@@ -126,7 +138,7 @@ class RegistryClient:
 
         :raises NotFound: no such image, or not visible to the caller.
         """
-        return self._request("GET", f"/images/{image_id}", headers=headers)["image"]
+        return self._request("GET", f"/images/{segment(image_id)}", headers=headers)["image"]
 
     def create(self, image, headers=None):
         """Create an image from ``image`` (a dict of attributes) and return it.
@@ -144,7 +156,7 @@ class RegistryClient:
         sent = dict(headers or {})
         if purge_props:
             sent["X-Glance-Registry-Purge-Props"] = "true"
-        return self._request("PUT", f"/images/{image_id}", body={"image": image},
+        return self._request("PUT", f"/images/{segment(image_id)}", body={"image": image},
                              headers=sent)["image"]
 
     def delete(self, image_id, headers=None):
@@ -152,19 +164,20 @@ class RegistryClient:
 
         :raises NotFound:
         """
-        answer = self._request("DELETE", f"/images/{image_id}", headers=headers)
+        answer = self._request("DELETE", f"/images/{segment(image_id)}", headers=headers)
         return answer.get("image") if answer else None
 
     def get_members(self, image_id, headers=None):
         """Return ``[{"member_id", "can_share"}, ...]``. :raises NotFound:"""
-        return self._request("GET", f"/images/{image_id}/members", headers=headers)["members"]
+        path = f"/images/{segment(image_id)}/members"
+        return self._request("GET", path, headers=headers)["members"]
 
     def replace_members(self, image_id, memberships, headers=None):
         """Replace the member list with ``memberships`` ([{"member_id", "can_share"?}]).
 
         :raises Unauthorized: no authenticated user. :raises Forbidden: not sharable.
         """
-        self._request("PUT", f"/images/{image_id}/members",
+        self._request("PUT", f"/images/{segment(image_id)}/members",
                       body={"memberships": memberships}, headers=headers)
 
     def add_member(self, image_id, member, can_share=None, headers=None):
@@ -173,12 +186,15 @@ class RegistryClient:
         :raises Unauthorized: :raises Forbidden: :raises NotFound:
         """
         body = None if can_share is None else {"member": {"can_share": bool(can_share)}}
-        self._request("PUT", f"/images/{image_id}/members/{member}", body=body, headers=headers)
+        self._request("PUT", f"/images/{segment(image_id)}/members/{segment(member)}",
+                      body=body, headers=headers)
 
     def delete_member(self, image_id, member, headers=None):
         """Remove ``member`` from the image (no error if it was not one)."""
-        self._request("DELETE", f"/images/{image_id}/members/{member}", headers=headers)
+        self._request("DELETE", f"/images/{segment(image_id)}/members/{segment(member)}",
+                      headers=headers)
 
     def get_shared_images(self, member, headers=None):
         """Return ``[{"image_id", "can_share"}, ...]`` shared with ``member``."""
-        return self._request("GET", f"/shared-images/{member}", headers=headers)["shared_images"]
+        answer = self._request("GET", f"/shared-images/{segment(member)}", headers=headers)
+        return answer["shared_images"]
