@@ -3,7 +3,8 @@
 glance-api marks such images ``pending_delete`` and leaves their data in the
 store.  The scrubber, like Glance's, reads the registry database directly:
 every image that has been ``pending_delete`` for ``scrub_time`` seconds has
-its data deleted and becomes ``deleted``.
+its data deleted and becomes ``deleted``.  Only data the image stored itself
+is deleted (``StoreMap.owns``): a location registered from elsewhere stays.
 """
 import datetime
 import logging
@@ -44,8 +45,11 @@ class Scrubber:
         scrubbed = failed = 0
         for image_id, location in self.due():
             try:
-                if location:
+                if location and self.stores.owns(location, image_id):
                     self.stores.for_uri(location).delete(location)
+                elif location:
+                    LOG.info("Image %s did not store the data at its location: left in place",
+                             image_id)
             except NotFound:
                 LOG.info("Data of image %s was already gone", image_id)
             except StoreError as exc:

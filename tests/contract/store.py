@@ -56,7 +56,7 @@ def check_protocol(store):
     assert isinstance(store.name, str) and store.name
     assert store.schemes and all(isinstance(s, str) for s in store.schemes)
     assert isinstance(store.read_only, bool)
-    for method in ("add", "get", "get_size", "delete"):
+    for method in ("add", "get", "get_size", "delete", "owns"):
         want = list(inspect.signature(getattr(base.Store, method)).parameters)[1:]
         got = list(inspect.signature(getattr(store, method)).parameters)
         assert got == want, f"{type(store).__name__}.{method}{got} differs from Store.{method}{want}"
@@ -181,6 +181,16 @@ class StoreContract:
         with pytest.raises((base.BadLocation, base.UnknownScheme)):
             store.get("gopher://example.invalid/images/1")
 
+    def test_owns_exactly_what_add_writes(self, store):
+        image_id = new_id()
+        stored = store.add(image_id, io.BytesIO(b"mine"), 4)
+        assert store.owns(stored.uri, image_id) is True
+        assert store.owns(stored.uri, new_id()) is False       # another image's data
+        other = stored.uri[:-len(image_id)] + new_id()
+        assert store.owns(other, image_id) is False
+        assert store.owns("gopher://example.invalid/images/" + image_id, image_id) is False
+        store.delete(stored.uri)
+
 
 class ReadOnlyStoreContract:
     """Stores that serve existing data and refuse writes (http)."""
@@ -209,6 +219,9 @@ class ReadOnlyStoreContract:
     def test_add_is_refused(self, store):
         with pytest.raises(base.ReadOnly):
             store.add(new_id(), io.BytesIO(b"data"), 4)
+
+    def test_owns_nothing(self, store, location):
+        assert store.owns(location, new_id()) is False
 
     def test_delete_is_refused_and_the_data_stays(self, store, location, content):
         with pytest.raises(base.ReadOnly):

@@ -121,11 +121,17 @@ def delete(image_id):
 
 
 def _delete_data(image_id, location):
-    """Remove the data; on failure leave it to the scrubber (pending_delete)."""
+    """Remove the data the image stored; on failure leave it to the scrubber (pending_delete).
+
+    Data the image did not store itself (a location registered with
+    x-image-meta-location) stays where it is.
+    """
+    stores = context.stores()
     try:
-        store = context.stores().for_uri(location)
-        if not store.read_only:
-            store.delete(location)
+        if stores.owns(location, image_id):
+            stores.for_uri(location).delete(location)
+        else:
+            LOG.info("Image %s did not store the data at its location: left in place", image_id)
     except DataNotFound:
         pass
     except StoreError as exc:

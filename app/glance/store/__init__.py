@@ -55,6 +55,21 @@ class StoreMap:
             raise store
         return store
 
+    def owns(self, uri, image_id):
+        """Did image ``image_id`` store the data at ``uri``?  Only then may deleting
+        the image delete that data: an image registered with another image's or an
+        external location never removes it.
+
+        :returns: True iff ``uri`` is exactly what ``add(image_id)`` of the store
+            for its scheme writes; False for a scheme no store handles.
+        :raises NotConfigured: the store for that scheme is not configured here.
+        """
+        try:
+            store = self.for_uri(uri)
+        except UnknownScheme:
+            return False
+        return bool(store.owns(uri, image_id))
+
 
 def build_stores(conf, names=None):
     """Build every store from ``conf``.

@@ -99,6 +99,10 @@ class Store(Protocol):
     def delete(self, uri: str) -> None:
         """Remove the data at ``uri``; NotFound if there is none."""
 
+    def owns(self, uri: str, image_id: str) -> bool:
+        """True iff ``uri`` is exactly what ``add(image_id)`` writes: only then may
+        deleting image ``image_id`` delete the data at ``uri``."""
+
 
 class HashingReader:
     """Wrap a request body: count and MD5 every byte read, then check both.

@@ -4,6 +4,8 @@ Both keep an image as an object in a container (a bucket for S3) behind an
 HTTP endpoint, so they parse the same kind of location and turn the same
 HTTP answers into the same StoreErrors.
 """
+from urllib.parse import urlsplit
+
 from glance.store.base import (
     BackendError, BadLocation, NotConfigured, NotFound, StorageFull, WriteDenied)
 
@@ -29,6 +31,34 @@ def parse_location(uri, schemes, wrong_scheme, malformed):
         raise BadLocation(malformed)
     http = "http" if scheme.endswith("+http") else "https"
     return credentials, f"{http}://" + "/".join(parts[:-2]), parts[-2], parts[-1]
+
+
+def endpoint_key(url):
+    """What makes two endpoint URLs the same: scheme, host, port and path, normalised."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def check_scope(service, endpoint, container, own_endpoint, own_container, kind):
+    """Our credentials go to our endpoint and container only.
+
+    :raises BadLocation: ``endpoint``/``container`` differ from the configured ones;
+        the message names neither host nor credentials.
+    """
+    if endpoint_key(endpoint) != endpoint_key(own_endpoint) or container != own_container:
+        raise BadLocation(f"{service} location is not in this store: only the configured "
+                          f"endpoint and {kind} are used with the configured credentials")
+
+
+def refuse_credentials(creds, service):
+    """:raises BadLocation: a location being registered carries ``user:key@``."""
+    if creds is not None:
+        raise BadLocation(f"{service} locations must not carry credentials: the store uses "
+                          "its configured ones")
 
 
 def require(conf, names, service):

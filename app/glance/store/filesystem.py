@@ -107,6 +107,13 @@ class FilesystemStore:
             raise BadLocation("Location is outside the filesystem store's data directory")
         return path
 
+    def owns(self, uri, image_id):
+        """Is ``uri`` the file ``add(image_id)`` writes?"""
+        try:
+            return self.path_of(uri) == os.path.join(self.datadir, image_id)
+        except BadLocation:
+            return False
+
     def add(self, image_id, data, size=None, checksum=None):
         """Stream ``data`` into ``<datadir>/<image_id>``.
 

@@ -130,6 +130,10 @@ class HTTPStore:
         """:raises ReadOnly: always."""
         raise ReadOnly("The http store is read-only: images cannot be uploaded to it")
 
+    def owns(self, uri, image_id):
+        """Never: this store writes nothing."""
+        return False
+
     def delete(self, uri):
         """:raises ReadOnly: always; the image stays on its web server."""
         raise ReadOnly("The http store is read-only: images cannot be deleted from it")

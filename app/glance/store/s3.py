@@ -2,8 +2,12 @@
 
 Locations hold no credentials: ``s3+http://host:port/<bucket>/<id>`` (``s3://``
 means https, as in the seed).  Readers use their own ``s3_store_access_key``
-and ``s3_store_secret_key``; seed-style ``access:secret@`` locations are
-still read with the credentials they carry.
+and ``s3_store_secret_key``, and only with the configured host and bucket:
+a location naming another host or bucket is a BadLocation (400 when it is
+registered) and no request is sent for it.  Seed-era ``access:secret@``
+locations came only from the seed's own writes: they are read and deleted
+with the configured keys (the embedded ones are ignored), and registering a
+new location that carries credentials is refused.
 
 Uploads stream: a known size below ``s3_store_large_object_size`` is one
 ``PutObject`` fed straight from the request body, a larger one a multipart
@@ -16,9 +20,10 @@ import logging
 import threading
 
 from glance.store.base import (
-    CHUNK_SIZE, BackendError, Duplicate, HashingReader, NotFound, StoreError)
+    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotFound, StoreError)
 from glance.store.common import (
-    http_error, parse_location, range_header, require, upload_error)
+    check_scope, http_error, parse_location, range_header, refuse_credentials, require,
+    upload_error)
 from glance.store.segment import (
     Peekable, SegmentReader, checked_stream, closing, expect_end, read_at_most)
 
@@ -32,15 +37,12 @@ BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
 class S3Location:
-    """A parsed location: endpoint, bucket, key and optional credentials."""
+    """A parsed location: endpoint, bucket, key; ``credentials`` of a seed-era one."""
 
     def __init__(self, uri):
-        creds, self.endpoint, self.bucket, self.key = parse_location(
+        self.credentials, self.endpoint, self.bucket, self.key = parse_location(
             uri, S3Store.schemes, "Not an S3 location",
             "S3 location must be s3+http(s)://host/bucket/key")
-        self.access = self.secret = None
-        if creds is not None:
-            self.access, _, self.secret = creds.partition(":")
 
     def __str__(self):
         return f"{self.bucket}/{self.key}"
@@ -65,7 +67,7 @@ class S3Store:
         self.large_object_size = large_object_size
         self.part_size = part_size
         self.retries = retries
-        self._clients = {}
+        self._s3 = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -88,18 +90,32 @@ class S3Store:
         return f"s3+{scheme}://{hostpath}/{self.bucket}/{image_id}"
 
     def check_location(self, uri):
-        """:raises BadLocation: ``uri`` is not an S3 location."""
-        S3Location(uri)
+        """Accept a location to register: in this store, without credentials.
 
-    def _client(self, loc=None):
-        endpoint = loc.endpoint if loc else self.endpoint
-        access, secret = (loc.access, loc.secret) if loc and loc.access else (
-            self.access_key, self.secret_key)
+        :raises BadLocation: not an S3 location, another host or bucket, or
+            ``access:secret@`` in it.
+        """
+        refuse_credentials(self._scoped(uri).credentials, "S3")
+
+    def owns(self, uri, image_id):
+        """Is ``uri`` the object ``add(image_id)`` writes (seed-era credentials ignored)?"""
+        try:
+            return self._scoped(uri).key == image_id
+        except BadLocation:
+            return False
+
+    def _scoped(self, uri):
+        """:raises BadLocation: ``uri`` is not in the configured host and bucket."""
+        loc = S3Location(uri)
+        check_scope("S3", loc.endpoint, loc.bucket, self.endpoint, self.bucket, "bucket")
+        return loc
+
+    def _client(self):
         with self._lock:
-            client = self._clients.get((endpoint, access))
-            if client is None:
-                client = self._clients[(endpoint, access)] = self._new_client(endpoint, access, secret)
-        return client
+            if self._s3 is None:
+                self._s3 = self._new_client(self.endpoint, self.access_key,
+                                                     self.secret_key)
+            return self._s3
 
     def _new_client(self, endpoint, access, secret):
         import boto3  # lazy: keeps glance-api small when the store is unused
@@ -247,10 +263,10 @@ class S3Store:
 
         :raises NotFound: no such object.
         """
-        loc = S3Location(uri)
+        loc = self._scoped(uri)
         args = {"Bucket": loc.bucket, "Key": loc.key, **range_header(offset, length)}
         try:
-            answer = self._client(loc).get_object(**args)
+            answer = self._client().get_object(**args)
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
         size = answer["ContentLength"]
@@ -260,9 +276,9 @@ class S3Store:
 
     def get_size(self, uri):
         """:raises NotFound: no such object."""
-        loc = S3Location(uri)
+        loc = self._scoped(uri)
         try:
-            return self._client(loc).head_object(Bucket=loc.bucket, Key=loc.key)["ContentLength"]
+            return self._client().head_object(Bucket=loc.bucket, Key=loc.key)["ContentLength"]
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
 
@@ -271,8 +287,8 @@ class S3Store:
 
         :raises NotFound: no such object (S3 itself answers deletes of missing keys).
         """
-        loc = S3Location(uri)
-        client = self._client(loc)
+        loc = self._scoped(uri)
+        client = self._client()
         try:
             client.head_object(Bucket=loc.bucket, Key=loc.key)
             client.delete_object(Bucket=loc.bucket, Key=loc.key)

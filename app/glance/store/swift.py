@@ -3,8 +3,14 @@
 Locations hold no credentials: ``swift+http://host:port/auth/v1.0/<container>/<id>``
 (the auth URL, then container and object).  Any glance-api node reads and
 deletes them with its own ``swift_store_user``/``swift_store_key``, so no key
-can leak through a location, a log line or an error message.  Seed-style
-locations with ``user:key@`` are still read, with those credentials.
+can leak through a location, a log line or an error message.
+
+The configured credentials go only to the configured auth URL and container:
+a location naming another host, auth URL or container is a BadLocation (400
+when it is registered) and no request is sent for it.  Seed-era locations
+with ``user:key@`` came only from the seed's own writes: they are read and
+deleted with the configured credentials (the embedded ones are ignored, never
+sent), and registering a new location that carries credentials is refused.
 
 Large images are written as segments ``<id>-00001``… streamed straight from
 the request body, then an SLO manifest ``<id>``.  SLO rather than DLO: the
@@ -17,9 +23,11 @@ import logging
 import threading
 from urllib.parse import quote
 
-from glance.store.base import CHUNK_SIZE, BackendError, Duplicate, HashingReader, StoreError
+from glance.store.base import (
+    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, StoreError)
 from glance.store.common import (
-    http_error, parse_location, range_header, require, upload_error)
+    check_scope, http_error, parse_location, range_header, refuse_credentials, require,
+    upload_error)
 from glance.store.segment import Peekable, SegmentReader, checked_stream, expect_end
 
 LOG = logging.getLogger(__name__)
@@ -28,16 +36,12 @@ REQUIRED = ("swift_store_auth_address", "swift_store_user", "swift_store_key")
 
 
 class SwiftLocation:
-    """A parsed location: auth URL, container, object and optional credentials."""
+    """A parsed location: auth URL, container, object; ``credentials`` of a seed-era one."""
 
     def __init__(self, uri):
-        creds, self.auth_url, self.container, self.obj = parse_location(
+        self.credentials, self.auth_url, self.container, self.obj = parse_location(
             uri, SwiftStore.schemes, "Not a Swift location",
             "Swift location must be swift+http(s)://authurl/container/object")
-        self.user = self.key = None
-        if creds is not None:
-            # "account:user:key": the key follows the last colon.
-            self.user, _, self.key = creds.rpartition(":")
 
     def __str__(self):
         return f"{self.container}/{self.obj}"
@@ -87,17 +91,34 @@ class SwiftStore:
         return f"{scheme}://{self.auth_url.split('://', 1)[1]}/{self.container}/{image_id}"
 
     def check_location(self, uri):
-        """:raises BadLocation: ``uri`` is not a Swift location."""
-        SwiftLocation(uri)
+        """Accept a location to register: in this store, without credentials.
+
+        :raises BadLocation: not a Swift location, another auth URL or container,
+            or ``user:key@`` in it.
+        """
+        refuse_credentials(self._scoped(uri).credentials, "Swift")
+
+    def owns(self, uri, image_id):
+        """Is ``uri`` the object ``add(image_id)`` writes (seed-era credentials ignored)?"""
+        try:
+            return self._scoped(uri).obj == image_id
+        except BadLocation:
+            return False
+
+    def _scoped(self, uri):
+        """:raises BadLocation: ``uri`` is not in the configured auth URL and container."""
+        loc = SwiftLocation(uri)
+        check_scope("Swift", loc.auth_url, loc.container, self.auth_url, self.container,
+                    "container")
+        return loc
 
     # -- connections -------------------------------------------------------
 
-    def _connect(self, loc=None):
+    def _connect(self):
         from swiftclient import client  # lazy: keeps glance-api small when unused
         # Debug logs would show the first characters of X-Auth-Key.
         client.logger_settings["reveal_sensitive_prefix"] = 0
-        auth_url = loc.auth_url if loc else self.auth_url
-        user, key = (loc.user, loc.key) if loc and loc.user else (self.user, self.key)
+        auth_url, user, key = self.auth_url, self.user, self.key
         tenant, options = self.tenant, {}
         if self.auth_version != "1":
             if not tenant and ":" in user:
@@ -118,11 +139,8 @@ class SwiftStore:
             with self._lock:
                 self._tokens[(conn.authurl, conn.user)] = (conn.url, conn.token)
 
-    def _error(self, exc, what, loc=None):
-        """Turn a client exception into a StoreError whose text holds no secret.
-
-        :param loc: the location read, whose old-style ``user:key@`` key is masked too.
-        """
+    def _error(self, exc, what):
+        """Turn a client exception into a StoreError whose text holds no secret."""
         if isinstance(exc, StoreError):
             return exc
         status = getattr(exc, "http_status", None)
@@ -130,9 +148,7 @@ class SwiftStore:
             return http_error("Swift", what, {status}, f"{status} {getattr(exc, 'http_reason', '')}",
                               bad_credentials=status == 401)
         if type(exc).__name__ == "ClientException":   # e.g. keystoneclient missing for auth v2/v3
-            text = str(exc)
-            for key in (self.key, loc.key if loc else None):
-                text = text.replace(key, "***") if key else text
+            text = str(exc).replace(self.key, "***") if self.key else str(exc)
             return BackendError(f"Swift request failed for {what}: {text[:200]}")
         return BackendError(f"Swift request failed ({type(exc).__name__}) for {what}")
 
@@ -240,44 +256,46 @@ class SwiftStore:
 
         :raises NotFound: no such object.
         """
-        loc = SwiftLocation(uri)
-        conn = self._connect(loc)
+        loc = self._scoped(uri)
+        conn = self._connect()
         try:
             resp, body = conn.get_object(loc.container, loc.obj, resp_chunk_size=CHUNK_SIZE,
                                          headers=range_header(offset, length))
         except Exception as exc:
-            raise self._error(exc, str(loc), loc) from None
+            raise self._error(exc, str(loc)) from None
         self._keep_token(conn)
         size = int(resp.get("content-length", 0))
         return checked_stream(body, size, f"Swift object {loc}",
-                              lambda exc: self._error(exc, str(loc), loc)), size
+                              lambda exc: self._error(exc, str(loc))), size
 
     def get_size(self, uri):
         """:raises NotFound: no such object."""
-        loc = SwiftLocation(uri)
-        conn = self._connect(loc)
+        loc = self._scoped(uri)
+        conn = self._connect()
         try:
             return int(conn.head_object(loc.container, loc.obj).get("content-length", 0))
         except Exception as exc:
-            raise self._error(exc, str(loc), loc) from None
+            raise self._error(exc, str(loc)) from None
 
     def delete(self, uri):
         """Remove the object, and its segments when it is a manifest.
 
         :raises NotFound: no such object.
         """
-        loc = SwiftLocation(uri)
-        conn = self._connect(loc)
+        loc = self._scoped(uri)
+        conn = self._connect()
         try:
             head = conn.head_object(loc.container, loc.obj)
             if str(head.get("x-static-large-object", "")).lower() == "true":
                 conn.delete_object(loc.container, loc.obj, query_string="multipart-manifest=delete")
                 return
             manifest = head.get("x-object-manifest")    # a DLO written by the seed
-            if manifest:
-                container, _, prefix = manifest.partition("/")
+            container, _, prefix = (manifest or "").partition("/")
+            # The seed's segments are <container>/<id>-NNNNN: never follow a manifest
+            # into another container or onto other images' objects.
+            if container == self.container and prefix.startswith(loc.obj):
                 for item in conn.get_container(container, prefix=prefix, full_listing=True)[1]:
                     conn.delete_object(container, item["name"])
             conn.delete_object(loc.container, loc.obj)
         except Exception as exc:
-            raise self._error(exc, str(loc), loc) from None
+            raise self._error(exc, str(loc)) from None
