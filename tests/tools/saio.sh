@@ -9,6 +9,7 @@
 #        saio.sh proxy-start DIR
 #
 # Auth: tempauth test:tester / testing -> http://127.0.0.1:PORT/auth/v1.0
+#       a second account (another tenant's data): tenant2:reader / secondkey
 # S3:   s3api, access key test:tester, secret testing, endpoint http://127.0.0.1:PORT
 set -euo pipefail
 cmd=${1:?usage: saio.sh start DIR PORT | stop DIR | proxy-stop DIR | proxy-start DIR}
@@ -104,6 +105,7 @@ allow_account_management = true
 use = egg:swift#tempauth
 user_admin_admin = admin .admin .reseller_admin
 user_test_tester = testing .admin
+user_tenant2_reader = secondkey .admin
 [filter:s3api]
 use = egg:swift#s3api
 location = us-east-1

@@ -92,6 +92,7 @@ class Saio(Backend):
 
     user, key = "test:tester", "testing"
     s3_keys = (user, key)          # s3api takes the tempauth account as its keys
+    other_user, other_key = "tenant2:reader", "secondkey"     # another account
     ports = 5
 
     def __init__(self, workdir):
@@ -131,11 +132,12 @@ class Saio(Backend):
     def start_proxy(self):
         self._run("proxy-start", self.dir)
 
-    def swift(self):
+    def swift(self, user=None, key=None):
         """A swiftclient connection for checking what the store left in Swift."""
         from swiftclient import client
-        return client.Connection(authurl=self.auth_url, user=self.user, key=self.key, retries=8,
-                                 starting_backoff=0.5, max_backoff=4)
+        return client.Connection(authurl=self.auth_url, user=user or self.user,
+                                 key=key or self.key, retries=8, starting_backoff=0.5,
+                                 max_backoff=4)
 
 
 class Rclone(Backend):
@@ -178,6 +180,43 @@ def s3_client(url, access, secret):
                         config=Config(s3={"addressing_style": "path"},
                                       retries={"max_attempts": 10, "mode": "standard"}))
 
+
+
+class Listener:
+    """A fake "other host" on 127.0.0.1: records every connection and the bytes sent
+    to it (``requests``), answers 401 and closes."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.requests = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                except OSError:
+                    pass
+                self.requests.append(data)
+
+    def close(self):
+        self.sock.close()
 
 
 class Outage:

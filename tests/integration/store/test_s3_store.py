@@ -79,13 +79,19 @@ def test_location_holds_no_credentials(backend):
     assert secret not in stored.uri and access not in stored.uri
 
 
-def test_seed_location_with_credentials_is_still_read(rclone):
-    backend = (rclone, *rclone.s3_keys)
-    image_id = new_id()
-    make_store(backend).add(image_id, io.BytesIO(b"old style"), 9)
-    uri = f"s3+http://{rclone.access}:{rclone.secret}@127.0.0.1:{rclone.port}/{BUCKET}/{image_id}"
-    stranger = make_store(backend, s3_store_secret_key="not-the-secret")
-    assert b"".join(stranger.get(uri)[0]) == b"old style"
+def test_seed_location_with_credentials_is_read_with_the_configured_ones(backend, s3_check):
+    """Seed-era ``access:secret@`` locations came from our own writes: read, owned and
+    deleted with the configured keys; the embedded ones are never used."""
+    server, access, secret = backend
+    store, image_id = make_store(backend), new_id()
+    store.add(image_id, io.BytesIO(b"old style"), 9)
+    uri = f"s3+http://{access}:not/the+secret@127.0.0.1:{server.port}/{BUCKET}/{image_id}"
+    assert b"".join(store.get(uri)[0]) == b"old style"
+    assert store.owns(uri, image_id)
+    with pytest.raises(base.BadLocation, match="must not carry credentials"):
+        store.check_location(uri)
+    store.delete(uri)
+    assert leftovers(backend, s3_check, image_id) == []
 
 
 def test_wrong_secret_is_refused_without_showing_it(backend, caplog):

@@ -84,12 +84,19 @@ def test_location_holds_no_credentials(saio):
     assert saio.key not in stored.uri and "tester" not in stored.uri
 
 
-def test_seed_location_with_credentials_is_still_read(saio):
-    image_id = new_id()
-    make_store(saio).add(image_id, io.BytesIO(b"old style"), 9)
-    seed_uri = f"swift+http://test:tester:testing@127.0.0.1:{saio.port}/auth/v1.0/{CONTAINER}/{image_id}"
-    stranger = make_store(saio, swift_store_key="not-the-key")
-    assert b"".join(stranger.get(seed_uri)[0]) == b"old style"
+def test_seed_location_with_credentials_is_read_with_the_configured_ones(saio):
+    """Seed-era ``user:key@`` locations came from our own writes: read, owned and
+    deleted with the configured credentials; the embedded ones are never sent."""
+    store, image_id = make_store(saio), new_id()
+    store.add(image_id, io.BytesIO(b"old style"), 9)
+    seed_uri = (f"swift+http://test:tester:not-the-key@127.0.0.1:{saio.port}/auth/v1.0/"
+                f"{CONTAINER}/{image_id}")
+    assert b"".join(store.get(seed_uri)[0]) == b"old style"
+    assert store.owns(seed_uri, image_id)
+    with pytest.raises(base.BadLocation, match="must not carry credentials"):
+        store.check_location(seed_uri)         # nobody registers a new one
+    store.delete(seed_uri)
+    assert objects(saio, image_id) == []
 
 
 def test_wrong_key_is_refused_without_showing_it(saio, caplog):
