@@ -119,6 +119,8 @@ OPTIONS = [
         ("http_store_allow_private", "bool", False, "Allow image locations on loopback, link-local "
          "and private addresses (off: the API is not a way into the internal network)."),
         ("http_store_timeout", "int", 60, "Seconds to wait for a remote image server."),
+        ("http_store_ca_file", "str", "", "CA certificates (PEM) that https image locations are "
+         "verified against; empty: the system's."),
     ),
     *_opts("Database", DB,
         ("sql_connection", "str", "sqlite:///glance.sqlite",

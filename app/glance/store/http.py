@@ -6,10 +6,17 @@ from there on download; its size is the server's Content-Length.  Unless
 loopback, link-local, private or otherwise non-global address is refused,
 at registration (``check_location``) and again on every request and every
 redirect, so the API cannot be used to reach the internal network.
+
+The name is resolved once per request (and per redirect) and the connection
+goes to the address that was checked: the URL is rewritten to that address,
+the Host header keeps the name, and for https the SNI and the certificate
+check use the name.  A DNS answer that changes between the check and the
+connection (DNS rebinding) therefore cannot point the request elsewhere.
+Proxies from the environment are not used, for the same reason.
 """
 import ipaddress
 import socket
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from glance.store.base import (
     CHUNK_SIZE, BackendError, BadLocation, NotFound, ReadOnly, StoreError)
@@ -34,21 +41,32 @@ class HTTPStore:
     schemes = ("http", "https")
     read_only = True
 
-    def __init__(self, allow_private=False, timeout=60):
+    def __init__(self, allow_private=False, timeout=60, ca_file=""):
         self.allow_private = allow_private
         self.timeout = timeout
+        self.verify = ca_file or True
 
     @classmethod
     def from_config(cls, conf):
         """Build from ``http_store_*`` options; needs nothing else."""
         return cls(allow_private=conf.get("http_store_allow_private", False),
-                   timeout=conf.get("http_store_timeout", 60))
+                   timeout=conf.get("http_store_timeout", 60),
+                   ca_file=conf.get("http_store_ca_file", ""))
 
     def check_location(self, uri):
         """Accept ``uri`` only if it is http(s) and its host is allowed.
 
         :raises BadLocation: wrong scheme, no host, unresolvable, or a
             non-global address while ``http_store_allow_private`` is off.
+        """
+        self._addresses(uri)
+
+    def _addresses(self, uri):
+        """Resolve the host of ``uri`` once and check every address.
+
+        :returns: the addresses to connect to, in resolver order; ``[]`` when
+            ``http_store_allow_private`` is on (any address will do).
+        :raises BadLocation: see :meth:`check_location`.
         """
         try:
             parts = urlsplit(uri)
@@ -58,27 +76,68 @@ class HTTPStore:
         if parts.scheme not in self.schemes or not parts.hostname:
             raise BadLocation("Image location must be an http:// or https:// URL with a host")
         if self.allow_private:
-            return
+            return []
         try:
             infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError):
             raise BadLocation(f"Cannot resolve the host {parts.hostname} of the image location") from None
+        found = []
         for info in infos:
             address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
             address = getattr(address, "ipv4_mapped", None) or address
             if not address.is_global or address.is_multicast:
                 raise BadLocation(f"Image location host {parts.hostname} resolves to a loopback, "
                                   "link-local or private address; this is not allowed")
+            if str(address) not in found:
+                found.append(str(address))
+        return found
+
+    def _send(self, method, url, headers):
+        """One request for ``url`` (no redirects), to an address checked just now."""
+        import requests  # lazy, like the other stores' clients
+        addresses = self._addresses(url)
+        if not addresses:       # allow_private: no address rule to keep
+            with requests.Session() as session:
+                session.trust_env = False
+                return session.request(method, url, headers=headers, stream=True,
+                                       allow_redirects=False, timeout=self.timeout,
+                                       verify=self.verify)
+        for number, address in enumerate(addresses, 1):
+            try:
+                return self._send_to(address, method, url, headers)
+            except requests.ConnectionError:
+                if number == len(addresses):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _send_to(self, address, method, url, headers):
+        """``method url`` over a connection to ``address``; Host, SNI and certificate
+        checks use the URL's host name."""
+        import requests
+        parts = urlsplit(url)
+        host = f"[{address}]" if ":" in address else address
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        target = urlunsplit((parts.scheme, f"{host}:{port}", parts.path or "/", parts.query, ""))
+        auth = None
+        if parts.username is not None:      # requests would take it from the URL
+            auth = (unquote(parts.username), unquote(parts.password or ""))
+        session = requests.Session()
+        session.trust_env = False           # a proxy would resolve the name again
+        if parts.scheme == "https":
+            session.mount("https://", _named_tls(parts.hostname))
+        resp = session.request(method, target, stream=True, allow_redirects=False,
+                               timeout=self.timeout, verify=self.verify, auth=auth,
+                               headers={**(headers or {}),
+                                        "Host": parts.netloc.rpartition("@")[2]})
+        return resp
 
     def _request(self, method, uri, headers=None):
         """Send ``method`` and follow redirects, checking every hop."""
         import requests  # lazy, like the other stores' clients
         url = uri
         for _ in range(MAX_REDIRECTS + 1):
-            self.check_location(url)
             try:
-                resp = requests.request(method, url, headers=headers, stream=True,
-                                        allow_redirects=False, timeout=self.timeout)
+                resp = self._send(method, url, headers)
             except requests.RequestException as exc:
                 raise BackendError(f"Cannot fetch the image from {_host_of(url)} "
                                    f"({type(exc).__name__})") from None
@@ -143,6 +202,19 @@ class HTTPStore:
         if isinstance(exc, StoreError):
             return exc
         return BackendError(f"The image download failed ({type(exc).__name__})")
+
+
+def _named_tls(hostname):
+    """A requests adapter whose TLS connections send SNI for ``hostname`` and check
+    the certificate against it, whatever address the URL names."""
+    from requests.adapters import HTTPAdapter
+
+    class NamedTLS(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs.update(server_hostname=hostname, assert_hostname=hostname)
+            super().init_poolmanager(*args, **kwargs)
+
+    return NamedTLS()
 
 
 def _slice(chunks, offset, length):
