@@ -54,11 +54,33 @@ def check_scope(service, endpoint, container, own_endpoint, own_container, kind)
                           f"endpoint and {kind} are used with the configured credentials")
 
 
-def refuse_credentials(creds, service):
-    """:raises BadLocation: a location being registered carries ``user:key@``."""
-    if creds is not None:
-        raise BadLocation(f"{service} locations must not carry credentials: the store uses "
-                          "its configured ones")
+class ScopedLocations:
+    """``check_location`` and ``owns`` of an object store.
+
+    The store defines ``service`` and ``_scoped(uri)``, which parses ``uri``,
+    raises BadLocation outside the configured endpoint and container, and
+    returns a location with ``credentials`` (seed-era ``user:key@``, or None)
+    and ``name`` (the object's).
+    """
+
+    service = ""
+
+    def check_location(self, uri):
+        """Accept a location to register: in this store, without credentials.
+
+        :raises BadLocation: not this store's kind of location, another endpoint
+            or container, or ``user:key@`` in it.
+        """
+        if self._scoped(uri).credentials is not None:
+            raise BadLocation(f"{self.service} locations must not carry credentials: the "
+                              "store uses its configured ones")
+
+    def owns(self, uri, image_id):
+        """Is ``uri`` the object ``add(image_id)`` writes (seed-era credentials ignored)?"""
+        try:
+            return self._scoped(uri).name == image_id
+        except BadLocation:
+            return False
 
 
 def require(conf, names, service):

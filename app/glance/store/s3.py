@@ -20,9 +20,9 @@ import logging
 import threading
 
 from glance.store.base import (
-    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, NotFound, StoreError)
+    CHUNK_SIZE, BackendError, Duplicate, HashingReader, NotFound, StoreError)
 from glance.store.common import (
-    check_scope, http_error, parse_location, range_header, refuse_credentials, require,
+    ScopedLocations, check_scope, http_error, parse_location, range_header, require,
     upload_error)
 from glance.store.segment import (
     Peekable, SegmentReader, checked_stream, closing, expect_end, read_at_most)
@@ -44,14 +44,19 @@ class S3Location:
             uri, S3Store.schemes, "Not an S3 location",
             "S3 location must be s3+http(s)://host/bucket/key")
 
+    @property
+    def name(self):
+        return self.key
+
     def __str__(self):
         return f"{self.bucket}/{self.key}"
 
 
-class S3Store:
+class S3Store(ScopedLocations):
     """Images in an S3 bucket; see the module docstring."""
 
     name = "s3"
+    service = "S3"
     schemes = ("s3", "s3+http", "s3+https")
     read_only = False
 
@@ -88,21 +93,6 @@ class S3Store:
     def location(self, image_id):
         scheme, _, hostpath = self.endpoint.partition("://")
         return f"s3+{scheme}://{hostpath}/{self.bucket}/{image_id}"
-
-    def check_location(self, uri):
-        """Accept a location to register: in this store, without credentials.
-
-        :raises BadLocation: not an S3 location, another host or bucket, or
-            ``access:secret@`` in it.
-        """
-        refuse_credentials(self._scoped(uri).credentials, "S3")
-
-    def owns(self, uri, image_id):
-        """Is ``uri`` the object ``add(image_id)`` writes (seed-era credentials ignored)?"""
-        try:
-            return self._scoped(uri).key == image_id
-        except BadLocation:
-            return False
 
     def _scoped(self, uri):
         """:raises BadLocation: ``uri`` is not in the configured host and bucket."""

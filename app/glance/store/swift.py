@@ -24,9 +24,9 @@ import threading
 from urllib.parse import quote
 
 from glance.store.base import (
-    CHUNK_SIZE, BackendError, BadLocation, Duplicate, HashingReader, StoreError)
+    CHUNK_SIZE, BackendError, Duplicate, HashingReader, StoreError)
 from glance.store.common import (
-    check_scope, http_error, parse_location, range_header, refuse_credentials, require,
+    ScopedLocations, check_scope, http_error, parse_location, range_header, require,
     upload_error)
 from glance.store.segment import Peekable, SegmentReader, checked_stream, expect_end
 
@@ -43,14 +43,19 @@ class SwiftLocation:
             uri, SwiftStore.schemes, "Not a Swift location",
             "Swift location must be swift+http(s)://authurl/container/object")
 
+    @property
+    def name(self):
+        return self.obj
+
     def __str__(self):
         return f"{self.container}/{self.obj}"
 
 
-class SwiftStore:
+class SwiftStore(ScopedLocations):
     """Images in a Swift container; see the module docstring."""
 
     name = "swift"
+    service = "Swift"
     schemes = ("swift", "swift+http", "swift+https")
     read_only = False
 
@@ -89,21 +94,6 @@ class SwiftStore:
     def location(self, image_id):
         scheme = "swift+http" if self.auth_url.startswith("http://") else "swift+https"
         return f"{scheme}://{self.auth_url.split('://', 1)[1]}/{self.container}/{image_id}"
-
-    def check_location(self, uri):
-        """Accept a location to register: in this store, without credentials.
-
-        :raises BadLocation: not a Swift location, another auth URL or container,
-            or ``user:key@`` in it.
-        """
-        refuse_credentials(self._scoped(uri).credentials, "Swift")
-
-    def owns(self, uri, image_id):
-        """Is ``uri`` the object ``add(image_id)`` writes (seed-era credentials ignored)?"""
-        try:
-            return self._scoped(uri).obj == image_id
-        except BadLocation:
-            return False
 
     def _scoped(self, uri):
         """:raises BadLocation: ``uri`` is not in the configured auth URL and container."""

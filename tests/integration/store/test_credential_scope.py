@@ -31,6 +31,17 @@ def listener():
     server.close()
 
 
+def foreign_credentials_ignored(store, uri):
+    """``uri`` carries another account's credentials and names an object only that
+    account has: registering it is refused, reading and deleting find nothing."""
+    with pytest.raises(base.BadLocation, match="must not carry credentials"):
+        store.check_location(uri)
+    with pytest.raises(base.NotFound):
+        store.get(uri)                   # today: the other account's bytes
+    with pytest.raises(base.NotFound):
+        store.delete(uri)
+
+
 def refused_everywhere(store, uri):
     for name, operation in OPERATIONS.items():
         with pytest.raises(base.BadLocation) as error:
@@ -79,12 +90,7 @@ def test_swift_credentials_in_a_location_are_never_used(saio):
     store.add(new_id(), io.BytesIO(b"ours"), 4)        # our container exists
     uri = (f"swift+http://{saio.other_user}:{saio.other_key}@127.0.0.1:{saio.port}/auth/v1.0/"
            f"{swift_tests.CONTAINER}/{name}")
-    with pytest.raises(base.BadLocation, match="must not carry credentials"):
-        store.check_location(uri)
-    with pytest.raises(base.NotFound):
-        store.get(uri)                   # today: tenant2's bytes
-    with pytest.raises(base.NotFound):
-        store.delete(uri)
+    foreign_credentials_ignored(store, uri)
     assert other.get_object(swift_tests.CONTAINER, name)[1] == b"tenant2 data"
 
 
@@ -146,10 +152,5 @@ def test_s3_credentials_in_a_location_are_never_used(saio):
     store.add(new_id(), io.BytesIO(b"ours"), 4)
     uri = (f"s3+http://{saio.other_user}:{saio.other_key}@127.0.0.1:{saio.port}/"
            f"{s3_tests.BUCKET}/{name}")
-    with pytest.raises(base.BadLocation, match="must not carry credentials"):
-        store.check_location(uri)
-    with pytest.raises(base.NotFound):
-        store.get(uri)                   # today: tenant2's bytes
-    with pytest.raises(base.NotFound):
-        store.delete(uri)
+    foreign_credentials_ignored(store, uri)
     assert other.get_object(Bucket=s3_tests.BUCKET, Key=name)["Body"].read() == b"tenant2 data"
