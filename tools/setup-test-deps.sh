@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 need=()
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+# The HTTP store's DNS rebinding test: its own network namespace and a test CA.
+command -v unshare >/dev/null || need+=(util-linux)
+command -v ip >/dev/null || need+=(iproute2)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root, or install them)" >&2
