@@ -108,11 +108,8 @@ class FilesystemStore:
         return path
 
     def owns(self, uri, image_id):
-        """Is ``uri`` the file ``add(image_id)`` writes?"""
-        try:
-            return self.path_of(uri) == os.path.join(self.datadir, image_id)
-        except BadLocation:
-            return False
+        """Is ``uri`` exactly the location ``add(image_id)`` writes?"""
+        return uri == self.uri_for(image_id)
 
     def add(self, image_id, data, size=None, checksum=None):
         """Stream ``data`` into ``<datadir>/<image_id>``.
