@@ -18,8 +18,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_conf(path, options, section="DEFAULT"):
+def write_conf(path, options, section="DEFAULT", sections=None):
+    """Write ``options`` into ``[section]``, then each of ``sections`` ({name: {key: value}})."""
     lines = [f"[{section}]"] + [f"{k} = {v}" for k, v in options.items()]
+    for name, items in (sections or {}).items():
+        lines += ["", f"[{name}]"] + [f"{k} = {v}" for k, v in items.items()]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return path
@@ -50,14 +53,18 @@ def wait_for_port(port, proc=None, timeout=20.0, log=None):
 
 
 class Server:
-    """One server process: ``Server("glance-registry", tmp_path, {...}).start()``."""
+    """One server process: ``Server("glance-registry", tmp_path, {...}).start()``.
 
-    def __init__(self, program, workdir, options=None, args=()):
+    ``sections`` are more sections of its file, e.g. ``{"keystone_authtoken": {...}}``.
+    """
+
+    def __init__(self, program, workdir, options=None, args=(), sections=None):
         self.program = program
         self.workdir = str(workdir)
         self.port = free_port()
         self.options = {"bind_host": "127.0.0.1", "bind_port": self.port, **(options or {})}
         self.args = list(args)
+        self.sections = sections or {}
         self.conf = os.path.join(self.workdir, f"{program}.conf")
         self.log = os.path.join(self.workdir, f"{program}.log")
         self.proc = None
@@ -67,7 +74,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
-        write_conf(self.conf, self.options)
+        write_conf(self.conf, self.options, sections=self.sections)
         env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
         module = "glance.cmd." + self.program.split("-", 1)[1]
         with open(self.log, "ab") as out:

@@ -3,6 +3,9 @@
 Precedence, highest first: command-line flags, the ``[app:<program>]``
 section of the file (as in Glance 2011's single ``glance.conf``), its
 ``[DEFAULT]`` section, and the defaults in :mod:`glance.options`.
+
+Sections that belong to a library (``[keystone_authtoken]``) are kept
+whole, as text, and handed to that library: ``conf.section(name)``.
 """
 import argparse
 import configparser
@@ -26,6 +29,15 @@ APP_SECTIONS = {
     opts.REGISTRY: ("app:glance-registry", "app:registryapp"),
     opts.SCRUBBER: ("app:glance-scrubber",),
 }
+
+# Sections read whole and passed to a library as its configuration.
+LIBRARY_SECTIONS = {
+    opts.API: ("keystone_authtoken",),
+    opts.REGISTRY: ("keystone_authtoken",),
+}
+
+# Keys of library sections never logged (password, memcache_secret_key, admin_token...).
+SECRET_KEY = re.compile(r"password|secret|token", re.I)
 
 TRUE = ("true", "yes", "on", "1")
 FALSE = ("false", "no", "off", "0", "")
@@ -121,10 +133,11 @@ def mask_url_password(url):
 class Config:
     """The effective options of one program: ``conf.bind_port``, ``conf["bind_port"]``."""
 
-    def __init__(self, program, values, path=None):
+    def __init__(self, program, values, path=None, sections=None):
         self._program = program
         self._values = dict(values)
         self._path = path
+        self._sections = {name: dict(items) for name, items in (sections or {}).items()}
 
     program = property(lambda self: self._program)
     path = property(lambda self: self._path)
@@ -147,23 +160,37 @@ class Config:
     def as_dict(self):
         return dict(self._values)
 
+    def section(self, name):
+        """The ``[name]`` library section as ``{key: text}`` (empty when absent)."""
+        return dict(self._sections.get(name, {}))
+
     def replace(self, **changes):
-        return Config(self._program, {**self._values, **changes}, self._path)
+        return Config(self._program, {**self._values, **changes}, self._path, self._sections)
 
     def masked(self):
-        """The options with passwords and keys hidden, fit for a log."""
+        """The options with passwords and keys hidden, fit for a log.
+
+        Library sections appear as ``section.key``.
+        """
         shown = {}
         for name, value in self._values.items():
             opt = opts.BY_NAME.get(name)
             if opt is not None and opt.secret and value:
                 value = mask_url_password(value) if "://" in str(value) else "***"
             shown[name] = value
+        for section, items in self._sections.items():
+            for key, value in items.items():
+                if SECRET_KEY.search(key) and value:
+                    value = "***"
+                elif "://" in value:
+                    value = mask_url_password(value)
+                shown[f"{section}.{key}"] = value
         return shown
 
 
-def read_file(program, path):
-    """Read the raw option values for ``program`` from ``path``."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
+def _parse(path, default_section=configparser.DEFAULTSECT):
+    parser = configparser.ConfigParser(interpolation=None, strict=False,
+                                       default_section=default_section)
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
@@ -172,11 +199,31 @@ def read_file(program, path):
     except (configparser.Error, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"Cannot parse configuration file {path}: {first}") from None
+    return parser
+
+
+def read_file(program, path):
+    """Read the raw option values for ``program`` from ``path``."""
+    return _options(program, _parse(path))
+
+
+def _options(program, parser):
     raw = dict(parser.defaults())
     for section in APP_SECTIONS.get(program, ()):
         if parser.has_section(section):
             raw.update({k: v for k, v in parser.items(section) if not k.startswith("paste.")})
     return raw
+
+
+def _library_sections(program, path):
+    """The library sections of ``program`` in ``path``, without ``[DEFAULT]`` merged in."""
+    wanted = LIBRARY_SECTIONS.get(program, ())
+    if not wanted:
+        return {}
+    # [DEFAULT] holds glance's options, not the library's: read it as an ordinary section.
+    parser = _parse(path, default_section="glance: no defaults")
+    return {name: {key: value.strip() for key, value in parser.items(name)}
+            for name in wanted if parser.has_section(name)}
 
 
 def load_config(program, path=None, overrides=None):
@@ -187,6 +234,7 @@ def load_config(program, path=None, overrides=None):
     :raises ConfigError: a value is invalid or the file cannot be read.
     """
     raw = read_file(program, path) if path else {}
+    sections = _library_sections(program, path) if path else {}
     values = {}
     for opt in opts.options_for(program):
         if overrides and overrides.get(opt.name) is not None:
@@ -195,7 +243,7 @@ def load_config(program, path=None, overrides=None):
             values[opt.name] = parse_value(opt, raw[opt.name], path)
         else:
             values[opt.name] = opts.default_for(opt, program)
-    return Config(program, values, path)
+    return Config(program, values, path, sections)
 
 
 def _dashed(argv):
@@ -283,7 +331,27 @@ def sample_config(program):
         if isinstance(value, bool):
             value = str(value).lower()
         lines.append(f"#{opt.name} = {value}")
+    if "keystone_authtoken" in LIBRARY_SECTIONS.get(program, ()):
+        lines += KEYSTONE_SAMPLE
     return "\n".join(lines) + "\n"
+
+
+KEYSTONE_SAMPLE = [
+    "", "# --- Keystone (auth_strategy = keystone) ---", "",
+    "# Read by keystonemiddleware's auth_token (every key it knows may be set here);",
+    "# glance-api also takes its own service token from these credentials. The user",
+    "# needs the admin role (admin_role) in its project.",
+    "#[keystone_authtoken]",
+    "#www_authenticate_uri = http://keystone.example.com:5000/v3",
+    "#auth_url = http://keystone.example.com:5000/v3",
+    "#auth_type = password",
+    "#username = glance",
+    "#password = GLANCE_PASSWORD",
+    "#project_name = service",
+    "#user_domain_name = Default",
+    "#project_domain_name = Default",
+    "#delay_auth_decision = true",
+]
 
 
 def _wrap(text, width=76):

@@ -6,17 +6,23 @@ and tests inject a fake registry or stores through the keyword arguments.
 """
 from flask import Flask
 
+from glance import keystone
 from glance.api import context, errors, images, members, upload, versions
 
 
-def create_app(conf, *, registry=None, stores=None, service_auth=None):
+def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_token=None):
     """Build the glance-api WSGI application.
 
     :param conf: the effective :class:`glance.config.Config`.
     :param registry: a registry client; default: HTTP to registry_host:registry_port.
     :param stores: a :class:`glance.store.StoreMap`; default: built from ``conf``.
-    :param service_auth: glance-api's own identity towards the registry
-        (``.headers()``); default: none, which the registry takes as admin (noauth).
+    :param service_auth: gives the headers of glance-api's own registry writes;
+        default: glance's Keystone service token in keystone mode, none in noauth.
+    :param auth_token: ``(wsgi_app, conf) -> wsgi_app`` that authenticates
+        requests; default :func:`glance.keystone.protect` (keystonemiddleware in
+        keystone mode, nothing in noauth).  Unit tests give one that trusts headers.
+    :raises glance.config.ConfigError: keystone mode without keystonemiddleware
+        or without the ``[keystone_authtoken]`` credentials.
     """
     if registry is None:
         from glance.registry.client import RegistryClient
@@ -26,7 +32,8 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None):
         from glance.store import build_stores
         stores = build_stores(conf)
     if service_auth is None:
-        service_auth = context.NoAuthService()
+        service_auth = (keystone.service_auth(conf) if keystone.enabled(conf)
+                        else context.NoAuthService())
     app = Flask("glance.api")
     app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores,
                                 "service_auth": service_auth}
@@ -34,5 +41,5 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None):
     for blueprint in (images.bp, upload.bp, members.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
-    app.wsgi_app = versions.VersionNegotiation(app.wsgi_app)
+    app.wsgi_app = (auth_token or keystone.protect)(versions.VersionNegotiation(app.wsgi_app), conf)
     return app

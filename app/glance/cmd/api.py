@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-from glance import options as opts
+from glance import config, options as opts
 from glance.api.server import make_server
 from glance.cmd.common import Signals, fail, server_parser, start
 from glance.wsgi import RequestLog
@@ -60,7 +60,10 @@ def main(argv=None):
     parser = server_parser(PROGRAM, "Serve the Glance v1 image API.")
     conf, args = start(PROGRAM, argv, parser, positional="config")
     from glance.api import create_app
-    app = RequestLog(create_app(conf), "glance.api")
+    try:
+        app = RequestLog(create_app(conf), "glance.api")
+    except config.ConfigError as exc:
+        fail(str(exc))
     server = make_server(conf, app)
     try:
         server.prepare()

@@ -17,10 +17,12 @@ def create_app(conf, *, engine=None):
     :param conf: a :class:`glance.config.Config` of glance-registry.
     :param engine: an SQLAlchemy engine; made from ``sql_connection`` when None.
         A database without tables gets the schema created.
-    :raises glance.config.ConfigError: the database URL cannot be used.
+    :raises glance.config.ConfigError: the database URL cannot be used, or keystone
+        mode without keystonemiddleware or without the ``[keystone_authtoken]`` credentials.
     """
     # Imported here, not at the top: glance-api imports glance.registry.client
     # and must not pay for SQLAlchemy (about 20 MiB of resident memory).
+    from glance import keystone
     from glance.registry import context, db, errors, images, members
     if engine is None:
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
@@ -35,4 +37,7 @@ def create_app(conf, *, engine=None):
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)
     errors.init_app(app)
+    # In keystone mode the registry validates every token itself: it never
+    # trusts identity headers, not even those glance-api sends.
+    app.wsgi_app = keystone.protect(app.wsgi_app, conf)
     return app
