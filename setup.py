@@ -27,6 +27,8 @@ setup(
         "swift": ["python-swiftclient>=4.1"],
         "s3": ["boto3>=1.26"],
         "client": ["python-glanceclient>=4.1"],
+        # auth_strategy = keystone (keystoneauth1 and oslo.config come with it)
+        "keystone": ["keystonemiddleware>=10.1"],
     },
     entry_points={
         "console_scripts": [

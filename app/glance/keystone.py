@@ -12,6 +12,7 @@ checksum, size) with a token of its own service user, the one in
 
 keystonemiddleware and keystoneauth1 are optional: imported only in keystone mode.
 """
+import importlib
 import logging
 
 from glance.config import ConfigError
@@ -54,12 +55,11 @@ def settings(conf):
 
 
 def _import(module):
-    import importlib
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise ConfigError(f"auth_strategy = keystone needs {exc.name or module}: {INSTALL}") \
-            from None
+        missing = (exc.name or module).split(".")[0]
+        raise ConfigError(f"auth_strategy = keystone needs {missing}: {INSTALL}") from None
 
 
 class _PluginOptionNotice(logging.Filter):
