@@ -158,3 +158,44 @@ def accounts(keystone):
         made[name] = {"user_id": user_id, "project_id": keystone.project(project),
                       "project": project, "password": password(name)}
     return made
+
+
+class KeystoneGlance:
+    """glance-registry and glance-api in keystone mode against ``keystone``.
+
+    The ``image`` service's endpoints point at this glance-api (any earlier
+    image service is removed, so the catalog names exactly one).
+    """
+
+    def __init__(self, keystone, workdir, **api_options):
+        from servers import Server
+        self.keystone = keystone
+        self.workdir = str(workdir)
+        sections = {"keystone_authtoken": keystone.authtoken_section()}
+        self.registry = Server("glance-registry", workdir, {
+            "sql_connection": f"sqlite:///{workdir}/registry.sqlite",
+            "auth_strategy": "keystone"}, sections=sections)
+        self.api = Server("glance-api", workdir, {
+            "auth_strategy": "keystone", "registry_host": "127.0.0.1",
+            "registry_port": self.registry.port,
+            "filesystem_store_datadir": f"{workdir}/images", **api_options}, sections=sections)
+        self.datadir = f"{workdir}/images"
+        self._tokens = {}
+
+    def start(self):
+        self.registry.start()
+        self.api.start()
+        for service in self.keystone.call("GET", "/services?type=image")["services"]:
+            self.keystone.call("DELETE", f"/services/{service['id']}")
+        self.keystone.service("image", "glance", self.api.url)
+        return self
+
+    def stop(self):
+        self.api.stop()
+        self.registry.stop()
+
+    def token(self, name):
+        """A project-scoped token of the test user ``name`` (see :data:`USERS`), cached."""
+        if name not in self._tokens:
+            self._tokens[name] = self.keystone.token(name, password(name), USERS[name][0])[0]
+        return self._tokens[name]
