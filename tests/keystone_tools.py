@@ -167,14 +167,14 @@ class KeystoneGlance:
     image service is removed, so the catalog names exactly one).
     """
 
-    def __init__(self, keystone, workdir, **api_options):
+    def __init__(self, keystone, workdir, registry_options=None, **api_options):
         from servers import Server
         self.keystone = keystone
         self.workdir = str(workdir)
         sections = {"keystone_authtoken": keystone.authtoken_section()}
         self.registry = Server("glance-registry", workdir, {
             "sql_connection": f"sqlite:///{workdir}/registry.sqlite",
-            "auth_strategy": "keystone"}, sections=sections)
+            "auth_strategy": "keystone", **(registry_options or {})}, sections=sections)
         self.api = Server("glance-api", workdir, {
             "auth_strategy": "keystone", "registry_host": "127.0.0.1",
             "registry_port": self.registry.port,
