@@ -95,8 +95,8 @@ class Keystone:
 
     def project(self, name):
         """The id of project ``name`` (created when missing)."""
-        return self._find("projects", name) or self.call(
-            "POST", "/projects", {"project": {"name": name, "domain_id": "default"}})["project"]["id"]
+        body = {"project": {"name": name, "domain_id": "default"}}
+        return self._find("projects", name) or self.call("POST", "/projects", body)["project"]["id"]
 
     def role(self, name):
         return self._find("roles", name) or self.call(

@@ -114,6 +114,7 @@ def keystone_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def keystone_glance(keystone_server, tmp_path_factory):
-    glance = keystone_tools.KeystoneGlance(keystone_server, tmp_path_factory.mktemp("ks-glance")).start()
+    workdir = tmp_path_factory.mktemp("ks-glance")
+    glance = keystone_tools.KeystoneGlance(keystone_server, workdir).start()
     yield glance
     glance.stop()
