@@ -1,6 +1,6 @@
 """auth_strategy = keystone without a Keystone: the config section, masking, the middleware's
 header handling and the errors an operator sees.  The real Keystone tests are in
-tests/functional/test_keystone.py."""
+tests/functional/test_keystone_mode.py."""
 import logging
 import sys
 
