@@ -12,16 +12,19 @@ its port can do nothing it could not do through glance-api.
 import pytest
 import requests
 
-from matrix import READ, WRITES, Matrix
+from matrix import CALLERS, READ, WRITES, Matrix
 
-SAME_AS = {"invalid": "anonymous", "revoked": "anonymous", "forged": "other",
+ALIASES = {"invalid": "anonymous", "revoked": "anonymous", "forged": "other",
            "forged_anonymous": "anonymous"}
+EVERY_CALLER = list(CALLERS) + sorted(ALIASES)
 # Routes whose registry form is tried directly: (method, path, JSON body).
 REGISTRY_WRITES = {
     "update": ("PUT", "/images/{id}", {"image": {"name": "renamed on the registry"}}),
     "delete": ("DELETE", "/images/{id}", None),
     "add_member": ("PUT", "/images/{id}/members/newcomer", None),
     "remove_member": ("DELETE", "/images/{id}/members/{member}", None),
+    "replace_members": ("PUT", "/images/{id}/members",
+                        {"memberships": [{"member_id": "newcomer"}]}),
 }
 
 
@@ -61,7 +64,7 @@ def callers(keystone_glance):
 @pytest.fixture(scope="module")
 def matrix(keystone_glance, callers):
     member = keystone_glance.keystone.accounts["member"]["project_id"]
-    return Matrix(keystone_glance.api.url, callers, member_id=member, same_as=SAME_AS)
+    return Matrix(keystone_glance.api.url, callers, member_id=member, aliases=ALIASES)
 
 
 def test_owner_is_the_project_id(matrix, keystone_glance):
@@ -77,16 +80,18 @@ def test_reads(matrix):
 
 
 @pytest.mark.parametrize("route", sorted(WRITES))
-@pytest.mark.parametrize("caller", sorted(SAME_AS) + ["owner", "other", "member", "admin",
-                                                      "anonymous"])
+@pytest.mark.parametrize("caller", EVERY_CALLER)
 def test_writes(matrix, route, caller):
     assert matrix.check_write(route, caller) == []
 
 
-@pytest.mark.parametrize("caller", sorted(SAME_AS) + ["owner", "other", "member", "admin",
-                                                      "anonymous"])
+@pytest.mark.parametrize("caller", EVERY_CALLER)
 def test_create(matrix, caller):
     assert matrix.check_create(caller) == []
+
+
+def test_a_member_may_share_on_only_with_can_share(matrix):
+    assert matrix.check_share_on() == []
 
 
 def test_refusals_say_where_to_authenticate(matrix, keystone_glance):
@@ -138,7 +143,7 @@ def test_registry_reads_match_the_api(matrix, registry):
 
 
 @pytest.mark.parametrize("route", sorted(REGISTRY_WRITES))
-@pytest.mark.parametrize("caller", sorted(SAME_AS) + ["other", "member", "anonymous"])
+@pytest.mark.parametrize("caller", sorted(ALIASES) + ["other", "member", "anonymous"])
 def test_registry_writes_no_more_than_the_api(matrix, registry, route, caller):
     """Whatever glance-api refuses a caller, the registry refuses too, and nothing changes."""
     method, path, body = REGISTRY_WRITES[route]
