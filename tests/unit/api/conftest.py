@@ -113,10 +113,11 @@ def fs_store(conf):
 
 @pytest.fixture
 def make_client(conf, registry, fs_store):
-    def make(store=None, **changes):
+    def make(store=None, service_auth=None, auth_token=None, **changes):
         stores = StoreMap({"file": store or fs_store}, "file",
                           {"file": "file", "filesystem": "file"})
-        app = create_app(conf.replace(**changes), registry=registry, stores=stores)
+        app = create_app(conf.replace(**changes), registry=registry, stores=stores,
+                         service_auth=service_auth, auth_token=auth_token)
         return app.test_client()
     return make
 
