@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 pytest.importorskip("glanceclient")
+from test_glanceclient import _field as field  # noqa: E402  (reads the CLI's tables)
 
 DATA = os.urandom(2 * 1024 * 1024 + 7)
 
@@ -32,14 +33,6 @@ def glance(keystone_glance, user, *args, ok=True):
     if ok:
         assert done.returncode == 0, done.stderr
     return done
-
-
-def field(table, name):
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.split("|")]
-        if len(cells) > 2 and cells[1] == name:
-            return cells[2]
-    raise KeyError(name)
 
 
 def test_cli_with_keystone_credentials(keystone_glance, tmp_path):
