@@ -4,9 +4,9 @@
 (:mod:`glance.cmd.api`) loads the configuration and serves it with cheroot,
 and tests inject a fake registry or stores through the keyword arguments.
 """
-from flask import Flask
+from flask import Flask, request
 
-from glance.api import context, errors, images, members, upload, versions
+from glance.api import context, errors, headers, images, members, upload, versions
 
 
 def create_app(conf, *, registry=None, stores=None, service_auth=None):
@@ -34,5 +34,10 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None):
     for blueprint in (images.bp, upload.bp, members.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
+
+    @app.before_request
+    def _limits():
+        headers.check_request(request.environ, request.args.items(multi=True), conf)
+
     app.wsgi_app = versions.VersionNegotiation(app.wsgi_app)
     return app

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 
 from flask import Flask, g, request
 
+from glance import limits
+
 
 @dataclass
 class RegistryState:
@@ -30,6 +32,8 @@ def create_app(conf, *, engine=None):
 
     @app.before_request
     def _context():
+        limits.check_headers(request.environ, conf)
+        limits.check_filter_count(request.args.items(multi=True), conf)
         g.ctx = context.for_request(request.headers, conf)
 
     app.register_blueprint(images.bp)
