@@ -11,6 +11,7 @@ from glance.errors import StatusError
 BIGINT_MAX = 2 ** 63 - 1
 DIGITS = re.compile(r"[0-9]{1,19}")     # 19 digits hold any value up to BIGINT_MAX
 TRUE, FALSE = ("true", "1"), ("false", "0")
+CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")     # all but HTAB
 # Query parameters that steer a list rather than filter it.
 LIST_CONTROLS = ("limit", "marker", "sort_key", "sort_dir")
 
@@ -51,7 +52,8 @@ def parse_bool(name, text):
 
 
 def check_headers(environ, conf):
-    """Refuse a request with more headers than ``max_header_count``.
+    """Refuse a request with more headers than ``max_header_count``, or with a
+    control character (RFC 9110 5.5) in a header value.
 
     The servers limit the bytes of the headers themselves (cheroot's
     ``max_request_header_size``, waitress's ``max_request_header_size``);
@@ -59,6 +61,11 @@ def check_headers(environ, conf):
 
     :raises LimitError: 400 with the count and the limit.
     """
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and CONTROL.search(value):
+            name = key[5:].replace("_", "-").title()
+            raise LimitError(f"Invalid value in header {name}: control characters are not "
+                             "allowed in HTTP header values")
     count = sum(1 for key in environ if key.startswith("HTTP_"))
     count += sum(1 for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key))
     if count > conf.max_header_count:
