@@ -4,6 +4,7 @@ No Flask or SQLAlchemy here: both servers (and their tests) import it.  Every
 check raises :class:`LimitError`, which carries the status to answer; each
 server turns it into its own error type.
 """
+import json
 import re
 
 from glance.errors import StatusError
@@ -97,3 +98,21 @@ def check_length(what, text, limit):
     if text is not None and len(text) > limit:
         raise LimitError(f"{what} is too long: {len(text)} characters; at most {limit} "
                          "are accepted")
+
+
+def parse_json(data):
+    """The JSON document in a request body.
+
+    :param data: bytes or text.
+    :raises ValueError: not JSON, nested deeper than the parser can go (it
+        would raise RecursionError), or holding text that is not Unicode
+        (``"\\ud800"``: the database could not store it).
+    """
+    try:
+        value = json.loads(data)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except UnicodeEncodeError:
+        raise ValueError("JSON text holds a lone surrogate (\\ud800-\\udfff)") from None
+    return value

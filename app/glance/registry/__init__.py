@@ -2,8 +2,17 @@
 from dataclasses import dataclass
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 
 from glance import limits
+
+
+class StrictJSON(DefaultJSONProvider):
+    """Request bodies that parse but cannot be stored are not JSON either
+    (see :func:`glance.limits.parse_json`)."""
+
+    def loads(self, s, **kwargs):
+        return limits.parse_json(s)
 
 
 @dataclass
@@ -28,6 +37,7 @@ def create_app(conf, *, engine=None):
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
     db.ensure_schema(engine)
     app = Flask("glance.registry")
+    app.json = StrictJSON(app)
     app.extensions["glance_registry"] = RegistryState(conf, engine, db.session_factory(engine))
 
     @app.before_request
