@@ -20,8 +20,11 @@ import socket
 import string
 from urllib.parse import quote
 
+import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
+from servers import Server
 
 ODD_NUMBERS = ["-1", "+5", "\u0661\u0662", "5_0", " 5", "5 ", "0x10", "1e3", "\u00b2", "",
                str(2 ** 31), str(2 ** 63 - 1), str(2 ** 63), "9" * 30, "9" * 5000, "NaN",
@@ -281,3 +284,38 @@ def log_problems(text):
     """Lines of a server log that show an unhandled error."""
     return [line for line in text.splitlines()
             if "Traceback" in line or "Unhandled error" in line or "Internal error" in line]
+
+
+def start_servers(workdir):
+    """A glance-registry on SQLite and a glance-api on the file store, in ``workdir``."""
+    registry = Server("glance-registry", workdir,
+                      {"sql_connection": f"sqlite:///{workdir}/registry.sqlite"}).start()
+    api = Server("glance-api", workdir, {"registry_host": "127.0.0.1",
+                                         "registry_port": registry.port,
+                                         "filesystem_store_datadir": f"{workdir}/images"})
+    return api.start(), registry
+
+
+def seed_images(api_url):
+    """An active image with data and properties, and a queued one: ``{"id", "queued"}``."""
+    active = requests.post(api_url + "/v1/images", data=b"fuzz" * 100, timeout=30,
+                           headers={"x-image-meta-name": "fuzz", "x-image-meta-is_public": "true",
+                                    "x-image-meta-property-distro": "debian",
+                                    "Content-Type": "application/octet-stream"})
+    queued = requests.post(api_url + "/v1/images", headers={"x-image-meta-name": "q"},
+                           timeout=30)
+    assert active.status_code == queued.status_code == 201
+    return {"id": active.json()["image"]["id"], "queued": queued.json()["image"]["id"]}
+
+
+def servers_healthy(api, registry):
+    """Problems with the servers after a run: gone, not answering, or an error logged."""
+    found = []
+    for server, path in ((api, "/v1/images"), (registry, "/images")):
+        if server.proc.poll() is not None:
+            found.append(f"{server.program} exited with {server.proc.returncode}")
+            continue
+        if requests.get(server.url + path, timeout=10).status_code != 200:
+            found.append(f"{server.program} does not answer GET {path}")
+        found += [f"{server.program} log: {line}" for line in log_problems(server.logtext())]
+    return found
