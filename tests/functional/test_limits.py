@@ -212,3 +212,36 @@ def test_registry_limits_header_count_and_size(registry_url):
     answer = requests.get(registry_url + "/images", headers={"X-Padding": "p" * 140000},
                           timeout=30)
     assert answer.status_code == 431 and "Request Header Fields Too Large" in answer.text
+
+
+# Found by the fuzzing (tests/fuzzing.py): each was a 5xx.
+
+def test_control_characters_in_header_values_are_400(api, registry_url, unchanged):
+    answer = api.request("POST", "/v1/images", headers={"x-image-meta-name": b"a\x01b"})
+    refused(answer, 400, "Invalid value in header X-Image-Meta-Name")
+    answer = requests.get(registry_url + "/images", headers={"X-Tenant": b"t\x01"}, timeout=30)
+    assert answer.status_code == 400 and "Invalid" in answer.text    # waitress or the app
+
+
+def test_identity_headers_reach_the_registry_byte_for_byte(api, image_with_100):
+    # requests refused to forward text starting with NBSP: "503 Registry unavailable".
+    image_id, _ = image_with_100
+    answer = api.request("GET", f"/v1/images/{image_id}/members",
+                         headers={"X-Auth-Token": "t", "X-Identity-Status": "Confirmed",
+                                  "X-Tenant": b"\xa0tenant", "X-Roles": b"\xa0admin"})
+    assert answer.status_code in (200, 403, 404), answer.text
+
+
+@pytest.mark.parametrize("body", [b"[" * 50000 + b"]" * 50000,
+                                  b'{"image": {"name": "\\ud800"}}',
+                                  b'{"image": {"properties": {"\\udfff": "v"}}}'])
+def test_registry_json_too_deep_or_not_unicode_is_400(registry_url, unchanged, body):
+    answer = requests.post(registry_url + "/images", data=body, timeout=30)
+    registry_refused(answer, 400, "Request body must be a JSON object")
+
+
+def test_members_body_nested_too_deeply_is_400(api, image_with_100):
+    image_id, _ = image_with_100
+    answer = api.request("PUT", f"/v1/images/{image_id}/members",
+                         data=b"[" * 50000 + b"]" * 50000)
+    refused(answer, 400, "Membership body is not valid JSON")
