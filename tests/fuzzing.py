@@ -135,52 +135,32 @@ class Request:
                 f"{' chunked' if self.chunked else ''}{' cut' if self.cut else ''}")
 
 
-def _api_requests():
-    image_path = ids.map(lambda i: "/v1/images/" + i)
-    return st.one_of(
-        st.builds(Request, st.just("api"), st.just("POST"), st.just("/v1/images"),
-                  st.one_of(headers, many_properties), bodies, st.booleans(), st.booleans()),
-        st.builds(Request, st.just("api"), st.just("PUT"), image_path,
-                  st.one_of(headers, many_properties), bodies, st.booleans(), st.booleans()),
-        st.builds(Request, st.just("api"), st.sampled_from(["GET", "HEAD", "DELETE"]),
+def _routes(server, prefix, list_paths, write_headers, write_bodies):
+    """Every route of one server, with generated ids, headers, queries and bodies."""
+    image_path = ids.map(lambda i: f"{prefix}/images/{i}")
+    members_path = st.builds(lambda i, m: f"{prefix}/images/{i}/members{m}", ids,
+                             st.one_of(st.just(""), ids.map(lambda m: "/" + m)))
+    return [
+        st.builds(Request, st.just(server), st.just("POST"), st.just(prefix + "/images"),
+                  write_headers, write_bodies, st.booleans(), st.booleans()),
+        st.builds(Request, st.just(server), st.just("PUT"), image_path,
+                  write_headers, write_bodies, st.booleans(), st.booleans()),
+        st.builds(Request, st.just(server), st.sampled_from(["GET", "HEAD", "DELETE"]),
                   image_path, headers),
-        st.builds(Request, st.just("api"), st.sampled_from(["GET", "DELETE", "PUT", "POST"]),
-                  st.builds(lambda p, q: p + "?" + q,
-                            st.sampled_from(["/v1/images", "/v1/images/detail", "/images",
-                                             "/", "/versions", "/v2/images", "/v1.1/images"]),
-                            queries), headers),
-        st.builds(Request, st.just("api"), st.sampled_from(["GET", "PUT", "DELETE"]),
-                  st.builds(lambda i, m: f"/v1/images/{i}/members" + m, ids,
-                            st.one_of(st.just(""), ids.map(lambda m: "/" + m))),
-                  headers, json_bodies),
-        st.builds(Request, st.just("api"), st.just("GET"),
-                  ids.map(lambda m: "/v1/shared-images/" + m), headers),
-    )
+        st.builds(Request, st.just(server), st.sampled_from(["GET", "DELETE", "PUT", "POST"]),
+                  st.builds("{}?{}".format, st.sampled_from(list_paths), queries), headers),
+        st.builds(Request, st.just(server), st.sampled_from(["GET", "PUT", "DELETE"]),
+                  members_path, headers, json_bodies),
+        st.builds(Request, st.just(server), st.just("GET"),
+                  ids.map(lambda m: f"{prefix}/shared-images/{m}"), headers),
+    ]
 
 
-def _registry_requests():
-    image_path = ids.map(lambda i: "/images/" + i)
-    return st.one_of(
-        st.builds(Request, st.just("registry"), st.just("POST"), st.just("/images"), headers,
-                  json_bodies),
-        st.builds(Request, st.just("registry"), st.just("PUT"), image_path, headers,
-                  json_bodies),
-        st.builds(Request, st.just("registry"), st.sampled_from(["GET", "DELETE"]), image_path,
-                  headers),
-        st.builds(Request, st.just("registry"), st.just("GET"),
-                  st.builds(lambda p, q: p + "?" + q,
-                            st.sampled_from(["/images", "/images/detail", "/"]), queries),
-                  headers),
-        st.builds(Request, st.just("registry"), st.sampled_from(["GET", "PUT", "DELETE"]),
-                  st.builds(lambda i, m: f"/images/{i}/members" + m, ids,
-                            st.one_of(st.just(""), ids.map(lambda m: "/" + m))),
-                  headers, json_bodies),
-        st.builds(Request, st.just("registry"), st.just("GET"),
-                  ids.map(lambda m: "/shared-images/" + m), headers),
-    )
-
-
-requests_strategy = st.one_of(_api_requests(), _registry_requests())
+requests_strategy = st.one_of(
+    *_routes("api", "/v1", ["/v1/images", "/v1/images/detail", "/images", "/", "/versions",
+                            "/v2/images", "/v1.1/images"],
+             st.one_of(headers, many_properties), bodies),
+    *_routes("registry", "", ["/images", "/images/detail", "/"], headers, json_bodies))
 
 
 def encode(request, image_ids):
