@@ -182,26 +182,33 @@ class Gate:
 
     def run(self):
         while not self.stopped:
-            now = time.monotonic()
-            with self.lock:
-                late = [fd for fd, (_, deadline) in self.waiting.items() if deadline <= now]
-                soonest = min((d for _, d in self.waiting.values()), default=now + TICK)
-            for fd in late:
-                entry = self._remove(fd)
-                if entry is not None:
-                    self._finish(entry[0], "late")
             try:
-                events = self.epoll.poll(max(0.01, min(TICK, soonest - now)))
-            except OSError:
+                self._turn()
+            except Exception:     # the gate must outlive any one connection's trouble
+                LOG.exception("Header gate error")
+
+    def _turn(self):
+        """Close connections past their deadline, then take what arrived."""
+        now = time.monotonic()
+        with self.lock:
+            late = [fd for fd, (_, deadline) in self.waiting.items() if deadline <= now]
+            soonest = min((d for _, d in self.waiting.values()), default=now + TICK)
+        for fd in late:
+            entry = self._remove(fd)
+            if entry is not None:
+                self._finish(entry[0], "late")
+        try:
+            events = self.epoll.poll(max(0.01, min(TICK, soonest - now)))
+        except OSError:
+            return
+        for fd, _mask in events:
+            with self.lock:
+                entry = self.waiting.get(fd)
+            if entry is None:
                 continue
-            for fd, _mask in events:
-                with self.lock:
-                    entry = self.waiting.get(fd)
-                if entry is None:
-                    continue
-                state = self._take(entry[0])
-                if state != "wait" and self._remove(fd) is not None:
-                    self._finish(entry[0], state)
+            state = self._take(entry[0])
+            if state != "wait" and self._remove(fd) is not None:
+                self._finish(entry[0], state)
 
     def stop(self):
         """Close every connection still waiting for its headers."""
