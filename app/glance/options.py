@@ -60,8 +60,27 @@ OPTIONS = [
          "glance-registry: 127.0.0.1, since it trusts the identity headers it is sent)."),
         ("bind_port", "port", 0, "Port to listen on (glance-api: 9292, glance-registry: 9191)."),
         ("server_threads", "int", 16, "Worker threads: the most requests served at once."),
-        ("server_timeout", "int", 300, "Seconds a client connection may stay idle before it is closed."),
+        ("server_timeout", "int", 300, "Seconds a kept-alive connection may stay idle between requests "
+         "before it is closed."),
         ("shutdown_timeout", "int", 30, "On SIGTERM, seconds to let requests in flight finish."),
+    ),
+    *_opts("Limits", (API, REGISTRY),
+        ("max_header_size", "int", 131072, "Largest request line plus headers, in bytes; "
+         "more is refused (glance-api: 413, glance-registry: 431)."),
+        ("max_header_count", "int", 256, "Most request headers; more is refused with 400."),
+        ("image_property_quota", "int", 128, "Most properties an image may have (existing plus "
+         "new on update); more is refused with 413."),
+        ("image_name_max_length", "int", 255, "Longest image name, in characters."),
+        ("property_key_max_length", "int", 255, "Longest property name, in characters."),
+        ("property_value_max_length", "int", 255, "Longest property value, in characters."),
+        ("max_list_filters", "int", 32, "Most filters (name, size_min, property-<key>, ...) in "
+         "one list request."),
+        ("header_timeout", "int", 20, "Seconds a client has to send a request's line and "
+         "headers, counted from the connection (or, between requests, from their first byte)."),
+        ("body_timeout", "int", 60, "Seconds a request body (or a client reading an answer) may "
+         "stay silent before the connection is closed."),
+        ("max_connections", "int", 512, "Most client connections open at once; glance-api "
+         "answers more with 503, glance-registry leaves them waiting to be accepted."),
     ),
     *_opts("Registry client", (API,),
         ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),

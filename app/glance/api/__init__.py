@@ -4,10 +4,10 @@
 (:mod:`glance.cmd.api`) loads the configuration and serves it with cheroot,
 and tests inject a fake registry or stores through the keyword arguments.
 """
-from flask import Flask
+from flask import Flask, request
 
 from glance import keystone
-from glance.api import context, errors, images, members, upload, versions
+from glance.api import context, errors, headers, images, members, upload, versions
 
 
 def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_token=None):
@@ -41,5 +41,10 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     for blueprint in (images.bp, upload.bp, members.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
+
+    @app.before_request
+    def _limits():
+        headers.check_request(request.environ, request.args.items(multi=True), conf)
+
     app.wsgi_app = (auth_token or keystone.protect)(versions.VersionNegotiation(app.wsgi_app), conf)
     return app

@@ -7,7 +7,8 @@ Responses use each attribute's own name: ``x-image-meta-disk_format``.
 """
 import re
 
-from glance.api.errors import BadRequest
+from glance import limits
+from glance.api.errors import APIError, BadRequest
 
 PREFIX = "x-image-meta-"
 PROPERTY_PREFIX = "x-image-meta-property-"
@@ -42,45 +43,70 @@ def _convert(field, kind, value):
     if value == "":
         return None
     if kind is bool:
-        return value.strip().lower() == "true"
+        return limits.parse_bool(field, value)
     if kind is int:
-        try:
-            number = int(value.strip())
-        except ValueError:
-            if field == "size":
-                raise BadRequest(f"Incoming image size of {value} was not convertible "
-                                 "to an integer.") from None
-            raise BadRequest(f"Invalid value {value!r} for {field}: not an integer") from None
-        if number < 0:
-            raise BadRequest(f"Invalid value {number} for {field}: must not be negative")
+        if field == "size" and not re.fullmatch("[0-9]+", value):
+            raise BadRequest(f"Incoming image size of {value[:40]!r} was not convertible "
+                             "to an integer.")
+        number = limits.parse_count(field, value)
         if field == "size" and number > MAX_SIZE:
             raise BadRequest(f"Denying attempt to upload image larger than {MAX_SIZE} bytes.")
         return number
     return value
 
 
-def meta_from_headers(headers):
+def _check_limits(fields, properties, conf):
+    limits.check_length("Image name", fields.get("name"), conf.image_name_max_length)
+    if properties is None:
+        return
+    limits.check_property_count(len(properties), conf)
+    for key, value in properties.items():
+        limits.check_length(f"Property name {key[:40]!r}", key, conf.property_key_max_length)
+        limits.check_length(f"Value of property {key[:40]!r}", value,
+                            conf.property_value_max_length)
+
+
+def meta_from_headers(headers, conf=None):
     """Read the image metadata a request carries.
 
     :param headers: the request headers (any mapping with ``items()``).
+    :param conf: when given, the name and property limits of ``conf`` are checked.
     :returns: ``(fields, properties)``; ``properties`` is None when the request
         names none, so a caller can tell "no properties" from "no change".
-    :raises BadRequest: a value has the wrong type.
+    :raises APIError: a value has the wrong type (400) or breaks a limit (400, 413).
     """
     fields, properties = {}, None
-    for name, value in headers.items():
-        lower = name.lower().replace("_", "-")
-        if lower.startswith(PROPERTY_PREFIX):
-            key = property_key(lower[len(PROPERTY_PREFIX):])
-            if key:
-                properties = properties if properties is not None else {}
-                properties[key] = _text(value)
-        elif lower.startswith(PREFIX):
-            field = lower[len(PREFIX):].replace("-", "_")
-            kind = FIELDS.get(field)
-            if kind is not None:
-                fields[field] = _convert(field, kind, _text(value))
+    try:
+        for name, value in headers.items():
+            lower = name.lower().replace("_", "-")
+            if lower.startswith(PROPERTY_PREFIX):
+                key = property_key(lower[len(PROPERTY_PREFIX):])
+                if key:
+                    properties = properties if properties is not None else {}
+                    properties[key] = _text(value)
+            elif lower.startswith(PREFIX):
+                field = lower[len(PREFIX):].replace("-", "_")
+                kind = FIELDS.get(field)
+                if kind is not None:
+                    fields[field] = _convert(field, kind, _text(value))
+        if conf is not None:
+            _check_limits(fields, properties, conf)
+    except limits.LimitError as exc:
+        raise APIError(exc.message, exc.status) from None
     return fields, properties
+
+
+def check_request(environ, params, conf):
+    """The limits every request meets: the number of headers and of list filters.
+
+    :param params: the query parameters as ``(name, value)`` pairs.
+    :raises APIError: 400, asking to close the connection (a body may follow).
+    """
+    try:
+        limits.check_headers(environ, conf)
+        limits.check_filter_count(params, conf)
+    except limits.LimitError as exc:
+        raise APIError(exc.message, exc.status, [("Connection", "close")]) from None
 
 
 def _header_value(value):

@@ -3,10 +3,9 @@
 Who may share is the registry's decision (it sees the same auth headers);
 this module checks the shape of request bodies and passes the calls on.
 """
-import json
-
 from flask import Blueprint, Response, request
 
+from glance import limits
 from glance.api import context
 from glance.api.errors import BadRequest, NotFound, status_line
 from glance.api.images import json_response
@@ -24,7 +23,7 @@ def _json_body(required):
             raise BadRequest("Membership body is required")
         return None
     try:
-        return json.loads(raw)
+        return limits.parse_json(raw)
     except ValueError:
         raise BadRequest("Membership body is not valid JSON") from None
 

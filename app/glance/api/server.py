@@ -4,7 +4,9 @@ cheroot rather than waitress: it hands the request body to the application
 as it arrives (waitress spools it first) and keeps header names with
 underscores, which python-glanceclient sends (``x-image-meta-disk_format``).
 """
-from cheroot import wsgi
+from cheroot import server, wsgi
+
+from glance.api.gate import Gate, Replay
 
 DIRECT_WRITE = 65536
 
@@ -73,11 +75,59 @@ class Gateway(wsgi.Gateway_10):
         return super().start_response(status, headers, exc_info)
 
 
+class Connection(server.HTTPConnection):
+    """A cheroot connection that reads through the gate's :class:`~glance.api.gate.Replay`
+    and is counted against ``max_connections``."""
+
+    def __init__(self, http_server, sock, makefile=server.MakeFile):
+        super().__init__(http_server, sock, makefile)
+        self.rfile.close()
+        self.replay = Replay(sock)
+        self.rfile = makefile(self.replay, "rb", self.rbufsize)
+        self.fresh = True
+        self.counted = True
+        self.admitted = http_server.gate.opened()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self.counted:
+                self.counted = False
+                self.server.gate.closed()
+
+
+class Server(wsgi.Server):
+    """cheroot's WSGI server with the :class:`~glance.api.gate.Gate` in front of its workers."""
+
+    ConnectionClass = Connection
+
+    def __init__(self, *args, gate_options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gate = Gate(super().process_conn, **gate_options)
+
+    def prepare(self):
+        super().prepare()
+        self.gate.start()
+
+    def process_conn(self, conn):
+        fresh, conn.fresh = conn.fresh, False
+        self.gate.add(conn, fresh)
+
+    def stop(self):
+        self.gate.stop()
+        super().stop()
+
+
 def make_server(conf, app):
     """A cheroot server for ``app`` configured from ``conf`` (not started)."""
-    server = wsgi.Server((conf.bind_host, conf.bind_port), app,
+    gate_options = {"header_timeout": conf.header_timeout, "io_timeout": conf.body_timeout,
+                    "max_header_size": conf.max_header_size,
+                    "max_connections": conf.max_connections}
+    http_server = Server((conf.bind_host, conf.bind_port), app,
                          numthreads=conf.server_threads, timeout=conf.server_timeout,
                          shutdown_timeout=conf.shutdown_timeout, request_queue_size=128,
-                         server_name="glance-api")
-    server.gateway = Gateway
-    return server
+                         server_name="glance-api", gate_options=gate_options)
+    http_server.max_request_header_size = conf.max_header_size
+    http_server.gateway = Gateway
+    return http_server

@@ -186,7 +186,7 @@ def create():
     with_body = request_body.has_body(environ)
     with _refused_with_body(environ, with_body):
         context.require_identity()
-        fields, properties = meta_from_headers(request.headers)
+        fields, properties = meta_from_headers(request.headers, context.conf())
         _authorise_fields(fields)
         store = _target(environ, fields, with_body)
         record = _record(fields, properties)
@@ -212,7 +212,7 @@ def update(image_id):
     registry, auth = context.registry(), context.auth_headers()
     with _refused_with_body(environ, with_body):
         context.require_identity()
-        fields, properties = meta_from_headers(request.headers)
+        fields, properties = meta_from_headers(request.headers, context.conf())
         image = registry.get(image_id, headers=auth)
         if image.get("deleted"):
             raise Forbidden("Forbidden to update deleted image.")

@@ -8,12 +8,13 @@ import logging
 import time
 
 import sqlalchemy.exc
-from waitress import create_server, wasyncore
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 
 from glance import config, options as opts
 from glance.cmd.common import Signals, fail, fail_db, server_parser, start
+from glance.registry.server import SlowClients, channel_map, make_server
 from glance.wsgi import RequestLog
 
 PROGRAM = opts.REGISTRY
@@ -36,7 +37,8 @@ class Runner(Signals):
     def __init__(self, server, conf, args):
         super().__init__(PROGRAM, conf, args, LOG)
         self.server = server
-        self.map = getattr(server, "map", None) or server._map
+        self.map = channel_map(server)
+        self.slow_clients = SlowClients(conf)
 
     def busy(self):
         dispatcher = self.server.task_dispatcher
@@ -56,6 +58,7 @@ class Runner(Signals):
         deadline = None
         while True:
             wasyncore.loop(timeout=0.2, map=self.map, use_poll=True, count=1)
+            self.slow_clients.sweep(self.map.values())
             self.reload_if_requested()
             if self.stop_requested and deadline is None:
                 LOG.info("Stopping: finishing requests in flight")
@@ -77,9 +80,7 @@ def main(argv=None):
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail_db("Cannot use the database", exc)
     try:
-        server = create_server(app, host=conf.bind_host, port=conf.bind_port,
-                               threads=conf.server_threads, channel_timeout=conf.server_timeout,
-                               ident=None, asyncore_use_poll=True)
+        server = make_server(conf, app)
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)

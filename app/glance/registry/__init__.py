@@ -2,6 +2,17 @@
 from dataclasses import dataclass
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
+
+from glance import limits
+
+
+class StrictJSON(DefaultJSONProvider):
+    """Request bodies that parse but cannot be stored are not JSON either
+    (see :func:`glance.limits.parse_json`)."""
+
+    def loads(self, s, **kwargs):
+        return limits.parse_json(s)
 
 
 @dataclass
@@ -28,10 +39,13 @@ def create_app(conf, *, engine=None):
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
     db.ensure_schema(engine)
     app = Flask("glance.registry")
+    app.json = StrictJSON(app)
     app.extensions["glance_registry"] = RegistryState(conf, engine, db.session_factory(engine))
 
     @app.before_request
     def _context():
+        limits.check_headers(request.environ, conf)
+        limits.check_filter_count(request.args.items(multi=True), conf)
         g.ctx = context.for_request(request.headers, conf)
 
     app.register_blueprint(images.bp)

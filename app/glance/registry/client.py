@@ -75,6 +75,18 @@ def _error_for(response):
     return error_for(response.status_code, message)
 
 
+def _wire(value):
+    """A header value as the bytes a client sent: WSGI servers hand them over
+    decoded as latin-1, and requests refuses text that starts with a Unicode
+    space (NBSP, NEL) where bytes would be sent as they came."""
+    if isinstance(value, str):
+        try:
+            return value.encode("latin-1")
+        except UnicodeEncodeError:
+            return value.encode("utf-8")
+    return value
+
+
 class RegistryClient:
     """Talk to glance-registry at ``host:port`` with JSON over HTTP.
 
@@ -99,7 +111,7 @@ class RegistryClient:
         return session
 
     def _request(self, method, path, *, body=None, params=None, headers=None):
-        sent = dict(headers or {})
+        sent = {name: _wire(value) for name, value in (headers or {}).items()}
         data = None
         if body is not None:
             data = json.dumps(body)

@@ -5,6 +5,7 @@ from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
 from glance.errors import StatusError
+from glance.limits import LimitError
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def init_app(app):
     """Install handlers so that every error, even a 404 route, is JSON."""
 
     @app.errorhandler(RegistryHTTPError)
+    @app.errorhandler(LimitError)
     def _registry_error(exc):
         return error_response(exc.status, exc.message)
 

@@ -2,6 +2,7 @@
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from glance import limits
 from glance.registry import queries, validation
 from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from glance.registry.models import WRITABLE, Image, ImageProperty, utcnow
@@ -114,9 +115,11 @@ def show(image_id):
 
 def _writable(body):
     values = {k: body[k] for k in WRITABLE if k in body}
+    conf = state().conf
     try:
-        validation.clean_values(values)
-        props = validation.clean_properties(body["properties"]) if "properties" in body else None
+        validation.clean_values(values, conf)
+        props = (validation.clean_properties(body["properties"], conf)
+                 if "properties" in body else None)
     except validation.Invalid as exc:
         raise BadRequest(str(exc)) from None
     return values, props
@@ -162,6 +165,8 @@ def set_properties(session, image, props, purge):
     """Merge ``props`` into the image's properties; purge the rest if asked."""
     now = utcnow()
     rows = queries.property_rows(session, image.id)
+    kept = set() if purge else {name for name, row in rows.items() if not row.deleted}
+    limits.check_property_count(len(kept | set(props or {})), state().conf)
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None:

@@ -1,6 +1,7 @@
 """Checking image attributes and list parameters; every failure is a 400."""
 import uuid
 
+from glance import limits
 from glance.registry.models import new_id
 
 STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted")
@@ -10,9 +11,9 @@ AMAZON = ("ami", "ari", "aki")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")
 SORT_DIRS = ("asc", "desc")
-BIGINT_MAX = 2 ** 63 - 1
+BIGINT_MAX = limits.BIGINT_MAX
 INT_MAX = 2 ** 31 - 1
-STRING_LIMITS = {"name": 255, "owner": 255, "checksum": 32}
+STRING_LIMITS = {"owner": 255, "checksum": 32}     # name: image_name_max_length
 
 
 class Invalid(Exception):
@@ -42,8 +43,8 @@ def _bool(name, value):
 def _count(name, value, limit, nullable):
     if value is None and nullable:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        return limits.parse_count(name, value, limit)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise Invalid(f"{name} must be a non-negative integer, not {value!r}")
     if value > limit:
@@ -51,10 +52,12 @@ def _count(name, value, limit, nullable):
     return value
 
 
-def clean_values(values):
+def clean_values(values, conf):
     """Check and normalise the writable attributes in ``values`` (in place).
 
+    :param conf: gives ``image_name_max_length``.
     :raises Invalid: a value has the wrong type or is out of range.
+    :raises glance.limits.LimitError: a number is not plain digits, or a name too long.
     """
     for name in ("is_public", "protected"):
         if name in values:
@@ -72,6 +75,7 @@ def clean_values(values):
         limit = STRING_LIMITS.get(name)
         if value is not None and limit and len(value) > limit:
             raise Invalid(f"{name} must be at most {limit} characters")
+    limits.check_length("Image name", values.get("name"), conf.image_name_max_length)
     return values
 
 
@@ -97,19 +101,25 @@ def validate_image(image):
                       "and disk formats must match.")
 
 
-def clean_properties(properties):
-    """Check a ``properties`` mapping: names up to 255 characters, text values.
+def clean_properties(properties, conf):
+    """Check a ``properties`` mapping: text names and values within the length
+    limits, and no more of them than ``image_property_quota``.
 
-    :raises Invalid:
+    :raises Invalid: not a mapping, or an empty name.
+    :raises glance.limits.LimitError: a limit is exceeded.
     """
     if not isinstance(properties, dict):
         raise Invalid("properties must be an object of names and values")
+    limits.check_property_count(len(properties), conf)
     cleaned = {}
     for name, value in properties.items():
-        if not name or len(name) > 255:
-            raise Invalid(f"Invalid property name {name!r}: 1 to 255 characters")
+        if not name:
+            raise Invalid("Invalid property name: it must not be empty")
+        limits.check_length(f"Property name {name[:40]!r}", name, conf.property_key_max_length)
         if value is not None and not isinstance(value, str):
             value = str(value).lower() if isinstance(value, bool) else str(value)
+        limits.check_length(f"Value of property {name[:40]!r}", value,
+                            conf.property_value_max_length)
         cleaned[name] = value
     return cleaned
 
@@ -119,9 +129,9 @@ def _int_param(params, name, message=None):
     if raw is None:
         return None
     try:
-        return int(raw)
-    except ValueError:
-        raise Invalid(message or f"{name} must be an integer") from None
+        return limits.parse_count(name, raw)
+    except limits.LimitError as exc:
+        raise Invalid(message or exc.message) from None
 
 
 def list_params(params, is_admin, limit_default, limit_max):
@@ -132,11 +142,12 @@ def list_params(params, is_admin, limit_default, limit_max):
         and is_public (True, False or None for all).
     :raises Invalid: with the message Glance gave for each bad value.
     """
+    raw_limit = params.get("limit") or ""
+    if raw_limit.startswith("-") and limits.DIGITS.fullmatch(raw_limit[1:]):
+        raise Invalid("limit param must be positive")
     limit = _int_param(params, "limit", "limit param must be an integer")
     if limit is None:
         limit = limit_default
-    if limit < 0:
-        raise Invalid("limit param must be positive")
     sort_key = params.get("sort_key", "created_at")
     if sort_key not in SORT_KEYS:
         raise Invalid("Unsupported sort_key. Acceptable values: " + ", ".join(SORT_KEYS))
