@@ -9,6 +9,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 packages=(
   debootstrap systemd-container          # make-rootfs.sh, nsbox.sh
   dpkg-dev lintian                       # build-deb.sh
+  reprepro gnupg                         # tools/make-repo.sh: the signed apt repository
+  apt-cacher-ng                          # the containers' way to the Debian mirror
   curl zstd
 )
 
