@@ -111,11 +111,12 @@ check "version scheme: 2011.3.1 < 2011.3.1+1 < 2011.3.2~rc1 < 2011.3.2 < 2011.3.
 # --- the signed repository, served from the host ------------------------------------
 
 hostnet() {
-  "$tools/hostnet.sh" up "$work/hostnet" "$bridge" "$host_addr/24" "$repo" > "$work/hostnet.env"
+  "$tools/hostnet.sh" up "$work/hostnet" "$bridge" "$host_addr/24" "$repo" > "$work/hostnet.env" || return 1
   cat "$work/hostnet.env"
+  grep -q '^GLANCE_APT_PROXY=http' "$work/hostnet.env"
 }
 mkdir -p "$repo"
-must "host bridge, HTTP server for the repository, apt-cacher-ng to the mirror" hostnet
+must "host bridge, HTTP server for the repository, apt proxy to the mirror" hostnet
 eval "$(cat "$work/hostnet.env")"
 export GLANCE_REPO_URL
 

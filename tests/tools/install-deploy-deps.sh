@@ -10,7 +10,6 @@ packages=(
   debootstrap systemd-container          # make-rootfs.sh, nsbox.sh
   dpkg-dev lintian                       # build-deb.sh
   reprepro gnupg                         # tools/make-repo.sh: the signed apt repository
-  apt-cacher-ng                          # the containers' way to the Debian mirror
   curl zstd
 )
 
