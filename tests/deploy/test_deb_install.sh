@@ -460,9 +460,9 @@ refused() {
   grep -q "apt purge glance glance-api glance-common glance-registry python3-glance" "$work/refused.out"
   inbox dpkg-query -W glance glance-api glance-common python3-glance > "$work/after.versions"
   cmp "$work/debian.versions" "$work/after.versions"
-  local st   # never half-installed: not known, or purged
+  local st   # the new glance-registry was not unpacked either: not installed
   st=$(inbox dpkg-query -W -f '${db:Status-Abbrev}' glance-registry 2>/dev/null || true)
-  case $st in ""|"un "|"pn ") ;; *) echo "glance-registry: '$st'"; return 1 ;; esac
+  case $st in ""|?n" ") ;; *) echo "glance-registry: '$st'"; return 1 ;; esac
   [ -z "$(inbox dpkg --audit)" ]
 }
 check "with the distribution's glance installed, ours refuses: clear message, nothing changed" refused
