@@ -175,6 +175,7 @@ network() {
   grep -q 'Candidate: 2:' "$work/policy-before"
 }
 must "Debian archive enabled: apt-cache policy glance offers Debian's 2:25" network
+sed 's/^/    /' "$work/policy-before"
 
 # The operator's steps of README.md "Install from the apt repository", verbatim but for the URL.
 add_repository() {
@@ -198,6 +199,7 @@ policy_after() {
   grep -qx '  Candidate: 2011.3.1' "$work/policy-after"
 }
 must "apt-cache policy glance: candidate 2011.3.1 (pin 1001 over Debian's 2:25)" policy_after
+sed 's/^/    /' "$work/policy-after"
 
 # install_synced PACKAGE...: apt-get install, and glance-common's postinst ran db_sync
 install_synced() {
@@ -465,7 +467,8 @@ refused() {
   case $st in ""|?n" ") ;; *) echo "glance-registry: '$st'"; return 1 ;; esac
   [ -z "$(inbox dpkg --audit)" ]
 }
-check "with the distribution's glance installed, ours refuses: clear message, nothing changed" refused
+run_check "with the distribution's glance installed, ours refuses: clear message, nothing changed" refused &&
+  sed -n "/^The distribution's OpenStack Glance/,/^  apt install glance/s/^/    /p" "$work/refused.out" | head -12
 
 summary
 [ "$failed" = 0 ]
