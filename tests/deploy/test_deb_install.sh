@@ -451,8 +451,8 @@ refused() {
   add_repository
   apt_in update
   local rc=0
-  apt_in install glance > "$work/refused.out" 2>&1 || rc=$?
-  cat "$work/refused.out"
+  apt_in install glance > "$work/refused-y.out" 2>&1 || rc=$?
+  cat "$work/refused-y.out"
   [ $rc != 0 ] || return 1
   rc=0
   apt_in install --allow-downgrades glance > "$work/refused.out" 2>&1 || rc=$?
@@ -468,7 +468,8 @@ refused() {
   [ -z "$(inbox dpkg --audit)" ]
 }
 run_check "with the distribution's glance installed, ours refuses: clear message, nothing changed" refused &&
-  sed -n "/^The distribution's OpenStack Glance/,/^  apt install glance/s/^/    /p" "$work/refused.out" | head -12
+  { grep '^E:' "$work/refused-y.out"; echo "with --allow-downgrades:"
+    sed -n "/^The distribution's OpenStack Glance/,/^  apt install glance/p" "$work/refused.out"; } | sed 's/^/    /'
 
 summary
 [ "$failed" = 0 ]
