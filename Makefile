@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+REPO_DIR ?= build/repo
 
-.PHONY: run test test-unit test-bookworm test-deploy bench setup venv samples clean
+.PHONY: run test test-unit test-bookworm test-deploy bench setup venv samples repo clean
 
 run: venv            ## glance-registry + glance-api on SQLite and ./var/images
 	tools/run-local.sh
@@ -42,6 +43,9 @@ $(VENV)/.installed: setup.py requirements-test.txt
 	$(BIN)/pip install -q -r requirements-test.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+repo:                ## the .debs as a signed apt repository in $(REPO_DIR) (README "apt repository")
+	tools/make-repo.sh $(REPO_DIR)
 
 samples:             ## regenerate etc/*.conf from the option table
 	for p in glance-api glance-registry glance-scrubber; do \

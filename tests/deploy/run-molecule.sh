@@ -5,7 +5,9 @@
 #      (tests/tools/setup-ansible.sh), Swift venv + memcached (tests/tools/setup-backends.sh)
 #   2. yamllint, role-variable docs check (defaults = argument_specs = README), site.yml
 #      syntax check with the example inventories, ansible-lint (production profile)
-#   3. tests/tools/build-deb.sh into a fresh directory (flat apt repository)
+#   3. tests/tools/build-deb.sh into a fresh directory, then make repo (signed, throwaway
+#      key) into its signed/ subdirectory; the default scenario's bridge glaiobr0 with the
+#      repository over HTTP and an apt proxy to the Debian mirror (tests/tools/hostnet.sh)
 #   4. tests/tools/make-rootfs.sh with every package the containers need (they have no
 #      network to a mirror in the multinode scenario)
 #   5. "molecule test -s S" for each scenario (default: default multinode)
@@ -38,6 +40,7 @@ cleanup() {
     [ -d "$d" ] && NSBOX_DIR="$work/boxes" tests/tools/nsbox.sh destroy "$(basename "$d")" || true
   done
   [ ! -d "$work/swift" ] || tests/tools/saio.sh stop "$work/swift" || true
+  tests/tools/hostnet.sh down "$work/hostnet" glaiobr0 || true
   # the bridge of molecule/multinode/molecule.yml
   ! ip link show glmolbr0 >/dev/null 2>&1 || ip link del glmolbr0 || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
@@ -85,6 +88,19 @@ if [ -z "${GLANCE_DEB_DIR:-}" ]; then
   fi
 fi
 export GLANCE_DEB_DIR
+
+step "signed glance repository (make repo) and the host bridge of molecule/default"
+# In the bind-mounted .deb directory: multinode reads it as file:/srv/glance-repo/signed.
+export GLANCE_REPO_DIR=$GLANCE_DEB_DIR/signed
+mkdir -p "$GLANCE_REPO_DIR"
+if ! env_lines=$(tests/tools/hostnet.sh up "$work/hostnet" glaiobr0 10.213.44.1/24 "$GLANCE_REPO_DIR"); then
+  record hostnet 1 0; finish; exit 1
+fi
+eval "$env_lines"
+export GLANCE_REPO_URL GLANCE_APT_PROXY
+if ! GLANCE_REPO_DEBS=$GLANCE_DEB_DIR make --no-print-directory repo REPO_DIR="$GLANCE_REPO_DIR"; then
+  record make-repo 1 0; finish; exit 1
+fi
 
 step "container rootfs"
 # Everything the containers install, baked in: the multinode containers reach no mirror.

@@ -1,18 +1,24 @@
 #!/bin/bash
 # test_deb_install.sh: the Debian packages, installed for real.
 #
-# Builds the .debs (tests/tools/build-deb.sh) into a local apt repository, checks them
-# with lintian, boots a Debian bookworm container with systemd (tests/tools/nsbox.sh),
-# runs `apt install glance` from that repository and checks the services, an image
-# upload and download through port 9292, reload, restart, an upgrade to a rebuilt
-# higher version (a modified conffile and the images survive), the unit hardening,
-# remove and purge. Prints one PASS/FAIL line per check, then "N passed, M failed";
-# exits non-zero when a check failed. Needs root; installs the host packages it uses
-# (tests/tools/install-deploy-deps.sh).
+# Builds the .debs (tests/tools/build-deb.sh), checks them with lintian, publishes them
+# with `make repo` as a signed apt repository (throwaway key made here), boots a Debian
+# bookworm container with systemd (tests/tools/nsbox.sh) whose apt has the Debian archive
+# enabled (and so sees Debian's own glance 2:25.1), adds the glance repository the way
+# README.md tells an operator, runs `apt install glance` and checks the services, an
+# image upload and download through port 9292, reload, restart, that `apt-get upgrade`
+# never proposes the distribution's glance, an upgrade to 2011.3.2 published the same
+# way (a modified conffile and the images survive), the unit hardening, remove and purge,
+# then that the distribution's glance installs once ours is gone, and that ours refuses
+# to replace it (a clear message, nothing changed). Prints one PASS/FAIL line per check,
+# then "N passed, M failed"; exits non-zero when a check failed. Needs root; installs
+# the host packages it uses (tests/tools/install-deploy-deps.sh).
 #
-# The container has a private network namespace (its own 9292 and 9191), so it cannot
-# reach the mirror: the Debian packages glance depends on are baked into its rootfs
-# (tests/tools/make-rootfs.sh, cached) and apt installs glance from the local repository.
+# The container has a private network namespace (its own 9292 and 9191) on a host bridge
+# (tests/tools/hostnet.sh): the repository is served over HTTP from the host (python3 -m
+# http.server, the transport a real node uses), and apt reaches the Debian mirror of the
+# host's own apt sources through apt-cacher-ng on the bridge (the mirror is read from the
+# host at run time, never written here).
 #
 # Commands for the container are in single quotes on purpose: they expand in there.
 # shellcheck disable=SC2016
@@ -26,8 +32,12 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/glance-deb-test.XXXXXX")
 box=glance-deb-$$
 export NSBOX_DIR=$work/boxes
 repo=$work/repo
+debs=$work/debs
+bridge=gldebbr0 host_addr=10.213.46.1 box_addr=10.213.46.2
 cleanup() {
   "$tools/nsbox.sh" destroy "$box" >/dev/null 2>&1 || true
+  "$tools/hostnet.sh" down "$work/hostnet" "$bridge" >/dev/null 2>&1 || true
+  [ ! -d "$work/gnupg" ] || GNUPGHOME=$work/gnupg gpgconf --kill gpg-agent 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -64,17 +74,13 @@ summary() { echo "$passed passed, $failed failed"; }
 
 inbox() { "$tools/nsbox.sh" exec "$box" "$@"; }
 sh_in() { inbox sh -euc "$1"; }
-apt_in() {
-  inbox env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 \
-    -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/glance.list -o Dir::Etc::sourceparts=- "$@"
-}
+apt_in() { inbox env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 "$@"; }
 
 # --- build and lint ---------------------------------------------------------------
 
 must "host packages (tests/tools/install-deploy-deps.sh)" "$tools/install-deploy-deps.sh"
-must "build the .debs (2011.3.1) into a local apt repository" \
-  "$tools/build-deb.sh" "$repo"
-lint() { lintian --fail-on error,warning "$repo"/*.changes; }
+must "build the .debs (2011.3.1)" "$tools/build-deb.sh" "$debs"
+lint() { lintian --fail-on error,warning "$debs"/*.changes; }
 check "lintian: no errors and no warnings" lint
 packaged_confs() {   # debian/conf/*.conf hold only options of the table, with valid values
   PYTHONPATH=$here/../../app python3 - "$here/../../debian/conf" <<'EOF'
@@ -92,35 +98,124 @@ check "packaged configs: options of the option table, valid values" packaged_con
 
 # --- container --------------------------------------------------------------------
 
-# Debian packages the .debs depend on (not our own), baked into the cached rootfs.
-deps() {
-  for d in "$repo"/*.deb; do dpkg-deb -f "$d" Depends; done | tr ',' '\n' |
-    sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g' |
-    grep -Ev '^(|glance|glance-api|glance-registry|glance-common|python3-glance)$' | sort -u
+# Our versions sort among themselves; the distribution's (epoch 2) are higher: the pin wins.
+versions() {
+  local order=(2011.3.1 2011.3.1+1 2011.3.2~rc1 2011.3.2 2011.3.10 2012.1 2:25.1.0-2+deb12u5)
+  for i in $(seq 0 $((${#order[@]} - 2))); do
+    dpkg --compare-versions "${order[$i]}" lt "${order[$((i + 1))]}" ||
+      { echo "${order[$i]} does not sort below ${order[$((i + 1))]}"; return 1; }
+  done
 }
-mapfile -t extra < <(deps)
+check "version scheme: 2011.3.1 < 2011.3.1+1 < 2011.3.2~rc1 < 2011.3.2 < 2011.3.10 < 2012.1" versions
+
+# --- the signed repository, served from the host ------------------------------------
+
+hostnet() {
+  "$tools/hostnet.sh" up "$work/hostnet" "$bridge" "$host_addr/24" "$repo" > "$work/hostnet.env" || return 1
+  cat "$work/hostnet.env"
+  grep -q '^GLANCE_APT_PROXY=http' "$work/hostnet.env"
+}
+mkdir -p "$repo"
+must "host bridge, HTTP server for the repository, apt proxy to the mirror" hostnet
+eval "$(cat "$work/hostnet.env")"
+export GLANCE_REPO_URL
+
+throwaway_key() {   # no passphrase, in the test's own GNUPGHOME
+  export GNUPGHOME=$work/gnupg
+  install -d -m 700 "$GNUPGHOME"
+  gpg --batch --quiet --passphrase '' --quick-gen-key "glance test key <test@glance.invalid>" ed25519 sign 1d
+  gpg --batch --with-colons --list-secret-keys | awk -F: '/^fpr:/ { print $10; exit }' > "$work/key"
+}
+must "throwaway signing key (gpg --batch, no passphrase, temporary GNUPGHOME)" throwaway_key
+export GNUPGHOME=$work/gnupg GLANCE_REPO_KEY
+GLANCE_REPO_KEY=$(cat "$work/key")
+publish() { GLANCE_REPO_DEBS=${1:-} make -C "$here/../.." --no-print-directory repo REPO_DIR="$repo"; }
+must "make repo: reprepro publishes the .debs, signed" publish "$debs"
+release_ok() {
+  local r=$repo/dists/bookworm f
+  for f in Origin Label Suite Codename Date Architectures Components SHA256; do
+    grep -q "^$f:" "$r/Release" || { echo "Release has no $f field"; return 1; }
+  done
+  gpg --batch --yes --dearmor -o "$work/key.gpg" < "$repo/glance-archive-keyring.asc"
+  gpgv --keyring "$work/key.gpg" "$r/Release.gpg" "$r/Release"
+  gpgv --keyring "$work/key.gpg" "$r/InRelease"
+  grep -qx 'Pin: release o=glance' "$repo/glance.pref"
+  grep -qx 'Pin-Priority: 1001' "$repo/glance.pref"
+  grep -qx "URIs: $GLANCE_REPO_URL" "$repo/glance.sources"
+  grep -qx 'Signed-By: /etc/apt/keyrings/glance-archive-keyring.asc' "$repo/glance.sources"
+  test -f "$repo"/pool/main/g/glance/glance-api_2011.3.1_all.deb
+}
+check "Release fields, InRelease and Release.gpg verify with the published key; .sources, .pref" release_ok
+
+# --- container ----------------------------------------------------------------------
+
 # man-db: systemd-analyze verify checks Documentation=man:; logrotate: our config is tried
-# (curl, used by the checks, is in every rootfs: make-rootfs.sh)
-extra+=(man-db logrotate)
+# (curl, used by the checks, is in every rootfs: make-rootfs.sh). glance's dependencies are
+# not baked in: apt fetches them from the Debian archive.
+extra=(man-db logrotate)
 rootfs_log=$work/rootfs.log
 make_rootfs() { "$tools/make-rootfs.sh" "${extra[@]}" > "$work/rootfs.path" 2> "$rootfs_log"; }
 must "rootfs: bookworm + systemd + ${extra[*]}" make_rootfs
 rootfs=$(cat "$work/rootfs.path")
 
-must "boot the container (systemd, private network, repository bind-mounted read-only)" \
-  "$tools/nsbox.sh" create "$box" "$rootfs" --private-network --bind-ro="$repo":/srv/repo
+empty_container=$(date +%s%N)
+must "boot the container (systemd, private network on $bridge)" \
+  "$tools/nsbox.sh" create "$box" "$rootfs" --network-bridge="$bridge"
 
-setup_apt() {
-  sh_in 'echo "deb [trusted=yes] file:/srv/repo ./" > /etc/apt/sources.list.d/glance.list'
+network() {
+  local leader
+  leader=$("$tools/nsbox.sh" leader "$box")
+  nsenter -t "$leader" -n -- ip addr add "$box_addr/24" dev host0
+  nsenter -t "$leader" -n -- ip link set host0 up
+  # the test's transport only: the mirror through the host's proxy, the repository direct
+  sh_in "printf '%s\n' 'Acquire::http::Proxy \"$GLANCE_APT_PROXY\";' \
+    'Acquire::http::Proxy::$host_addr \"DIRECT\";' > /etc/apt/apt.conf.d/01proxy"
   apt_in update
+  inbox apt-cache policy glance | tee "$work/policy-before"
+  grep -q 'Candidate: 2:' "$work/policy-before"
 }
-must "apt source: deb [trusted=yes] file:/srv/repo ./" setup_apt
+must "Debian archive enabled: apt-cache policy glance offers Debian's 2:25" network
+sed 's/^/    /' "$work/policy-before"
+
+# The operator's steps of README.md "Install from the apt repository", verbatim but for the URL.
+add_repository() {
+  sh_in "url=$GLANCE_REPO_URL"'
+    install -d -m 755 /etc/apt/keyrings
+    curl -fsSLo /etc/apt/keyrings/glance-archive-keyring.asc "$url/glance-archive-keyring.asc"
+    curl -fsSLo /etc/apt/sources.list.d/glance.sources "$url/glance.sources"
+    curl -fsSLo /etc/apt/preferences.d/glance.pref "$url/glance.pref"'
+}
+must "add the repository as README.md says (key, glance.sources, glance.pref)" add_repository
+update_clean() {   # apt's signature checks are on (no trusted=yes anywhere in the container)
+  if inbox grep -rs 'trusted=yes\|Trusted: *yes\|AllowInsecure' /etc/apt; then return 1; fi
+  apt_in update > "$work/update.out" 2>&1 || { cat "$work/update.out"; return 1; }
+  cat "$work/update.out"
+  if grep -E '^(W|E|N|Err):' "$work/update.out"; then return 1; fi
+  grep -q "$GLANCE_REPO_URL bookworm InRelease" "$work/update.out"
+}
+check "apt-get update: the repository's InRelease verifies, no warning or notice" update_clean
+policy_after() {
+  inbox apt-cache policy glance | tee "$work/policy-after"
+  grep -qx '  Candidate: 2011.3.1' "$work/policy-after"
+}
+must "apt-cache policy glance: candidate 2011.3.1 (pin 1001 over Debian's 2:25)" policy_after
+sed 's/^/    /' "$work/policy-after"
+
 # install_synced PACKAGE...: apt-get install, and glance-common's postinst ran db_sync
 install_synced() {
   apt_in install "$@" | tee "$work/apt.out"
   grep -q "^Database is at revision" "$work/apt.out"
 }
 must "apt install glance (postinst: user, permissions, db_sync)" install_synced glance
+ours() {
+  local p v
+  for p in glance glance-api glance-registry glance-common python3-glance; do
+    v=$(inbox dpkg-query -W -f '${Version}' "$p")
+    [ "$v" = "$1" ] || { echo "$p is at $v, want $1"; return 1; }
+  done
+  inbox dpkg-query -W glance
+}
+check "dpkg-query -W glance: this package, 2011.3.1 (and its four siblings)" ours 2011.3.1
 
 # --- the installed service ----------------------------------------------------------
 
@@ -134,6 +229,8 @@ wait_ready() {   # both units active and both ports answering
          systemctl status --no-pager glance-api glance-registry; exit 1'
 }
 must "systemctl is-active glance-api glance-registry (and both answer)" wait_ready
+took=$(( ($(date +%s%N) - empty_container) / 1000000 ))
+echo "     empty container -> working glance-api: $((took / 1000)).$(printf %03d $((took % 1000))) s"
 check "both units enabled" \
   sh_in 'systemctl is-enabled glance-api.service && systemctl is-enabled glance-registry.service'
 
@@ -287,19 +384,23 @@ check "systemd-analyze verify: clean" verify
 check "modify a conffile value (server_threads = 12 in glance-api.conf)" \
   sh_in 'sed -i "s/^bind_port = 9292/bind_port = 9292\nserver_threads = 12/" /etc/glance/glance-api.conf
          grep -qx "server_threads = 12" /etc/glance/glance-api.conf'
-must "rebuild as 2011.3.1+1 into the repository" \
-  env DEB_BUILD_OPTIONS=nocheck "$tools/build-deb.sh" "$repo" 2011.3.1+1
+no_swap() {   # with both sources, upgrade never proposes the distribution's glance
+  apt_in -s upgrade | tee "$work/upgrade.sim"
+  if grep -E '^Inst (glance|python3-glance)' "$work/upgrade.sim"; then return 1; fi
+  apt_in -s dist-upgrade | tee "$work/dist-upgrade.sim"
+  if grep -E '^Inst (glance|python3-glance)' "$work/dist-upgrade.sim"; then return 1; fi
+}
+check "apt-get -s upgrade / dist-upgrade: nothing from the distribution's glance" no_swap
+publish_next() { GLANCE_REPO_VERSION=2011.3.2 DEB_BUILD_OPTIONS=nocheck publish; }
+must "make repo with 2011.3.2 (same key)" publish_next
 upgrade() {
   apt_in update
-  install_synced glance glance-api glance-registry glance-common python3-glance
-  local v
-  for p in glance glance-api glance-registry glance-common python3-glance; do
-    v=$(inbox dpkg-query -W -f '${Version}' "$p")
-    [ "$v" = 2011.3.1+1 ] || { echo "$p is at $v"; return 1; }
-  done
+  apt_in upgrade | tee "$work/apt.out"
+  grep -q "^Database is at revision" "$work/apt.out"
+  ours 2011.3.2
 }
 before_upgrade=$(mainpids)
-must "apt upgrade to 2011.3.1+1 (db_sync again)" upgrade
+must "apt-get upgrade to 2011.3.2 from the repository (db_sync again)" upgrade
 after_upgrade() {
   wait_ready
   [ "$(mainpids)" != "$before_upgrade" ] || { echo "services were not restarted"; return 1; }
@@ -333,6 +434,42 @@ purged() {
          id glance   # a system user stays, as usual in Debian'
 }
 check "apt purge: /etc/glance, /var/lib/glance, /var/log/glance removed; user glance kept" purged
+
+# --- the distribution's glance ----------------------------------------------------------
+
+# README.md "Back to the distribution's glance": remove the three files, update, install.
+distribution_again() {
+  sh_in 'rm /etc/apt/sources.list.d/glance.sources /etc/apt/preferences.d/glance.pref             /etc/apt/keyrings/glance-archive-keyring.asc'
+  apt_in update
+  inbox apt-cache policy glance | grep -q 'Candidate: 2:'
+  apt_in install glance
+  inbox dpkg-query -W glance glance-api glance-common python3-glance | tee "$work/debian.versions"
+  [ "$(grep -c $'	2:' "$work/debian.versions")" = 4 ]
+}
+check "after purge: the distribution's glance (2:25) installs" distribution_again
+refused() {
+  add_repository
+  apt_in update
+  local rc=0
+  apt_in install glance > "$work/refused-y.out" 2>&1 || rc=$?
+  cat "$work/refused-y.out"
+  [ $rc != 0 ] || return 1
+  rc=0
+  apt_in install --allow-downgrades glance > "$work/refused.out" 2>&1 || rc=$?
+  cat "$work/refused.out"
+  [ $rc != 0 ] || return 1
+  grep -q "The distribution's OpenStack Glance is on this system" "$work/refused.out"
+  grep -q "apt purge glance glance-api glance-common glance-registry python3-glance" "$work/refused.out"
+  inbox dpkg-query -W glance glance-api glance-common python3-glance > "$work/after.versions"
+  cmp "$work/debian.versions" "$work/after.versions"
+  local st   # the new glance-registry was not unpacked either: not installed
+  st=$(inbox dpkg-query -W -f '${db:Status-Abbrev}' glance-registry 2>/dev/null || true)
+  case $st in ""|?n" ") ;; *) echo "glance-registry: '$st'"; return 1 ;; esac
+  [ -z "$(inbox dpkg --audit)" ]
+}
+run_check "with the distribution's glance installed, ours refuses: clear message, nothing changed" refused &&
+  { grep '^E:' "$work/refused-y.out"; echo "with --allow-downgrades:"
+    sed -n "/^The distribution's OpenStack Glance/,/^  apt install glance/p" "$work/refused.out"; } | sed 's/^/    /'
 
 summary
 [ "$failed" = 0 ]

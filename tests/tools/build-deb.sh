@@ -1,7 +1,7 @@
 #!/bin/bash
 # build-deb.sh [OUTDIR] [VERSION]: build the glance .debs from this checkout and add them to
-# OUTDIR (default ${TMPDIR:-/tmp}/glance-debs), a flat apt repository with a Packages index:
-#   deb [trusted=yes] file:OUTDIR ./
+# OUTDIR (default ${TMPDIR:-/tmp}/glance-debs), with a Packages index. Nodes install them from
+# the signed repository `make repo` publishes (tools/make-repo.sh), or as local .deb files.
 # VERSION, when given, is a new debian/changelog entry (e.g. 2011.3.1+1, for upgrade tests);
 # the checkout itself is never modified. Set DEB_BUILD_OPTIONS=nocheck to skip the unit tests.
 set -euo pipefail

@@ -9,6 +9,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 packages=(
   debootstrap systemd-container          # make-rootfs.sh, nsbox.sh
   dpkg-dev lintian                       # build-deb.sh
+  reprepro gnupg                         # tools/make-repo.sh: the signed apt repository
   curl zstd
 )
 
