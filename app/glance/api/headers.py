@@ -40,7 +40,8 @@ def _text(value):
 
 
 def _convert(field, kind, value):
-    if value == "":
+    # python-glanceclient sends an unset field as the text "None".
+    if value == "" or value == "None":
         return None
     if kind is bool:
         return limits.parse_bool(field, value)
@@ -87,8 +88,9 @@ def meta_from_headers(headers, conf=None):
             elif lower.startswith(PREFIX):
                 field = lower[len(PREFIX):].replace("-", "_")
                 kind = FIELDS.get(field)
-                if kind is not None:
-                    fields[field] = _convert(field, kind, _text(value))
+                converted = _convert(field, kind, _text(value)) if kind else None
+                if kind is str or converted is not None:   # an empty flag says nothing
+                    fields[field] = converted
         if conf is not None:
             _check_limits(fields, properties, conf)
     except limits.LimitError as exc:

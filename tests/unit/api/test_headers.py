@@ -115,3 +115,10 @@ def test_values_at_the_limits_pass():
     sent = {"x-image-meta-name": "n" * 10, **props(3, key="kk", value="v" * 6)}
     fields, properties = headers.meta_from_headers(sent, LIMITS)
     assert fields["name"] == "n" * 10 and len(properties) == 3
+
+
+def test_glanceclients_none_for_an_unset_flag_is_no_value():
+    fields, _ = headers.meta_from_headers({"x-image-meta-is_public": "None",
+                                           "x-image-meta-protected": "",
+                                           "x-image-meta-min_ram": "None"})
+    assert fields == {}
