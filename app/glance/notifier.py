@@ -252,7 +252,10 @@ class RabbitStrategy:
                 pass
 
     def _down(self, exc):
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, (TimeoutError, socket.timeout)) and not str(exc):
+            reason = f"no answer within notifier_send_timeout ({self.timeout:g}s)"
+        else:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if self.outage is None:
             LOG.warning("Cannot send notifications to RabbitMQ at %s (%s); keeping up to %d "
                         "and retrying every %gs", self.where, reason, self.limit,
@@ -265,8 +268,8 @@ class RabbitStrategy:
         with self.cond:
             dropped, self.dropped = self.dropped, 0
         if self.outage is not None:
-            LOG.warning("RabbitMQ at %s takes notifications again; %d were dropped meanwhile",
-                        self.where, dropped)
+            LOG.warning("RabbitMQ at %s takes notifications again; %d were dropped meanwhile "
+                        "(queue full)", self.where, dropped)
         elif dropped:
             LOG.warning("%d notifications were dropped: the queue was full", dropped)
         self.outage = None
