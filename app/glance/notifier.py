@@ -228,7 +228,8 @@ class RabbitStrategy:
             # the socket timeouts bound every wait on a broker that stops answering.
             transport_options={"confirm_publish": True, "read_timeout": timeout,
                                "write_timeout": timeout})
-        connection.connect()
+        # One attempt: retrying is the sender loop's job (connect() would sleep 2 s and retry).
+        connection.ensure_connection(max_retries=0)
         return connection
 
     def _publish(self, msg):
@@ -252,7 +253,8 @@ class RabbitStrategy:
                 pass
 
     def _down(self, exc):
-        if isinstance(exc, (TimeoutError, socket.timeout)) and not str(exc):
+        exc = exc.__cause__ or exc      # kombu wraps socket errors in OperationalError
+        if isinstance(exc, (TimeoutError, socket.timeout)):
             reason = f"no answer within notifier_send_timeout ({self.timeout:g}s)"
         else:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
