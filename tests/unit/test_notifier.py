@@ -178,3 +178,18 @@ def test_refused_requests_send_nothing(client, events):
     assert client.delete(f"/v1/images/{image_id}", headers=anonymous).status_code == 401
     assert client.get(f"/v1/images/{image_id}").status_code == 404     # queued: no data
     assert events == []
+
+
+def test_unexpected_store_failure_sends_no_path(tmp_path, events):
+    class Failing:
+        def add(self, image_id, body, size=None, checksum=None):
+            body.read(10)
+            raise OSError(28, "No space left on device", "/srv/secret-dir/" + image_id)
+
+    conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path),
+                                                "notifier_strategy": "logging"})
+    stores = StoreMap({"file": Failing()}, "file", {"file": "file", "filesystem": "file"})
+    client = create_app(conf, registry=FakeRegistry(), stores=stores).test_client()
+    assert client.post("/v1/images", data=b"x" * 100, headers=OCTET).status_code >= 500
+    assert [(m["event_type"], m["priority"]) for m in events] == [("image.upload", "ERROR")]
+    assert "OSError" in events[0]["payload"] and "secret-dir" not in events[0]["payload"]

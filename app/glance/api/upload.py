@@ -84,7 +84,7 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
         if isinstance(exc, Duplicate) and _status(image_id) == "active":
             pass    # a concurrent upload won; its data stays
         else:
-            _kill(image_id, f"{type(exc).__name__}: {exc}")
+            _kill(image_id, _reason(exc))
         if not isinstance(exc, (StoreError, RegistryError)):
             LOG.exception("Upload of image %s failed", image_id)
             exc = BackendError(f"Error uploading image: ({type(exc).__name__}): {exc}")
@@ -103,6 +103,17 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
         raise
     context.notifier().info("image.upload", public(image))
     return image
+
+
+def _reason(exc):
+    """Why an upload failed, fit for the image.upload ERROR event.
+
+    Store and registry errors are written for clients; anything else may
+    carry a file path or URL, so only its type goes out (the log has the rest).
+    """
+    if isinstance(exc, (StoreError, RegistryError)):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} (see the glance-api log)"
 
 
 def _status(image_id):
