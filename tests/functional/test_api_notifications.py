@@ -256,6 +256,19 @@ def _cycle(api):
     return image_id, times
 
 
+def _cycles_while_down(api, server, count):
+    """``count`` cycles, each request faster than the send timeout; the image ids and
+    latencies.  Then waits for the log to name the outage."""
+    kept, latencies = [], []
+    for _ in range(count):
+        image_id, times = _cycle(api)
+        kept.append(image_id)
+        latencies += times
+    assert max(latencies) < TIMEOUT, latencies
+    assert wait_for(lambda: "Cannot send notifications" in server.logtext(), TIMEOUT + 5)
+    return kept, latencies
+
+
 def test_broker_unreachable_then_cut_mid_run(start_notifying_api, consumer, api_for):
     port = free_port()
     relay = Relay(port)
@@ -263,13 +276,7 @@ def test_broker_unreachable_then_cut_mid_run(start_notifying_api, consumer, api_
     api = api_for(server)
     try:
         # 1. Unreachable from the start: requests are as fast as ever, the log says why, once.
-        kept, latencies = [], []
-        for _ in range(3):
-            image_id, times = _cycle(api)
-            kept.append(image_id)
-            latencies += times
-        assert max(latencies) < TIMEOUT, latencies
-        assert wait_for(lambda: "Cannot send notifications" in server.logtext(), 5)
+        kept, latencies = _cycles_while_down(api, server, 3)
         log = server.logtext()
         assert log.count("Cannot send notifications to RabbitMQ") == 1, log
         assert f"127.0.0.1:{port}" in log and "Connection refused" in log
@@ -319,17 +326,11 @@ def test_broker_that_hangs(start_notifying_api, consumer, api_for):
     server = start_notifying_api(port)
     api = api_for(server)
     try:
-        first, _ = _cycle(api)
+        _cycle(api)
         assert len(consumer.take("INFO", 4)) == 4
         assert consumer.rest("INFO", wait=1.0) == []
         relay.stall()
-        kept, latencies = [], []
-        for _ in range(2):
-            image_id, times = _cycle(api)
-            kept.append(image_id)
-            latencies += times
-        assert max(latencies) < TIMEOUT, latencies
-        assert wait_for(lambda: "Cannot send notifications" in server.logtext(), TIMEOUT + 5)
+        kept, latencies = _cycles_while_down(api, server, 2)
         log = server.logtext()
         assert log.count("Cannot send notifications") == 1, log
         assert f"no answer within notifier_send_timeout ({TIMEOUT:g}s)" in log, log
