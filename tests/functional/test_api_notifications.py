@@ -368,3 +368,40 @@ def test_full_queue_drops_the_oldest_and_counts_them(topic, consumer, tmp_path, 
     finally:
         note.close()
         relay.cut()
+
+
+def _as(tenant):
+    return {"X-Identity-Status": "Confirmed", "X-Tenant-Id": tenant, "X-User-Id": f"{tenant}-u",
+            "X-Roles": "member"}
+
+
+def test_refused_callers_and_cut_downloads_send_nothing(start_notifying_api, consumer, api_for):
+    """Another tenant's PUT, DELETE and GET, an anonymous PUT, and a download the client
+    abandons: no event, and the image is unchanged."""
+    server = start_notifying_api()
+    api = api_for(server)
+    data = os.urandom(8 * 1024 * 1024)
+    created = api.request("POST", "/v1/images", data=data,
+                          headers={**OCTET, **_as("alice"), "x-image-meta-name": "mine"})
+    assert created.status_code == 201, created.text
+    image_id = created.json()["image"]["id"]
+    assert [m["event_type"] for m in consumer.take("INFO", 1)] == ["image.upload"]
+    path = f"/v1/images/{image_id}"
+    assert api.request("PUT", path, headers={**_as("mallory"),
+                                             "x-image-meta-name": "stolen"}).status_code == 404
+    assert api.request("DELETE", path, headers=_as("mallory")).status_code == 404
+    assert api.request("GET", path, headers=_as("mallory")).status_code == 404
+    assert api.request("PUT", path, headers={"X-Identity-Status": "Invalid",
+                                             "x-image-meta-name": "anon"}).status_code == 401
+    # A client that reads the headers and the first bytes, then goes away.
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Identity-Status: Confirmed\r\n"
+                     f"X-Tenant-Id: alice\r\nX-Roles: member\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    assert consumer.rest("INFO", wait=2.0) == []
+    assert consumer.rest("ERROR", wait=0.2) == []
+    head = api.request("HEAD", path, headers=_as("alice"))
+    assert head.headers["x-image-meta-name"] == "mine"
+    assert head.headers["x-image-meta-status"] == "active"
+    assert api.request("GET", path, headers=_as("alice")).content == data
+    assert [m["event_type"] for m in consumer.take("INFO", 1)] == ["image.send"]
