@@ -405,3 +405,14 @@ def test_refused_callers_and_cut_downloads_send_nothing(start_notifying_api, con
     assert head.headers["x-image-meta-status"] == "active"
     assert api.request("GET", path, headers=_as("alice")).content == data
     assert [m["event_type"] for m in consumer.take("INFO", 1)] == ["image.send"]
+
+
+def test_sigterm_with_the_broker_down_exits_promptly(start_notifying_api, api_for):
+    """Events still queued at SIGTERM: glance-api tries for at most the send timeout,
+    says how many it could not send, and exits 0."""
+    server = start_notifying_api(free_port())
+    _cycles_while_down(api_for(server), server, 1)
+    start = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - start < TIMEOUT + 5
+    assert "Stopping with 4 notifications not sent" in server.logtext()
