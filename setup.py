@@ -29,6 +29,7 @@ setup(
         "client": ["python-glanceclient>=4.1"],
         # auth_strategy = keystone (keystoneauth1 and oslo.config come with it)
         "keystone": ["keystonemiddleware>=10.1"],
+        "rabbit": ["kombu>=5.2"],
     },
     entry_points={
         "console_scripts": [

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install and start what the test suite talks to: MariaDB, PostgreSQL, and
+# Install and start what the test suite talks to: MariaDB, PostgreSQL, RabbitMQ, and
 # (through tests/tools/setup-backends.sh) memcached, Swift and rclone. Idempotent: on a
 # machine that has everything it only checks, in about a second.
 set -euo pipefail
@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+# Notifications (notifier_strategy = rabbit) go to a real RabbitMQ on 127.0.0.1:5672.
+[ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 # The HTTP store's DNS rebinding test: its own network namespace and a test CA.
 command -v unshare >/dev/null || need+=(util-linux)
 command -v ip >/dev/null || need+=(iproute2)
@@ -36,6 +38,12 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   done
   for _ in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+fi
+
+# RabbitMQ with its default guest/guest (accepted from localhost only).
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  /usr/sbin/rabbitmq-server -detached >/dev/null 2>&1 || true
+  for _ in $(seq 1 150); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && break; sleep 0.2; done
 fi
 
 [ -x tests/tools/setup-backends.sh ] && tests/tools/setup-backends.sh

@@ -93,6 +93,27 @@ OPTIONS = [
         ("delayed_delete", "bool", False, "Mark deleted images pending_delete and let "
          "glance-scrubber remove their data later."),
     ),
+    *_opts("Notifications", (API,),
+        ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "
+         "image.delete, image.send) go: noop (nowhere), logging (the glance.notifier log) or "
+         "rabbit (RabbitMQ queues <rabbit_notification_topic>.<PRIORITY>; needs kombu).",
+         {"choices": ("noop", "logging", "rabbit")}),
+        ("rabbit_host", "str", "localhost", "RabbitMQ host."),
+        ("rabbit_port", "port", 5672, "RabbitMQ port."),
+        ("rabbit_use_ssl", "bool", False, "Connect to RabbitMQ with TLS."),
+        ("rabbit_userid", "str", "guest", "RabbitMQ user."),
+        ("rabbit_password", "str", "guest", "RabbitMQ password.", {"secret": True}),
+        ("rabbit_virtual_host", "str", "/", "RabbitMQ virtual host."),
+        ("rabbit_notification_topic", "str", "glance_notifications",
+         "Prefix of the queue names: events go to <topic>.INFO, <topic>.WARN, <topic>.ERROR."),
+        ("notifier_send_timeout", "float", 5.0, "Seconds the notification sender waits for "
+         "RabbitMQ (connect, send, confirm) before it counts the broker as down. Requests never "
+         "wait for it."),
+        ("notifier_queue_size", "int", 1000, "Notifications kept in memory while RabbitMQ is "
+         "down or slow; when full the oldest are dropped (and counted in the log)."),
+        ("notifier_retry_interval", "float", 2.0, "Seconds between attempts to reach RabbitMQ "
+         "while it is down."),
+    ),
     *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
     ),

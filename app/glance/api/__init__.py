@@ -8,9 +8,11 @@ from flask import Flask, request
 
 from glance import keystone
 from glance.api import context, errors, headers, images, members, upload, versions
+from glance.notifier import build_notifier
 
 
-def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_token=None):
+def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_token=None,
+               notifier=None):
     """Build the glance-api WSGI application.
 
     :param conf: the effective :class:`glance.config.Config`.
@@ -21,8 +23,10 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     :param auth_token: ``(wsgi_app, conf) -> wsgi_app`` that authenticates
         requests; default :func:`glance.keystone.protect` (keystonemiddleware in
         keystone mode, nothing in noauth).  Unit tests give one that trusts headers.
+    :param notifier: a :class:`glance.notifier.Notifier`; default: from
+        ``notifier_strategy``.  Whoever serves the app calls its ``close()`` at shutdown.
     :raises glance.config.ConfigError: keystone mode without keystonemiddleware
-        or without the ``[keystone_authtoken]`` credentials.
+        or without the ``[keystone_authtoken]`` credentials; rabbit without kombu.
     """
     if registry is None:
         from glance.registry.client import RegistryClient
@@ -34,9 +38,11 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     if service_auth is None:
         service_auth = (keystone.service_auth(conf) if keystone.enabled(conf)
                         else context.NoAuthService())
+    if notifier is None:
+        notifier = build_notifier(conf)
     app = Flask("glance.api")
     app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores,
-                                "service_auth": service_auth}
+                                "service_auth": service_auth, "notifier": notifier}
     app.url_map.strict_slashes = False
     for blueprint in (images.bp, upload.bp, members.bp):
         app.register_blueprint(blueprint)

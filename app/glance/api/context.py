@@ -61,5 +61,10 @@ def stores():
     return current_app.extensions["glance"]["stores"]
 
 
+def notifier():
+    """The :class:`glance.notifier.Notifier` of image events."""
+    return current_app.extensions["glance"]["notifier"]
+
+
 def conf():
     return current_app.extensions["glance"]["conf"]

@@ -10,7 +10,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import context
 from glance.api.errors import Forbidden, NotFound, status_line
-from glance.api.headers import HIDDEN, image_headers
+from glance.api.headers import HIDDEN, image_headers, public
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import StoreError
 
@@ -77,6 +77,7 @@ def show(image_id):
         raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
             from None
     headers.append(("Content-Length", str(size)))
+    chunks = context.notifier().sending(chunks, image, context.request_context(), request)
     return Response(_guarded(chunks, image_id), status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
@@ -113,6 +114,7 @@ def delete(image_id):
     if image.get("protected"):
         raise Forbidden("Image is protected")
     registry.delete(image_id, headers=context.auth_headers())
+    context.notifier().info("image.delete", public(image))
     location = image.get("location")
     if location and not context.conf().delayed_delete:
         if _delete_data(image_id, location) == "deleted":

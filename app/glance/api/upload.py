@@ -54,8 +54,9 @@ def _check_location(location):
 
 
 def _kill(image_id, reason):
-    """Set the image killed; never raises (the original error matters more)."""
+    """Set the image killed, send image.upload ERROR; never raises (the first error matters)."""
     LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
+    context.notifier().error("image.upload", f"Upload of image {image_id} failed: {reason}")
     try:
         context.registry().update(image_id, {"status": "killed"},
                                   headers=context.service_headers())
@@ -83,7 +84,7 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
         if isinstance(exc, Duplicate) and _status(image_id) == "active":
             pass    # a concurrent upload won; its data stays
         else:
-            _kill(image_id, f"{type(exc).__name__}: {exc}")
+            _kill(image_id, _reason(exc))
         if not isinstance(exc, (StoreError, RegistryError)):
             LOG.exception("Upload of image %s failed", image_id)
             exc = BackendError(f"Error uploading image: ({type(exc).__name__}): {exc}")
@@ -93,13 +94,26 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
     finally:
         body.close()
     try:
-        return registry.update(image_id, {"status": "active", "size": stored.size,
-                                          "checksum": stored.checksum,
-                                          "location": stored.uri}, headers=auth)
+        image = registry.update(image_id, {"status": "active", "size": stored.size,
+                                           "checksum": stored.checksum,
+                                           "location": stored.uri}, headers=auth)
     except Exception as exc:
         _remove_data(store, stored.uri)
         _kill(image_id, f"could not activate: {exc}")
         raise
+    context.notifier().info("image.upload", public(image))
+    return image
+
+
+def _reason(exc):
+    """Why an upload failed, fit for the image.upload ERROR event.
+
+    Store and registry errors are written for clients; anything else may
+    carry a file path or URL, so only its type goes out (the log has the rest).
+    """
+    if isinstance(exc, (StoreError, RegistryError)):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} (see the glance-api log)"
 
 
 def _status(image_id):
@@ -169,13 +183,20 @@ def _refused_with_body(environ, with_body):
         raise
 
 
-def _finish(image, store, environ, fields, status):
-    """Upload the body or register the location, if either came; answer ``status``."""
+def _finish(image, store, environ, fields):
+    """Upload the body or register the location, if either came.
+
+    :returns: the image as it is now.
+    """
     if store is not None:
         image = upload_and_activate(image, store, environ, fields.get("size"),
                                     fields.get("checksum"))
     elif fields.get("location"):
         image = _register_location(image, fields["location"], fields)
+    return image
+
+
+def _answer(image, status):
     return json_response({"image": public(image)}, status, location_headers(image))
 
 
@@ -193,7 +214,7 @@ def create():
         record.setdefault("properties", {})
         record.update(status="queued", size=fields.get("size") or 0)
         image = context.registry().create(record, headers=context.auth_headers())
-    return _finish(image, store, environ, fields, 201)
+    return _answer(_finish(image, store, environ, fields), 201)
 
 
 def _purge(with_body):
@@ -234,4 +255,6 @@ def update(image_id):
             changes["properties"] = {}
         if changes or purge:
             image = registry.update(image_id, changes, purge_props=purge, headers=auth)
-    return _finish(image, store, environ, fields, 200)
+    image = _finish(image, store, environ, fields)
+    context.notifier().info("image.update", public(image))
+    return _answer(image, 200)

@@ -61,16 +61,19 @@ def main(argv=None):
     conf, args = start(PROGRAM, argv, parser, positional="config")
     from glance.api import create_app
     try:
-        app = RequestLog(create_app(conf), "glance.api")
+        flask_app = create_app(conf)
     except config.ConfigError as exc:
         fail(str(exc))
-    server = make_server(conf, app)
+    server = make_server(conf, RequestLog(flask_app, "glance.api"))
     try:
         server.prepare()
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
-    status = Runner(server, conf, args).run()
+    try:
+        status = Runner(server, conf, args).run()
+    finally:
+        flask_app.extensions["glance"]["notifier"].close()
     raise SystemExit(status)
 
 
