@@ -54,6 +54,32 @@ def raises(status, message=None):
 
 class RegistryContract:
 
+    # --- conditional status changes (X-Glance-Registry-Expect-Status) -------
+
+    def test_expect_status_changes_only_an_image_in_that_status(self, registry):
+        made = registry.create(image(status="queued"))
+        saving = registry.update(made["id"], {"status": "saving"}, expect_status="queued")
+        assert saving["status"] == "saving"
+        with raises(409) as info:
+            registry.update(made["id"], {"status": "saving", "name": "second"},
+                            expect_status="queued")
+        assert "no longer queued" in info.value.message
+        assert registry.get(made["id"]) == saving, "a refused update changed the image"
+
+    def test_expect_status_refuses_a_deleted_image(self, registry):
+        made = registry.create(image(status="saving"))
+        registry.update(made["id"], {"status": "deleted"})
+        registry.delete(made["id"])
+        with raises(409):
+            registry.update(made["id"], {"status": "active"}, expect_status="saving")
+        assert registry.get(made["id"])["status"] == "deleted"
+
+    def test_expect_status_with_no_change_refreshes_updated_at(self, registry):
+        made = registry.create(image(status="saving"))
+        touched = registry.update(made["id"], {}, expect_status="saving")
+        assert touched["status"] == "saving"
+        assert touched["updated_at"] >= made["created_at"]
+
     # --- create and show ---------------------------------------------------
 
     def test_create_then_show_round_trips(self, registry):

@@ -112,8 +112,10 @@ def delete(image_id):
         raise Forbidden("Forbidden to delete an image you do not own")
     if image.get("protected"):
         raise Forbidden("Image is protected")
-    registry.delete(image_id, headers=context.auth_headers())
-    location = image.get("location")
+    # The record as deleted: an upload that activated the image since it was
+    # read above brought its location, whose data must go too.
+    marked = registry.delete(image_id, headers=context.auth_headers()) or image
+    location = marked.get("location") or image.get("location")
     if location and not context.conf().delayed_delete:
         if _delete_data(image_id, location) == "deleted":
             registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())
