@@ -60,16 +60,19 @@ def main(argv=None):
     parser = server_parser(PROGRAM, "Serve the Glance v1 image API.")
     conf, args = start(PROGRAM, argv, parser, positional="config")
     from glance.api import create_app
+    from glance.api.recovery import start_recovery
     try:
-        app = RequestLog(create_app(conf), "glance.api")
+        flask_app = create_app(conf)
     except config.ConfigError as exc:
         fail(str(exc))
+    app = RequestLog(flask_app, "glance.api")
     server = make_server(conf, app)
     try:
         server.prepare()
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
+    start_recovery(flask_app)
     status = Runner(server, conf, args).run()
     raise SystemExit(status)
 
