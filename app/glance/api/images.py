@@ -61,7 +61,7 @@ def detail_not_allowed():
 def show(image_id):
     """HEAD: metadata as headers.  GET: the same headers and the data."""
     image = context.registry().get(image_id, headers=context.auth_headers())
-    headers = image_headers(image)
+    headers = image_headers(image, request.host_url.rstrip("/"))
     if request.method == "HEAD":
         headers.append(("Content-Length", str(image.get("size") or 0)))
         return Response(status=status_line(200), headers=headers,

@@ -205,7 +205,8 @@ def _finish(image, store, environ, fields, status):
                                     fields.get("checksum"))
     elif fields.get("location"):
         image = _register_location(image, fields["location"], fields)
-    return json_response({"image": public(image)}, status, location_headers(image))
+    return json_response({"image": public(image)}, status,
+                         location_headers(image, request.host_url.rstrip("/")))
 
 
 @bp.route("/v1/images", methods=["POST"])

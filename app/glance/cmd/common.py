@@ -78,15 +78,27 @@ class Signals:
         self.reload_requested = True
 
     def reload_if_requested(self):
-        """Re-read the same file and set up logging again; a bad file keeps the old settings."""
+        """Re-read the same file and apply it; a bad file keeps the old settings.
+
+        What needs no new socket is applied (:meth:`apply`, then logging);
+        the listening address, port and thread count need a restart.
+        """
         if not self.reload_requested:
             return
         self.reload_requested = False
         try:
             conf = config.load_config(self.program, self.conf.path, self.overrides)
+            self.apply(conf)
             setup_logging(conf)
-        except config.ConfigError as exc:
-            self.log.error("Reload failed, keeping the old settings: %s", exc)
+        except Exception as exc:     # ConfigError, or a store or database URL that cannot be used
+            text = " ".join(str(exc).split())     # one line in the log, whatever the parser said
+            self.log.error("Reload failed, keeping the old settings: %s", text)
             return
         self.conf = conf
         self.log.info("Reloaded configuration from %s", conf.path)
+
+    def apply(self, conf):
+        """Put ``conf`` into effect in the running server (the servers override it).
+
+        :raises Exception: ``conf`` cannot be applied; nothing was changed.
+        """

@@ -33,10 +33,26 @@ def make_app(conf):
 class Runner(Signals):
     """The waitress main loop plus the signal handling around it."""
 
-    def __init__(self, server, conf, args):
+    def __init__(self, server, conf, args, app=None):
         super().__init__(PROGRAM, conf, args, LOG)
         self.server = server
+        self.app = app
         self.map = getattr(server, "map", None) or server._map
+
+    def apply(self, conf):
+        """New options for the app; a new engine when the database settings changed."""
+        state = self.app.extensions["glance_registry"] if self.app is not None else None
+        if state is None:
+            return
+        old = state.conf
+        if (conf.sql_connection, conf.sql_idle_timeout) != (old.sql_connection,
+                                                            old.sql_idle_timeout):
+            from glance.registry import db
+            engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
+            retired = state.engine
+            state.engine, state.Session = engine, db.session_factory(engine)
+            retired.dispose()
+        state.conf = conf
 
     def busy(self):
         dispatcher = self.server.task_dispatcher
@@ -83,7 +99,7 @@ def main(argv=None):
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
-    Runner(server, conf, args).run()
+    Runner(server, conf, args, app.app).run()
     return 0
 
 

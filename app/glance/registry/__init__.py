@@ -32,7 +32,8 @@ def create_app(conf, *, engine=None):
 
     @app.before_request
     def _context():
-        g.ctx = context.for_request(request.headers, conf)
+        # The state's conf, read per request: SIGHUP may have replaced it.
+        g.ctx = context.for_request(request.headers, app.extensions["glance_registry"].conf)
 
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)

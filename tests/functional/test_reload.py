@@ -1,0 +1,83 @@
+"""SIGHUP re-reads the configuration file and applies it; a bad file keeps the old one.
+
+Applied without a restart (glance-api): registry_host/port/timeout, every
+store option, default_store, delayed_delete, owner_is_tenant, upload and
+scrubber times, server_timeout, shutdown_timeout, logging.  glance-registry:
+sql_connection, sql_idle_timeout, api_limit_max, limit_param_default,
+owner_is_tenant, logging.  Need a restart (a new socket or thread pool):
+bind_host, bind_port, server_threads.
+"""
+import signal
+
+import pytest
+
+from servers import Server, wait_for, write_conf
+
+
+@pytest.fixture
+def second_registry(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("registry-b")
+    server = Server("glance-registry", workdir,
+                    {"sql_connection": f"sqlite:///{workdir}/registry.sqlite"}).start()
+    yield server
+    server.stop()
+
+
+def _reload(server, **changes):
+    server.options.update(changes)
+    write_conf(server.conf, server.options)
+    server.proc.send_signal(signal.SIGHUP)
+
+
+def test_glance_api_applies_a_new_registry_and_delayed_delete(start_api, api_for,
+                                                            registry_server, second_registry):
+    api = api_for(start_api())
+    first = api.create(b"x" * 100, name="on-a").json()["image"]["id"]
+
+    _reload(api.server, registry_port=second_registry.port, delayed_delete="true")
+    assert wait_for(lambda: api.request("HEAD", f"/v1/images/{first}").status_code == 404)
+    made = api.create(b"y" * 100, name="on-b")
+    assert made.status_code == 201, made.text
+    image_id = made.json()["image"]["id"]
+    assert second_registry.get(f"/images/{image_id}").status_code == 200
+    assert registry_server.get(f"/images/{image_id}").status_code == 404
+    assert api.request("DELETE", f"/v1/images/{image_id}").status_code == 200
+    assert api.status(image_id) == "pending_delete", "delayed_delete was not applied"
+    assert image_id in api.files()
+
+
+def test_bad_file_on_sighup_keeps_the_old_configuration_and_logs_one_line(
+        start_api, api_for, registry_server):
+    api = api_for(start_api())
+    with open(api.server.conf, "a", encoding="utf-8") as handle:
+        handle.write("registry_port = not-a-port\n[broken\n")
+    before = api.server.logtext()
+    api.server.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "Reload failed" in api.server.logtext())
+    new = api.server.logtext()[len(before):].strip().splitlines()
+    assert len(new) == 1, new
+    assert "keeping the old settings" in new[0]
+    made = api.create(b"z" * 10, name="still-a")
+    assert made.status_code == 201
+    assert registry_server.get(f"/images/{made.json()['image']['id']}").status_code == 200
+    assert api.server.proc.poll() is None
+
+
+def test_glance_registry_applies_a_new_page_size(tmp_path):
+    registry = Server("glance-registry", tmp_path,
+                      {"sql_connection": f"sqlite:///{tmp_path}/registry.sqlite"}).start()
+    try:
+        for n in range(3):
+            made = registry_post(registry, f"img{n}")
+            assert made.status_code == 200, made.text
+        assert len(registry.get("/images").json()["images"]) == 3
+        _reload(registry, limit_param_default=2)
+        assert wait_for(lambda: len(registry.get("/images").json()["images"]) == 2)
+    finally:
+        registry.stop()
+
+
+def registry_post(registry, name):
+    import requests
+    return requests.post(registry.url + "/images", timeout=30, json={
+        "image": {"name": name, "is_public": True, "status": "active"}})
