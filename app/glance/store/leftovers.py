@@ -109,7 +109,9 @@ def _s3(store, cutoff):
             return
         raise store._error(exc, bucket) from None
     try:
-        uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        uploads = [upload for page in
+                   client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket)
+                   for upload in page.get("Uploads", [])]
     except ClientError as exc:      # rclone's S3 server cannot list them
         LOG.warning("Cannot list the incomplete multipart uploads of S3 bucket %s: %s",
                     bucket, store._error(exc, bucket))
