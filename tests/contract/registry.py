@@ -5,6 +5,7 @@ tables are empty at the start of each test.
 """
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -65,6 +66,26 @@ class RegistryContract:
                             expect_status="queued")
         assert "no longer queued" in info.value.message
         assert registry.get(made["id"]) == saving, "a refused update changed the image"
+
+    def test_expect_status_lets_exactly_one_of_many_win(self, registry):
+        if not getattr(registry, "concurrent", True):
+            pytest.skip("this registry serves one request at a time")
+        made = [registry.create(image(status="queued"))["id"] for _ in range(4)]
+
+        def attempt(args):
+            image_id, n = args
+            try:
+                registry.update(image_id, {"status": "saving", "name": f"won-{n}"},
+                                expect_status="queued")
+                return n
+            except rc.Duplicate:
+                return None
+        with ThreadPoolExecutor(8) as pool:
+            for image_id in made:
+                winners = [n for n in pool.map(attempt, [(image_id, n) for n in range(8)])
+                           if n is not None]
+                assert len(winners) == 1, winners
+                assert registry.get(image_id)["name"] == f"won-{winners[0]}"
 
     def test_expect_status_refuses_a_deleted_image(self, registry):
         made = registry.create(image(status="saving"))
