@@ -46,9 +46,10 @@ def _s3_api(server, bucket):
             listing = client.list_objects_v2(Bucket=bucket, Prefix=image_id)
         except client.exceptions.NoSuchBucket:
             return []
-        try:     # rclone cannot list multipart uploads
+        try:
             uploads = client.list_multipart_uploads(Bucket=bucket, Prefix=image_id)
-        except ClientError:
+        except ClientError as exc:     # rclone, for a bucket that never had one
+            assert exc.response["Error"]["Code"] == "NoSuchUpload", exc
             uploads = {}
         return ([o["Key"] for o in listing.get("Contents", [])]
                 + [f"multipart:{u['Key']}" for u in uploads.get("Uploads", [])])

@@ -112,7 +112,9 @@ def _s3(store, cutoff):
         uploads = [upload for page in
                    client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket)
                    for upload in page.get("Uploads", [])]
-    except ClientError as exc:      # rclone's S3 server cannot list them
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+            return      # rclone's answer for a bucket that never had one
         LOG.warning("Cannot list the incomplete multipart uploads of S3 bucket %s: %s",
                     bucket, store._error(exc, bucket))
         return
