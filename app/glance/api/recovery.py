@@ -22,7 +22,7 @@ def service_headers(app):
 
 def stale_uploads(registry, headers, stale_time, now=None):
     """Ids of saving images untouched for ``stale_time`` seconds."""
-    now = now or datetime.datetime.utcnow()
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     cutoff = now - datetime.timedelta(seconds=stale_time)
     found, marker = [], None
     while True:
@@ -60,6 +60,11 @@ def kill_stale_uploads(app):
 
 def start_recovery(app):
     """Run :func:`kill_stale_uploads` in the background: start-up does not wait for it."""
+    conf = app.extensions["glance"]["conf"]
+    if not 0 < conf.upload_heartbeat_interval * 2 <= conf.saving_stale_time:
+        LOG.warning("upload_heartbeat_interval (%d s) should be at most half of "
+                    "saving_stale_time (%d s), else live uploads may be killed",
+                    conf.upload_heartbeat_interval, conf.saving_stale_time)
     thread = threading.Thread(target=kill_stale_uploads, args=(app,), daemon=True,
                               name="recovery")
     thread.start()
