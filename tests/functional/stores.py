@@ -8,6 +8,7 @@ data)`` and ``store`` set).
 import os
 
 import pytest
+import requests
 
 from functional.test_api_stores import s3_options, swift_options
 from integration.store.backends import Rclone, Saio, s3_client
@@ -28,8 +29,14 @@ def _file_api(api):
 
 def _swift_api(saio, container):
     def backend_objects(image_id):
-        conn = saio.swift()
-        return [o["name"] for o in conn.get_container(container, prefix=image_id)[1]]
+        from swiftclient.exceptions import ClientException
+        try:
+            listing = saio.swift().get_container(container, prefix=image_id)[1]
+        except ClientException as exc:      # no container before the first upload
+            if exc.http_status != 404:
+                raise
+            return []
+        return [o["name"] for o in listing]
 
     def corrupt(image_id, data):
         saio.swift().put_object(container, image_id, data)
@@ -86,3 +93,24 @@ def every_store(request, start_api, api_for):
     api.store = request.param
     api.large = 11 * 1024 * 1024 + 7     # segmented on Swift, multipart on S3
     return api
+
+
+def download(api, image_id, after_first=None):
+    """GET the image's data: ``(bytes received, complete)``.
+
+    ``complete`` is False when the response was cut: an error while reading, or
+    fewer bytes than Content-Length (urllib3 1.26, bookworm's, does not raise then).
+    :param after_first: called once the first MiB has arrived.
+    """
+    got = requests.get(f"{api.url}/v1/images/{image_id}", stream=True, timeout=60)
+    assert got.status_code == 200, got.text
+    received = b""
+    try:
+        for piece in got.iter_content(1024 * 1024):
+            received += piece
+            if after_first is not None:
+                after_first, call = None, after_first
+                call()
+    except requests.RequestException:
+        return received, False
+    return received, len(received) == int(got.headers["Content-Length"])

@@ -9,24 +9,11 @@ import hashlib
 import os
 
 import pytest
-import requests
 
+from functional.stores import download as _download
 from functional.stores import every_store, rclone, saio  # noqa: F401  (fixtures)
 
 MiB = 1024 * 1024
-
-
-def _download(api, image_id):
-    """``(bytes received, complete)``: complete is False when the response was cut."""
-    got = requests.get(f"{api.url}/v1/images/{image_id}", stream=True, timeout=60)
-    assert got.status_code == 200
-    received = b""
-    try:
-        for piece in got.iter_content(MiB):
-            received += piece
-    except requests.RequestException:
-        return received, False
-    return received, True
 
 
 @pytest.mark.parametrize("change", ["same-size", "shorter", "longer"])

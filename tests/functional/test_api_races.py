@@ -16,6 +16,7 @@ import threading
 import pytest
 import requests
 
+from functional.stores import download
 from functional.stores import every_store, rclone, saio  # noqa: F401  (fixtures)
 from servers import wait_for
 
@@ -146,18 +147,10 @@ def test_delete_during_download(every_store):
     created = api.create(data=data, name="read-me", disk_format="raw", container_format="bare")
     assert created.status_code == 201, created.text
     image_id = created.json()["image"]["id"]
-    got = requests.get(f"{api.url}/v1/images/{image_id}", stream=True, timeout=60)
-    assert got.status_code == 200
-    pieces = got.iter_content(MiB)
-    received = next(pieces)
 
-    assert api.request("DELETE", f"/v1/images/{image_id}").status_code == 200
-    complete = True
-    try:
-        for piece in pieces:
-            received += piece
-    except requests.RequestException:
-        complete = False
+    def delete():
+        assert api.request("DELETE", f"/v1/images/{image_id}").status_code == 200
+    received, complete = download(api, image_id, after_first=delete)
     if complete:
         assert received == data
     else:

@@ -75,16 +75,16 @@ def main(argv=None):
         flask_app = create_app(conf)
     except config.ConfigError as exc:
         fail(str(exc))
-    app = RequestLog(flask_app, "glance.api")
-    server = make_server(conf, app)
+    runner = Runner(None, conf, args, flask_app)
+    runner.install()    # before listening: an early SIGHUP is a reload, not the default exit
+    runner.server = make_server(conf, RequestLog(flask_app, "glance.api"))
     try:
-        server.prepare()
+        runner.server.prepare()
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
     start_recovery(flask_app)
-    status = Runner(server, conf, args, flask_app).run()
-    raise SystemExit(status)
+    raise SystemExit(runner.run())
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class Runner(Signals):
         super().__init__(PROGRAM, conf, args, LOG)
         self.server = server
         self.app = app
-        self.map = getattr(server, "map", None) or server._map
+        self.map = None         # the server's socket map, once it listens
 
     def apply(self, conf):
         """New options for the app; a new engine when the database settings changed."""
@@ -69,6 +69,7 @@ class Runner(Signals):
 
     def run(self):
         self.install()
+        self.map = getattr(self.server, "map", None) or self.server._map
         deadline = None
         while True:
             wasyncore.loop(timeout=0.2, map=self.map, use_poll=True, count=1)
@@ -92,14 +93,17 @@ def main(argv=None):
         fail(str(exc))
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail_db("Cannot use the database", exc)
+    runner = Runner(None, conf, args, app.app)
+    runner.install()    # before listening: an early SIGHUP is a reload, not the default exit
     try:
-        server = create_server(app, host=conf.bind_host, port=conf.bind_port,
-                               threads=conf.server_threads, channel_timeout=conf.server_timeout,
-                               ident=None, asyncore_use_poll=True)
+        runner.server = create_server(app, host=conf.bind_host, port=conf.bind_port,
+                                      threads=conf.server_threads,
+                                      channel_timeout=conf.server_timeout,
+                                      ident=None, asyncore_use_poll=True)
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
-    Runner(server, conf, args, app.app).run()
+    runner.run()
     return 0
 
 
