@@ -75,7 +75,7 @@ def test_glance_api_start_kills_a_crashed_upload(start_api, api_for, tmp_path):
     time.sleep(STALE + 1)
     restarted = api_for(start_api(**FAST))
     assert wait_for(lambda: restarted.status(image_id) == "killed", timeout=10)
-    assert "died): set to 'killed'" in restarted.server.logtext()
+    assert wait_for(lambda: "died): set to 'killed'" in restarted.server.logtext())
 
 
 @pytest.mark.parametrize("store", STORES)
