@@ -114,6 +114,16 @@ OPTIONS = [
         ("notifier_retry_interval", "float", 2.0, "Seconds between attempts to reach RabbitMQ "
          "while it is down."),
     ),
+    *_opts("Uploads", (API,),
+        ("upload_heartbeat_interval", "int", 30, "While an upload runs, touch its image's "
+         "updated_at every this many seconds, so it is not taken for a crashed upload "
+         "(0: never; keep it well below saving_stale_time)."),
+    ),
+    *_opts("Uploads", (API, SCRUBBER),
+        ("saving_stale_time", "int", 600, "An image 'saving' and untouched for this many "
+         "seconds is a crashed upload: glance-api (at start) and glance-scrubber set it "
+         "'killed', and glance-scrubber removes partial data older than this."),
+    ),
     *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
     ),

@@ -5,6 +5,7 @@ tables are empty at the start of each test.
 """
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -53,6 +54,52 @@ def raises(status, message=None):
 
 
 class RegistryContract:
+
+    # --- conditional status changes (X-Glance-Registry-Expect-Status) -------
+
+    def test_expect_status_changes_only_an_image_in_that_status(self, registry):
+        made = registry.create(image(status="queued"))
+        saving = registry.update(made["id"], {"status": "saving"}, expect_status="queued")
+        assert saving["status"] == "saving"
+        with raises(409) as info:
+            registry.update(made["id"], {"status": "saving", "name": "second"},
+                            expect_status="queued")
+        assert "no longer queued" in info.value.message
+        assert registry.get(made["id"]) == saving, "a refused update changed the image"
+
+    def test_expect_status_lets_exactly_one_of_many_win(self, registry):
+        if not getattr(registry, "concurrent", True):
+            pytest.skip("this registry serves one request at a time")
+        made = [registry.create(image(status="queued"))["id"] for _ in range(4)]
+
+        def attempt(args):
+            image_id, n = args
+            try:
+                registry.update(image_id, {"status": "saving", "name": f"won-{n}"},
+                                expect_status="queued")
+                return n
+            except rc.Duplicate:
+                return None
+        with ThreadPoolExecutor(8) as pool:
+            for image_id in made:
+                winners = [n for n in pool.map(attempt, [(image_id, n) for n in range(8)])
+                           if n is not None]
+                assert len(winners) == 1, winners
+                assert registry.get(image_id)["name"] == f"won-{winners[0]}"
+
+    def test_expect_status_refuses_a_deleted_image(self, registry):
+        made = registry.create(image(status="saving"))
+        registry.update(made["id"], {"status": "deleted"})
+        registry.delete(made["id"])
+        with raises(409):
+            registry.update(made["id"], {"status": "active"}, expect_status="saving")
+        assert registry.get(made["id"])["status"] == "deleted"
+
+    def test_expect_status_with_no_change_refreshes_updated_at(self, registry):
+        made = registry.create(image(status="saving"))
+        touched = registry.update(made["id"], {}, expect_status="saving")
+        assert touched["status"] == "saving"
+        assert touched["updated_at"] >= made["created_at"]
 
     # --- create and show ---------------------------------------------------
 

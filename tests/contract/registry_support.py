@@ -61,6 +61,8 @@ def wiped_registry(server, engine):
 class InProcessRegistry(rc.RegistryClient):
     """The client's methods, sent through Flask's test client (no sockets)."""
 
+    concurrent = False      # one in-memory SQLite connection: no requests at once
+
     def __init__(self, app, engine):
         super().__init__("127.0.0.1", 9191)
         self.test_client, self.engine = app.test_client(), engine

@@ -24,7 +24,7 @@ def test_post_answers_201_with_json_location_and_etag(active, api):
     assert active["properties"] == {"distro": "Ubuntu", "arch": "x86_64"}
     assert "location" not in active
     head = api.head(active["id"])
-    assert head.headers["Location"] == f"/v1/images/{active['id']}"
+    assert head.headers["Location"] == f"{api.url}/v1/images/{active['id']}"
     assert head.headers["ETag"] == DATA_MD5
 
 
@@ -139,7 +139,7 @@ def test_put_updates_metadata_and_purges_properties_by_default(api):
     body = response.json()["image"]
     assert body["name"] == "after"
     assert body["properties"] == {"arch": "z"}          # distro purged (Diablo)
-    assert response.headers["Location"] == f"/v1/images/{image_id}"
+    assert response.headers["Location"] == f"{api.url}/v1/images/{image_id}"
     kept = api.request("PUT", f"/v1/images/{image_id}",
                        headers={"x-image-meta-property-distro": "w",
                                 "x-glance-registry-purge-props": "false"}).json()["image"]
@@ -215,3 +215,16 @@ def test_md5_of_download_matches_checksum(api):
     image = api.create(data, name="md5").json()["image"]
     body = api.request("GET", f"/v1/images/{image['id']}").content
     assert hashlib.md5(body).hexdigest() == image["checksum"] == hashlib.md5(data).hexdigest()
+
+
+def test_location_is_absolute_from_the_request_host(api):
+    """Diablo's WebOb made Location absolute; its clients followed it."""
+    created = api.create(b"abc", name="where")
+    assert created.status_code == 201
+    image_id = created.json()["image"]["id"]
+    assert created.headers["Location"] == f"{api.url}/v1/images/{image_id}"
+    followed = api.session.head(created.headers["Location"], timeout=30)
+    assert followed.headers["x-image-meta-id"] == image_id
+    other = api.request("HEAD", f"/v1/images/{image_id}",
+                        headers={"Host": "glance.example.com:9292"})
+    assert other.headers["Location"] == f"http://glance.example.com:9292/v1/images/{image_id}"

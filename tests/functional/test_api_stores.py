@@ -80,7 +80,7 @@ def test_upload_download_delete(store_api, chunked):
     assert got.headers["ETag"].strip('"') == image["checksum"]
     assert got.content == data
     assert "x-image-meta-location" not in {name.lower() for name in got.headers}
-    assert got.headers["Location"] == f"/v1/images/{image['id']}"    # the image, not the data
+    assert got.headers["Location"] == f"{store_api.url}/v1/images/{image['id']}"   # not the data
     assert no_secret_in(answer.text, str(answer.headers), str(got.headers))
 
     assert store_api.request("DELETE", f"/v1/images/{image['id']}").status_code == 200

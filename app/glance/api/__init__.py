@@ -28,10 +28,7 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     :raises glance.config.ConfigError: keystone mode without keystonemiddleware
         or without the ``[keystone_authtoken]`` credentials; rabbit without kombu.
     """
-    if registry is None:
-        from glance.registry.client import RegistryClient
-        registry = RegistryClient(conf.registry_host, conf.registry_port,
-                                  timeout=conf.registry_timeout)
+    registry = registry or _registry_client(conf)
     if stores is None:
         from glance.store import build_stores
         stores = build_stores(conf)
@@ -54,3 +51,20 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
 
     app.wsgi_app = (auth_token or keystone.protect)(versions.VersionNegotiation(app.wsgi_app), conf)
     return app
+
+
+def _registry_client(conf):
+    from glance.registry.client import RegistryClient
+    return RegistryClient(conf.registry_host, conf.registry_port, timeout=conf.registry_timeout)
+
+
+def reconfigure(app, conf):
+    """Apply a re-read configuration (SIGHUP) to a running app.
+
+    The registry client and the stores are built anew from ``conf`` and swapped
+    in with it in one assignment; requests already running finish with the old ones.
+    """
+    from glance.store import build_stores
+    ext = app.extensions["glance"]
+    app.extensions["glance"] = {**ext, "conf": conf, "registry": _registry_client(conf),
+                                "stores": build_stores(conf)}

@@ -125,9 +125,10 @@ def public(image):
     return {k: v for k, v in image.items() if k not in HIDDEN}
 
 
-def image_headers(image):
+def image_headers(image, base=""):
     """Response headers describing ``image``: every attribute and property, ETag, Location.
 
+    :param base: the URL the client reached glance-api at (see :func:`location_headers`).
     :returns: a list of ``(name, value)`` pairs.
     """
     out = []
@@ -137,12 +138,17 @@ def image_headers(image):
         out.append((PREFIX + key, _header_value(value)))
     for key, value in (image.get("properties") or {}).items():
         out.append((PROPERTY_PREFIX + key, _header_value(value)))
-    out.extend(location_headers(image))
+    out.extend(location_headers(image, base))
     return out
 
 
-def location_headers(image):
-    headers = [("Location", f"/v1/images/{image['id']}")]
+def location_headers(image, base=""):
+    """``Location`` (and ``ETag``) of ``image``.
+
+    :param base: ``scheme://host[:port]`` from the request's Host: Diablo's
+        WebOb made Location absolute, and its clients followed it as such.
+    """
+    headers = [("Location", f"{base}/v1/images/{image['id']}")]
     if image.get("checksum"):
         headers.append(("ETag", image["checksum"]))
     return headers

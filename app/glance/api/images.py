@@ -2,6 +2,7 @@
 
 Creating and updating live in :mod:`glance.api.upload`.
 """
+import hashlib
 import json
 import logging
 
@@ -12,7 +13,7 @@ from glance.api import context
 from glance.api.errors import Forbidden, NotFound, status_line
 from glance.api.headers import HIDDEN, image_headers, public
 from glance.store.base import NotFound as DataNotFound
-from glance.store.base import StoreError
+from glance.store.base import Corrupt, StoreError
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("images", __name__)
@@ -60,7 +61,7 @@ def detail_not_allowed():
 def show(image_id):
     """HEAD: metadata as headers.  GET: the same headers and the data."""
     image = context.registry().get(image_id, headers=context.auth_headers())
-    headers = image_headers(image)
+    headers = image_headers(image, request.host_url.rstrip("/"))
     if request.method == "HEAD":
         headers.append(("Content-Length", str(image.get("size") or 0)))
         return Response(status=status_line(200), headers=headers,
@@ -77,22 +78,54 @@ def show(image_id):
         raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
             from None
     headers.append(("Content-Length", str(size)))
-    chunks = context.notifier().sending(chunks, image, context.request_context(), request)
-    return Response(_guarded(chunks, image_id), status=status_line(200), headers=headers,
+    # Verified first: image.send goes out only for a download that was whole and right.
+    chunks = context.notifier().sending(_guarded(chunks, image), image,
+                                        context.request_context(), request)
+    return Response(chunks, status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
 
-def _guarded(chunks, image_id):
-    """Log (rather than hide) a download that ends short; the server then drops the connection."""
+def _guarded(chunks, image):
+    """Stream the data, verified; log (rather than hide) a download that fails.
+
+    An error after the headers makes the server drop the connection, so the
+    client sees a short body, never a complete wrong one.
+    """
     try:
-        yield from chunks
+        yield from _verified(chunks, image)
     except StoreError as exc:
-        LOG.error("Download of image %s ended early: %s", image_id, exc)
+        LOG.error("Download of image %s failed: %s", image["id"], exc)
         raise
     finally:
         close = getattr(chunks, "close", None)
         if close:
             close()
+
+
+def _verified(chunks, image):
+    """Yield ``chunks``, holding the last one back until the MD5 matches the registry's.
+
+    :raises Corrupt: the data's MD5 (or size) differs from what the registry
+        recorded; the last chunk is then never sent.
+    """
+    expected = image.get("checksum")
+    if not expected:        # e.g. an external location registered without a checksum
+        yield from chunks
+        return
+    md5, got, held = hashlib.md5(usedforsecurity=False), 0, None
+    for chunk in chunks:
+        md5.update(chunk)
+        got += len(chunk)
+        if held is not None:
+            yield held
+        held = chunk
+    if md5.hexdigest() != expected or got != (image.get("size") or got):
+        LOG.error("Image %s is corrupt: its store holds %d bytes with MD5 %s, the registry "
+                  "recorded %s bytes with MD5 %s", image["id"], got, md5.hexdigest(),
+                  image.get("size"), expected)
+        raise Corrupt(f"Image {image['id']} is corrupt in its store")
+    if held is not None:
+        yield held
 
 
 @bp.route("/v1/images/<image_id>", methods=["DELETE"])
@@ -113,9 +146,11 @@ def delete(image_id):
         raise Forbidden("Forbidden to delete an image you do not own")
     if image.get("protected"):
         raise Forbidden("Image is protected")
-    registry.delete(image_id, headers=context.auth_headers())
+    # The record as deleted: an upload that activated the image since it was
+    # read above brought its location, whose data must go too.
+    marked = registry.delete(image_id, headers=context.auth_headers()) or image
     context.notifier().info("image.delete", public(image))
-    location = image.get("location")
+    location = marked.get("location") or image.get("location")
     if location and not context.conf().delayed_delete:
         if _delete_data(image_id, location) == "deleted":
             registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())

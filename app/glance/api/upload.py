@@ -16,8 +16,10 @@ from glance.api import context
 from glance.api.errors import BadRequest, Conflict, Forbidden
 from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
+from glance.api.heartbeat import heartbeat
+from glance.registry.client import Duplicate as RegistryDuplicate
 from glance.registry.client import RegistryError
-from glance.store.base import BackendError, Duplicate, NotFound, StoreError
+from glance.store.base import BackendError, NotFound, StoreError
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("upload", __name__)
@@ -54,37 +56,46 @@ def _check_location(location):
 
 
 def _kill(image_id, reason):
-    """Set the image killed, send image.upload ERROR; never raises (the first error matters)."""
+    """Set a ``saving`` image killed and send image.upload ERROR; never raises.
+
+    Conditional: an image another request deleted or activated meanwhile stays as it is.
+
+    :returns: whether the image is now killed (its data may then go).
+    """
     LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
     context.notifier().error("image.upload", f"Upload of image {image_id} failed: {reason}")
     try:
         context.registry().update(image_id, {"status": "killed"},
-                                  headers=context.service_headers())
+                                  headers=context.service_headers(), expect_status="saving")
     except Exception as exc:     # registry down: the original error is reported
         LOG.error("Could not kill image %s: %s", image_id, exc)
+        return False
+    return True
 
 
-def upload_and_activate(image, store, environ, size=None, checksum=None):
-    """Stream the request body into ``store`` and activate the image.
+def _reserve(image_id):
+    """queued -> saving, as one compare-and-set: only one upload gets the image.
 
-    :param size: size the client announced (x-image-meta-size), if any.
-    :param checksum: MD5 the client announced (x-image-meta-checksum), if any.
-    :returns: the active image record.
-    :raises StoreError: the upload failed; the image is killed.
+    :raises Conflict: another upload (or a delete) got there first; nothing was written.
     """
-    # Status, size, checksum and location are glance's to write: its own identity.
-    registry, auth = context.registry(), context.service_headers()
-    image_id = image["id"]
+    try:
+        context.registry().update(image_id, {"status": "saving"},
+                                  headers=context.service_headers(), expect_status="queued")
+    except RegistryDuplicate:
+        raise Conflict(f"Image {image_id} is not queued: another upload to it is in "
+                       "progress or done") from None
+
+
+def _upload(image_id, store, environ, size, checksum):
+    """Stream the body into ``store``; on failure kill the image and re-raise."""
     body = request_body.Body(environ)
     try:
-        registry.update(image_id, {"status": "saving"}, headers=auth)
-        stored = store.add(image_id, body, size=size, checksum=checksum)
+        with heartbeat(context.registry(), image_id, context.service_headers(),
+                       context.conf().upload_heartbeat_interval):
+            return store.add(image_id, body, size=size, checksum=checksum)
     except Exception as exc:
         closed = not request_body.discard(environ, body)
-        if isinstance(exc, Duplicate) and _status(image_id) == "active":
-            pass    # a concurrent upload won; its data stays
-        else:
-            _kill(image_id, _reason(exc))
+        _kill(image_id, _reason(exc))
         if not isinstance(exc, (StoreError, RegistryError)):
             LOG.exception("Upload of image %s failed", image_id)
             exc = BackendError(f"Error uploading image: ({type(exc).__name__}): {exc}")
@@ -93,13 +104,28 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
         raise exc from None
     finally:
         body.close()
+
+
+def _activate(image_id, store, stored):
+    """saving -> active, conditional: an image deleted or killed meanwhile stays so.
+
+    :raises Conflict: the image left ``saving`` during the upload; its data is removed.
+    """
+    changes = {"status": "active", "size": stored.size, "checksum": stored.checksum,
+               "location": stored.uri}
     try:
-        image = registry.update(image_id, {"status": "active", "size": stored.size,
-                                           "checksum": stored.checksum,
-                                           "location": stored.uri}, headers=auth)
-    except Exception as exc:
+        image = context.registry().update(image_id, changes, headers=context.service_headers(),
+                                          expect_status="saving")
+    except RegistryDuplicate:
         _remove_data(store, stored.uri)
-        _kill(image_id, f"could not activate: {exc}")
+        raise Conflict(f"Image {image_id} was deleted or killed during the upload; "
+                       "its data has been removed") from None
+    except Exception as exc:
+        # The registry may have committed 'active' and then failed to answer:
+        # remove the data only once the image is surely killed. Otherwise it
+        # stays 'saving' with its data, and glance-scrubber settles it when stale.
+        if _kill(image_id, f"could not activate: {exc}"):
+            _remove_data(store, stored.uri)
         raise
     context.notifier().info("image.upload", public(image))
     return image
@@ -116,11 +142,21 @@ def _reason(exc):
     return f"{type(exc).__name__} (see the glance-api log)"
 
 
-def _status(image_id):
-    try:
-        return context.registry().get(image_id, headers=context.service_headers())["status"]
-    except Exception:
-        return None
+def upload_and_activate(image, store, environ, size=None, checksum=None):
+    """Reserve the image, stream the request body into ``store``, activate the image.
+
+    :param size: size the client announced (x-image-meta-size), if any.
+    :param checksum: MD5 the client announced (x-image-meta-checksum), if any.
+    :returns: the active image record.
+    :raises Conflict: the image was not queued (another upload won), or it was
+        deleted during the upload.
+    :raises StoreError: the upload failed; the image is killed.
+    """
+    image_id = image["id"]
+    with _refused_with_body(environ, True):
+        _reserve(image_id)
+    stored = _upload(image_id, store, environ, size, checksum)
+    return _activate(image_id, store, stored)
 
 
 def _remove_data(store, uri):
@@ -197,7 +233,8 @@ def _finish(image, store, environ, fields):
 
 
 def _answer(image, status):
-    return json_response({"image": public(image)}, status, location_headers(image))
+    return json_response({"image": public(image)}, status,
+                         location_headers(image, request.host_url.rstrip("/")))
 
 
 @bp.route("/v1/images", methods=["POST"])

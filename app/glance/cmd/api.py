@@ -2,7 +2,8 @@
 
 SIGTERM stops accepting, lets requests in flight finish (at most
 ``shutdown_timeout`` seconds) and exits 0.  SIGHUP re-reads the same
-configuration file and sets up logging again; connections stay up.
+configuration file and applies every option but ``bind_host``, ``bind_port``
+and ``server_threads`` (which need a restart); connections stay up.
 """
 import logging
 import threading
@@ -20,9 +21,18 @@ LOG = logging.getLogger("glance.api.server")
 class Runner(Signals):
     """Serve in a thread; handle signals in the main thread."""
 
-    def __init__(self, server, conf, args):
+    def __init__(self, server, conf, args, app=None):
         super().__init__(PROGRAM, conf, args, LOG)
         self.server = server
+        self.app = app
+
+    def apply(self, conf):
+        """New registry client, stores and options for the app; new timeouts for cheroot."""
+        if self.app is not None:
+            from glance.api import reconfigure
+            reconfigure(self.app, conf)
+        self.server.timeout = conf.server_timeout
+        self.server.shutdown_timeout = conf.shutdown_timeout
 
     def run(self):
         self.install()
@@ -60,18 +70,22 @@ def main(argv=None):
     parser = server_parser(PROGRAM, "Serve the Glance v1 image API.")
     conf, args = start(PROGRAM, argv, parser, positional="config")
     from glance.api import create_app
+    from glance.api.recovery import start_recovery
     try:
         flask_app = create_app(conf)
     except config.ConfigError as exc:
         fail(str(exc))
-    server = make_server(conf, RequestLog(flask_app, "glance.api"))
+    runner = Runner(None, conf, args, flask_app)
+    runner.install()    # before listening: an early SIGHUP is a reload, not the default exit
+    runner.server = make_server(conf, RequestLog(flask_app, "glance.api"))
     try:
-        server.prepare()
+        runner.server.prepare()
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
+    start_recovery(flask_app)
     try:
-        status = Runner(server, conf, args).run()
+        status = runner.run()
     finally:
         flask_app.extensions["glance"]["notifier"].close()
     raise SystemExit(status)

@@ -52,6 +52,10 @@ def start(program, argv, parser, positional=None):
     return conf, args
 
 
+# Options SIGHUP cannot apply: they need a new socket, thread pool or auth middleware.
+RESTART_OPTIONS = ("bind_host", "bind_port", "server_threads", "auth_strategy")
+
+
 class Signals:
     """SIGTERM/SIGINT ask a server to stop, SIGHUP to re-read its configuration.
 
@@ -78,15 +82,41 @@ class Signals:
         self.reload_requested = True
 
     def reload_if_requested(self):
-        """Re-read the same file and set up logging again; a bad file keeps the old settings."""
+        """Re-read the same file and apply it; a bad file keeps the old settings.
+
+        What needs no new socket is applied (:meth:`apply`, then logging);
+        the listening address, port and thread count need a restart.
+        """
         if not self.reload_requested:
             return
         self.reload_requested = False
         try:
-            conf = config.load_config(self.program, self.conf.path, self.overrides)
+            conf = self._keep_restart_options(
+                config.load_config(self.program, self.conf.path, self.overrides))
+            self.apply(conf)
             setup_logging(conf)
-        except config.ConfigError as exc:
-            self.log.error("Reload failed, keeping the old settings: %s", exc)
+        except Exception as exc:     # ConfigError, or a store or database URL that cannot be used
+            text = " ".join(str(exc).split())     # one line in the log, whatever the parser said
+            self.log.error("Reload failed, keeping the old settings: %s", text)
             return
         self.conf = conf
         self.log.info("Reloaded configuration from %s", conf.path)
+
+    def _keep_restart_options(self, conf):
+        """``conf`` with the running values of what only a restart can change.
+
+        The socket, the thread pool and the auth middleware were built at start:
+        a new ``auth_strategy`` without its middleware would trust forged headers.
+        """
+        kept = {name: self.conf.get(name) for name in RESTART_OPTIONS
+                if conf.get(name) != self.conf.get(name)}
+        for name in kept:
+            self.log.warning("%s changed in %s: restart %s to apply it", name, conf.path,
+                             self.program)
+        return conf.replace(**kept) if kept else conf
+
+    def apply(self, conf):
+        """Put ``conf`` into effect in the running server (the servers override it).
+
+        :raises Exception: ``conf`` cannot be applied; nothing was changed.
+        """

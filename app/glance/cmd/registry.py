@@ -34,11 +34,27 @@ def make_app(conf):
 class Runner(Signals):
     """The waitress main loop plus the signal handling around it."""
 
-    def __init__(self, server, conf, args):
+    def __init__(self, server, conf, args, app=None):
         super().__init__(PROGRAM, conf, args, LOG)
         self.server = server
-        self.map = channel_map(server)
+        self.app = app
+        self.map = None         # the server's socket map, once it listens
         self.slow_clients = SlowClients(conf)
+
+    def apply(self, conf):
+        """New options for the app; a new engine when the database settings changed."""
+        state = self.app.extensions["glance_registry"] if self.app is not None else None
+        if state is None:
+            return
+        old = state.conf
+        if (conf.sql_connection, conf.sql_idle_timeout) != (old.sql_connection,
+                                                            old.sql_idle_timeout):
+            from glance.registry import db
+            engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
+            retired = state.engine
+            state.engine, state.Session = engine, db.session_factory(engine)
+            retired.dispose()
+        state.conf = conf
 
     def busy(self):
         dispatcher = self.server.task_dispatcher
@@ -55,6 +71,7 @@ class Runner(Signals):
 
     def run(self):
         self.install()
+        self.map = channel_map(self.server)
         deadline = None
         while True:
             wasyncore.loop(timeout=0.2, map=self.map, use_poll=True, count=1)
@@ -79,12 +96,14 @@ def main(argv=None):
         fail(str(exc))
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail_db("Cannot use the database", exc)
+    runner = Runner(None, conf, args, app.app)
+    runner.install()    # before listening: an early SIGHUP is a reload, not the default exit
     try:
-        server = make_server(conf, app)
+        runner.server = make_server(conf, app)
     except OSError as exc:
         fail(f"Cannot listen on {conf.bind_host}:{conf.bind_port}: {exc.strerror or exc}")
     LOG.info("Starting %s on %s:%s", PROGRAM, conf.bind_host, conf.bind_port)
-    Runner(server, conf, args).run()
+    runner.run()
     return 0
 
 

@@ -14,25 +14,30 @@ def main(argv=None):
     parser = config.build_parser(SCRUBBER, "Delete the data of images that were deleted "
                                            "with delayed_delete, once scrub_time has passed.")
     parser.add_argument("config", nargs="?", help="configuration file (same as --config-file)")
-    conf, _ = start(SCRUBBER, argv, parser, positional="config")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="Print what one scrub would do (kill, scrub, remove) and change "
+                             "nothing.")
+    conf, args = start(SCRUBBER, argv, parser, positional="config")
     from glance.scrubber import Scrubber   # after logging is set up
     try:
-        scrubber = Scrubber(conf)
+        scrubber = Scrubber(conf, dry_run=args.dry_run,
+                            report=print if args.dry_run else None)
     except config.ConfigError as exc:   # a bad sql_connection
         fail(str(exc))
-    if not conf.daemon:
+    if args.dry_run or not conf.daemon:
         try:
-            scrubbed, failed = scrubber.scrub()
+            done, failed = scrubber.run()
         except Exception as exc:     # the database is down, say
             fail_db("Scrub failed", exc)
-        LOG.info("Scrubbed %d images, %d failed", scrubbed, failed)
+        LOG.info("Scrub done: %d actions%s, %d failed", done,
+                 " planned" if args.dry_run else "", failed)
         return 1 if failed else 0
     stopping = []       # a flag a signal handler can set without taking a lock
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     while not stopping:
         try:
-            scrubber.scrub()
+            scrubber.run()
         except Exception as exc:     # keep the daemon alive; try again next wake-up
             LOG.error("Scrub failed, retrying in %d s: %s", conf.wakeup_time, db_error_text(exc))
         deadline = time.monotonic() + conf.wakeup_time

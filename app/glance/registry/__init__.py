@@ -44,9 +44,11 @@ def create_app(conf, *, engine=None):
 
     @app.before_request
     def _context():
-        limits.check_headers(request.environ, conf)
-        limits.check_filter_count(request.args.items(multi=True), conf)
-        g.ctx = context.for_request(request.headers, conf)
+        # The state's conf, read per request: SIGHUP may have replaced it.
+        current = app.extensions["glance_registry"].conf
+        limits.check_headers(request.environ, current)
+        limits.check_filter_count(request.args.items(multi=True), current)
+        g.ctx = context.for_request(request.headers, current)
 
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)

@@ -159,15 +159,20 @@ class RegistryClient:
         """
         return self._request("POST", "/images", body={"image": image}, headers=headers)["image"]
 
-    def update(self, image_id, image, purge_props=False, headers=None):
+    def update(self, image_id, image, purge_props=False, headers=None, expect_status=None):
         """Update attributes and merge properties; return the new record.
 
         :param purge_props: delete properties not named in ``image["properties"]``.
+        :param expect_status: change the image only if it is in this status
+            (and not deleted), in one conditional UPDATE.
         :raises NotFound: :raises Invalid:
+        :raises Duplicate: (409) the image is not in ``expect_status``.
         """
         sent = dict(headers or {})
         if purge_props:
             sent["X-Glance-Registry-Purge-Props"] = "true"
+        if expect_status is not None:
+            sent["X-Glance-Registry-Expect-Status"] = expect_status
         return self._request("PUT", f"/images/{segment(image_id)}", body={"image": image},
                              headers=sent)["image"]
 

@@ -1,5 +1,6 @@
 """The /images routes: list, detail, show, create, update, delete."""
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import false, update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from glance import limits
@@ -9,6 +10,7 @@ from glance.registry.models import WRITABLE, Image, ImageProperty, utcnow
 from glance.registry.serialize import image_detail, image_index
 
 bp = Blueprint("images", __name__)
+EXPECT_STATUS = "X-Glance-Registry-Expect-Status"
 
 
 def state():
@@ -192,6 +194,9 @@ def update(image_id):
         _check_system_fields(values, image)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
         _validate({**current, **values})
+        expected = request.headers.get(EXPECT_STATUS)
+        if expected is not None:
+            _compare_and_set(session, image, expected, values)
         for name, value in values.items():
             setattr(image, name, value)
         image.updated_at = utcnow()
@@ -199,6 +204,24 @@ def update(image_id):
             set_properties(session, image, props, purge)
         session.commit()
         return jsonify({"image": detail(session, image)})
+
+
+def _compare_and_set(session, image, expected, values):
+    """Write ``values`` only if the image is still ``expected`` and not deleted.
+
+    One conditional UPDATE, so two requests that both read ``queued`` cannot
+    both move the image on: the database lets exactly one of them match.
+
+    :raises Conflict: the image is in another status (or deleted) by now.
+    """
+    stmt = (sql_update(Image)
+            .where(Image.id == image.id, Image.status == expected, Image.deleted == false())
+            .values(**values, updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount != 1:
+        session.rollback()
+        raise Conflict(f"Image {image.id} is no longer {expected}: another request "
+                       "changed or deleted it")
 
 
 @bp.delete("/images/<image_id>")

@@ -61,6 +61,10 @@ class ChecksumMismatch(StoreError):
     """The MD5 of the bytes received differs from the client's checksum (HTTP 400)."""
 
 
+class Corrupt(StoreError):
+    """The stored data no longer matches the image's recorded MD5 or size."""
+
+
 class ClientDisconnected(StoreError):
     """The request body ended before the announced length (HTTP 400)."""
 

@@ -54,11 +54,14 @@ class FakeRegistry:
         self.images[image_id] = record
         return copy.deepcopy(record)
 
-    def update(self, image_id, image, purge_props=False, headers=None):
+    def update(self, image_id, image, purge_props=False, headers=None, expect_status=None):
         self.calls.append(("update", image_id, copy.deepcopy(image), purge_props, headers))
         record = self.images.get(image_id)
         if record is None:
             raise rc.NotFound(f"No image found with ID {image_id}")
+        if expect_status is not None and (record["status"] != expect_status
+                                          or record.get("deleted")):
+            raise rc.Duplicate(f"Image {image_id} is no longer {expect_status}")
         changes = copy.deepcopy(image)
         properties = changes.pop("properties", None)
         record.update(changes)

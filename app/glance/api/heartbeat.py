@@ -1,0 +1,52 @@
+"""Keep a ``saving`` image's ``updated_at`` fresh while its upload runs.
+
+An image whose upload died with its glance-api (SIGKILL, power loss) stays
+``saving`` and stops being touched; glance-scrubber and the next glance-api
+start kill it once it has been untouched for ``saving_stale_time`` seconds.
+A live upload therefore touches its image every ``upload_heartbeat_interval``
+seconds, from a thread of its own so that a slow client or store does not
+delay the beat.
+"""
+import logging
+import threading
+from contextlib import contextmanager
+
+LOG = logging.getLogger("glance.api")
+
+
+def touch(registry, image_id, headers):
+    """Refresh ``updated_at`` of a ``saving`` image.
+
+    :returns: False if the image is no longer ``saving`` (deleted or killed).
+    """
+    from glance.registry.client import Duplicate
+    try:
+        registry.update(image_id, {}, headers=headers, expect_status="saving")
+    except Duplicate:
+        return False
+    except Exception as exc:     # registry briefly down: try again next beat
+        LOG.warning("Heartbeat of image %s failed: %s", image_id, exc)
+    return True
+
+
+@contextmanager
+def heartbeat(registry, image_id, headers, interval):
+    """Touch the image every ``interval`` seconds until the block ends (0: never)."""
+    if not interval or interval <= 0:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(interval):
+            if not touch(registry, image_id, headers):
+                LOG.info("Image %s left 'saving' during its upload", image_id)
+                return
+
+    thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{image_id[:8]}")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -1,0 +1,71 @@
+"""At glance-api start: kill the uploads that died with a previous glance-api.
+
+An image ``saving`` whose ``updated_at`` is older than ``saving_stale_time``
+has had no heartbeat for that long (see :mod:`glance.api.heartbeat`), so no
+glance-api is uploading it any more.  glance-api sets such images ``killed``
+through the registry when it starts, so users see them fail rather than hang;
+glance-scrubber removes their partial data.
+"""
+import datetime
+import logging
+import threading
+
+LOG = logging.getLogger("glance.api")
+PAGE = 100
+
+
+def service_headers(app):
+    """Headers glance-api's own writes to the registry carry ({} without a service user)."""
+    service = app.extensions["glance"].get("service_auth")
+    return service.headers() if service is not None else {}
+
+
+def stale_uploads(registry, headers, stale_time, now=None):
+    """Ids of saving images untouched for ``stale_time`` seconds."""
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    cutoff = now - datetime.timedelta(seconds=stale_time)
+    found, marker = [], None
+    while True:
+        params = [("status", "saving"), ("is_public", "none"), ("limit", str(PAGE)),
+                  ("sort_key", "id"),
+                  ("sort_dir", "asc")] + ([("marker", marker)] if marker else [])
+        page = registry.list(detail=True, params=params, headers=headers)
+        found += [image["id"] for image in page
+                  if datetime.datetime.fromisoformat(image["updated_at"]) <= cutoff]
+        if len(page) < PAGE:
+            return found
+        marker = page[-1]["id"]
+
+
+def kill_stale_uploads(app):
+    """Set every stale ``saving`` image ``killed``; never raises.
+
+    :returns: the ids killed.
+    """
+    ext = app.extensions["glance"]
+    registry, stale_time = ext["registry"], ext["conf"].saving_stale_time
+    killed = []
+    try:
+        headers = service_headers(app)
+        for image_id in stale_uploads(registry, headers, stale_time):
+            registry.update(image_id, {"status": "killed"}, headers=headers,
+                            expect_status="saving")
+            LOG.warning("Image %s was saving with no heartbeat for over %d s (its upload "
+                        "died): set to 'killed'", image_id, stale_time)
+            killed.append(image_id)
+    except Exception as exc:     # registry down: the scrubber does it later
+        LOG.error("Could not check for crashed uploads: %s", exc)
+    return killed
+
+
+def start_recovery(app):
+    """Run :func:`kill_stale_uploads` in the background: start-up does not wait for it."""
+    conf = app.extensions["glance"]["conf"]
+    if not 0 < conf.upload_heartbeat_interval * 2 <= conf.saving_stale_time:
+        LOG.warning("upload_heartbeat_interval (%d s) should be at most half of "
+                    "saving_stale_time (%d s), else live uploads may be killed",
+                    conf.upload_heartbeat_interval, conf.saving_stale_time)
+    thread = threading.Thread(target=kill_stale_uploads, args=(app,), daemon=True,
+                              name="recovery")
+    thread.start()
+    return thread
