@@ -165,13 +165,14 @@ class Deployment:
 
     def upload(self, data, **meta):
         """POST ``data`` as a new image; the response."""
-        headers = {"Content-Type": "application/octet-stream",
+        headers = {"Content-Type": "application/octet-stream", "Connection": "close",
                    **{f"x-image-meta-{k}": str(v) for k, v in meta.items()}}
         return requests.post(self.url("/v1/images"), data=data, headers=headers, timeout=120)
 
     def download(self, image_id):
         """``(status, md5 of the body)`` of a GET, reading it whole."""
-        with requests.get(self.url(f"/v1/images/{image_id}"), stream=True, timeout=120) as resp:
+        with requests.get(self.url(f"/v1/images/{image_id}"), stream=True, timeout=120,
+                          headers={"Connection": "close"}) as resp:
             digest = hashlib.md5()
             for chunk in resp.iter_content(MiB):
                 digest.update(chunk)
@@ -195,6 +196,12 @@ class Deployment:
 
     def open_fds(self):
         return len(os.listdir(f"/proc/{self.api.proc.pid}/fd"))
+
+    def connections(self):
+        """glance-api's TCP sockets as ``ss`` shows them (for failure messages)."""
+        out = subprocess.run(["ss", "-tanp"], capture_output=True, text=True).stdout
+        return [line for line in out.splitlines()
+                if f"pid={self.api.proc.pid}," in line or f":{self.api.port} " in line]
 
     def fd_targets(self):
         """What glance-api's open file descriptors point at."""

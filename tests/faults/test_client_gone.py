@@ -59,7 +59,7 @@ def test_client_dies_mid_download(deploy, store):
     # glance-api lets go of the store's file or connection of each aborted download;
     # what stays is at most one registry connection per worker thread.
     limit = idle + threads
-    assert wait_for(lambda: glance.open_fds() <= limit, timeout=30), (glance.open_fds(), limit)
+    assert wait_for(lambda: glance.open_fds() <= limit, timeout=30), "\n".join(glance.connections() + glance.fd_targets())
     if store == "file":
         assert not [fd for fd in glance.fd_targets() if image_id in fd]
     assert glance.status(image_id) == "active"
