@@ -5,12 +5,14 @@
 from 5 MiB on), each test in its own container or bucket so that
 :meth:`Deployment.orphans` sees only what that test wrote.
 """
+import os
+import subprocess
 import uuid
 
 import pytest
 
 from faults.deployment import Deployment
-from integration.store.backends import Saio
+from integration.store.backends import Saio, unavailable
 
 saio = Saio.fixture("session")
 
@@ -48,3 +50,25 @@ def deploy(request, tmp_path):
     yield start
     for deployment in started:
         deployment.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MiB tmpfs (root only): ``.path``; ``.remount("ro")`` / ``.remount("rw")``."""
+    if os.geteuid() != 0:
+        unavailable("needs root to mount a tmpfs")
+    path = tmp_path / "disk"
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        unavailable(f"cannot mount a tmpfs: {done.stderr.strip()}")
+
+    class Disk:
+        @staticmethod
+        def remount(mode):
+            subprocess.run(["mount", "-o", f"remount,{mode}", str(path)], check=True)
+
+    Disk.path = path
+    yield Disk
+    subprocess.run(["umount", "-l", str(path)], check=False)

@@ -169,6 +169,10 @@ class Deployment:
                    **{f"x-image-meta-{k}": str(v) for k, v in meta.items()}}
         return requests.post(self.url("/v1/images"), data=data, headers=headers, timeout=120)
 
+    def delete(self, image_id):
+        return requests.delete(self.url(f"/v1/images/{image_id}"), timeout=60,
+                               headers={"Connection": "close"})
+
     def download(self, image_id):
         """``(status, md5 of the body)`` of a GET, reading it whole."""
         with requests.get(self.url(f"/v1/images/{image_id}"), stream=True, timeout=120,
