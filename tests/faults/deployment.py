@@ -45,6 +45,7 @@ class Deployment:
         self.sql = sql_connection or f"sqlite:///{self.dir}/registry.sqlite"
         self.datadir = str(datadir or os.path.join(self.dir, "images"))
         self.store_options = {"filesystem_store_datadir": self.datadir, STALE_OPTION: STALE_SECONDS,
+                              "upload_heartbeat_interval": 1,
                               **(store_options or {})}
         os.makedirs(os.path.join(self.dir, "registry"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "api"), exist_ok=True)

@@ -3,7 +3,8 @@
 A private server started by the test on a free port; clients keep
 uploading, reading and listing through glance-api the whole time.  While
 the database is down a request may fail, but only with 503 and a message;
-every image the API answered 201 for is active with exactly its bytes;
+every image the API answered 201 for is active, every active image has
+exactly its bytes (even one whose upload was answered 503);
 after one scrubber run no image is left saving and no data is orphaned.
 """
 import os
@@ -96,10 +97,13 @@ def test_mariadb_restart_under_load(deploy, tmp_path):
         for image_id, (status, checksum) in load.uploads.items():
             now = glance.status(image_id)
             if status == 201:
-                assert now == "active"
-                assert glance.download(image_id) == (200, checksum)
-            else:    # never registered, reserved, or killed: never saving, never active
-                assert now in (None, "queued", "killed"), (image_id, now)
+                assert now == "active", (image_id, now)
+            # An upload answered 503 may still have committed 'active' before the
+            # database went away; what must hold is that an active image has
+            # exactly its bytes, and nothing is left saving.
+            assert now in (None, "queued", "killed", "active"), (image_id, status, now)
+            if now == "active":
+                assert glance.download(image_id) == (200, checksum), (image_id, status)
         assert glance.orphans() == []
         glance.round_trip()
     finally:
