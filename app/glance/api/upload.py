@@ -54,13 +54,18 @@ def _check_location(location):
 
 
 def _kill(image_id, reason):
-    """Set the image killed; never raises (the original error matters more)."""
+    """Set the image killed; never raises (the original error matters more).
+
+    :returns: True if the image is now killed.
+    """
     LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
     try:
         context.registry().update(image_id, {"status": "killed"},
                                   headers=context.service_headers())
+        return True
     except Exception as exc:     # registry down: the original error is reported
         LOG.error("Could not kill image %s: %s", image_id, exc)
+        return False
 
 
 def upload_and_activate(image, store, environ, size=None, checksum=None):
@@ -97,8 +102,12 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
                                           "checksum": stored.checksum,
                                           "location": stored.uri}, headers=auth)
     except Exception as exc:
-        _remove_data(store, stored.uri)
-        _kill(image_id, f"could not activate: {exc}")
+        # The registry may have committed 'active' and failed only afterwards (its
+        # database went away mid-answer): remove the data only once the image is
+        # known killed.  Otherwise it stays saving with its data, for
+        # glance-scrubber to kill when stale and then remove.
+        if _kill(image_id, f"could not activate: {exc}"):
+            _remove_data(store, stored.uri)
         raise
 
 
