@@ -9,6 +9,7 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
+tests/tools/setup-ansible.sh >/dev/null || { echo "setup-ansible.sh failed"; exit 1; }
 export PATH="$repo/.venv-ansible/bin:$PATH" ANSIBLE_ROLES_PATH="$repo/roles" ANSIBLE_NOCOLOR=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/glance-ks-register.XXXXXX")
 trap 'tests/tools/keystone.sh stop "$work/ks"; rm -rf "$work"' EXIT
