@@ -25,9 +25,10 @@ test-bookworm: setup .venv-bookworm/.installed  ## the suite on Debian bookworm'
 	.venv-bookworm/bin/pip install -q --no-deps -e .
 	touch $@
 
-test-deploy:         ## the .deb in a booted container, then the Ansible roles under Molecule
+test-deploy:         ## the .deb in a booted container, the Ansible roles under Molecule, the Keystone registration
 	tests/deploy/test_deb_install.sh
 	tests/deploy/run-molecule.sh
+	tests/deploy/test_keystone_register.sh
 
 bench: venv          ## the figures quoted in the issues' closing notes
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

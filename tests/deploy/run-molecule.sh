@@ -41,6 +41,7 @@ cleanup() {
   done
   [ ! -d "$work/swift" ] || tests/tools/saio.sh stop "$work/swift" || true
   tests/tools/hostnet.sh down "$work/hostnet" glaiobr0 || true
+  [ ! -d "$work/keystone" ] || molecule/multinode/keystone-host.sh stop "$work/keystone" || true
   # the bridge of molecule/multinode/molecule.yml
   ! ip link show glmolbr0 >/dev/null 2>&1 || ip link del glmolbr0 || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
@@ -110,7 +111,7 @@ if [ -z "${GLANCE_ROOTFS:-}" ]; then
 fi
 export GLANCE_ROOTFS
 echo "rootfs: $GLANCE_ROOTFS"
-export NSBOX_DIR=$work/boxes GLANCE_SWIFT_DIR=$work/swift
+export NSBOX_DIR=$work/boxes GLANCE_SWIFT_DIR=$work/swift GLANCE_KEYSTONE_DIR=$work/keystone
 
 for s in "${scenarios[@]}"; do
   step "molecule test -s $s"
