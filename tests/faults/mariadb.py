@@ -1,7 +1,7 @@
 """A private MariaDB server for one test: its own datadir, socket and free port.
 
 Only this instance is ever restarted: the machine's shared MariaDB is never
-touched (see /work/shared/notes/test-infrastructure.md §6).
+touched (see the team notes on test infrastructure, MariaDB).
 """
 import os
 import shutil
