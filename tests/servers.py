@@ -100,3 +100,9 @@ class Server:
 
     def get(self, path, **kw):
         return requests.get(self.url + path, timeout=30, **kw)
+
+
+def sqlite_registry(workdir):
+    """A started glance-registry on a fresh SQLite file in ``workdir``."""
+    return Server("glance-registry", workdir,
+                  {"sql_connection": f"sqlite:///{workdir}/registry.sqlite"}).start()

@@ -17,14 +17,12 @@ import pytest
 import requests
 
 import keystone_tools
-from servers import Server
+from servers import Server, sqlite_registry
 
 
 @pytest.fixture(scope="module")
 def registry_server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("registry")
-    server = Server("glance-registry", tmp,
-                    {"sql_connection": f"sqlite:///{tmp}/registry.sqlite"}).start()
+    server = sqlite_registry(tmp_path_factory.mktemp("registry"))
     yield server
     server.stop()
 

@@ -13,14 +13,12 @@ import signal
 
 import pytest
 
-from servers import Server, wait_for, write_conf
+from servers import Server, sqlite_registry, wait_for, write_conf
 
 
 @pytest.fixture
 def second_registry(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("registry-b")
-    server = Server("glance-registry", workdir,
-                    {"sql_connection": f"sqlite:///{workdir}/registry.sqlite"}).start()
+    server = sqlite_registry(tmp_path_factory.mktemp("registry-b"))
     yield server
     server.stop()
 
