@@ -92,6 +92,10 @@ OPTIONS = [
          {"choices": ("file", "swift", "s3")}),
         ("delayed_delete", "bool", False, "Mark deleted images pending_delete and let "
          "glance-scrubber remove their data later."),
+        ("max_json_body", "int", 1048576, "Largest JSON request body of the v2 API (create, "
+         "PATCH, members, import), in bytes; larger ones are refused with 413."),
+        ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
+         "interoperable import methods offered (glance-direct, web-download)."),
     ),
     *_opts("Notifications", (API,),
         ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "
