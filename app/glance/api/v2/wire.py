@@ -58,7 +58,7 @@ def image_view(image):
         "container_format": image.get("container_format"),
         "disk_format": image.get("disk_format"),
         "created_at": timestamp(image.get("created_at")),
-        "updated_at": timestamp(image.get("updated_at")),
+        "updated_at": timestamp(image.get("updated_at") or image.get("created_at")),
         "tags": sorted(image.get("tags") or []),
         "min_ram": image.get("min_ram") or 0, "min_disk": image.get("min_disk") or 0,
         "self": f"/v2/images/{image_id}", "file": f"/v2/images/{image_id}/file",
