@@ -70,6 +70,7 @@ OPTIONS = [
         ("max_header_count", "int", 256, "Most request headers; more is refused with 400."),
         ("image_property_quota", "int", 128, "Most properties an image may have (existing plus "
          "new on update); more is refused with 413."),
+        ("image_tag_quota", "int", 128, "Most tags an image may have; more is refused with 413."),
         ("image_name_max_length", "int", 255, "Longest image name, in characters."),
         ("property_key_max_length", "int", 255, "Longest property name, in characters."),
         ("property_value_max_length", "int", 255, "Longest property value, in characters."),
@@ -96,6 +97,11 @@ OPTIONS = [
          "PATCH, members, import), in bytes; larger ones are refused with 413."),
         ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
          "interoperable import methods offered (glance-direct, web-download)."),
+        ("hashing_algorithm", "choice", "sha512", "Hash computed beside the MD5 checksum of "
+         "every upload and verified on every download (the image's os_hash_algo and "
+         "os_hash_value).",
+         {"choices": ("sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512",
+                      "blake2b")}),
     ),
     *_opts("Notifications", (API,),
         ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "

@@ -11,7 +11,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import context
 from glance.api.errors import Forbidden, NotFound, status_line
-from glance.api.headers import HIDDEN, image_headers, public
+from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 
@@ -32,7 +32,7 @@ def _list(detail):
                                      headers=context.auth_headers())
     if detail:
         for image in images:
-            for hidden in HIDDEN:
+            for hidden in HIDDEN + V2_FIELDS:
                 image.pop(hidden, None)
     return json_response({"images": images})
 
