@@ -188,8 +188,9 @@ OPTIONS = [
          {"secret": True}),
         ("sql_idle_timeout", "int", 3600, "Seconds after which an idle connection is replaced."),
     ),
-    *_opts("Registry API", (REGISTRY,),
-        ("api_limit_max", "int", 1000, "Largest page a list may return."),
+    *_opts("Lists", (API, REGISTRY),
+        ("api_limit_max", "int", 1000, "Largest page a list may return (glance-api's v2 "
+         "lists and the registry; keep them equal)."),
         ("limit_param_default", "int", 25, "Page size when the request gives no limit."),
     ),
     *_opts("Scrubber", (SCRUBBER,),
