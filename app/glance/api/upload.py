@@ -5,6 +5,7 @@ An upload moves the image queued -> saving -> active.  Any failure on the way
 and the store has already removed what it wrote, so no image is ever active
 with data other than what the client sent.
 """
+import dataclasses
 import logging
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from glance.api.heartbeat import heartbeat
 from glance.registry.client import Duplicate as RegistryDuplicate
 from glance.registry.client import RegistryError
 from glance.store.base import BackendError, NotFound, StoreError
+from glance.store.hashing import MultihashReader
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("upload", __name__)
@@ -87,13 +89,22 @@ def _reserve(image_id):
 
 
 def _upload(image_id, store, environ, size, checksum):
-    """Stream the body into ``store``; on failure kill the image and re-raise."""
+    """Stream the body into ``store``; on failure kill the image and re-raise.
+
+    :returns: the store's :class:`~glance.store.base.Stored` with the
+        multihash (``hashing_algorithm``) of the bytes it read, hashed on its
+        own thread beside the store's MD5.
+    """
     body = request_body.Body(environ)
+    hashed = MultihashReader(body, context.conf().hashing_algorithm)
     try:
         with heartbeat(context.registry(), image_id, context.service_headers(),
                        context.conf().upload_heartbeat_interval):
-            return store.add(image_id, body, size=size, checksum=checksum)
+            stored = store.add(image_id, hashed, size=size, checksum=checksum)
+        return dataclasses.replace(stored, hash_algo=hashed.algorithm,
+                                   hash_value=hashed.hexdigest())
     except Exception as exc:
+        hashed.abandon()
         closed = not request_body.discard(environ, body)
         _kill(image_id, _reason(exc))
         if not isinstance(exc, (StoreError, RegistryError)):
@@ -112,7 +123,8 @@ def _activate(image_id, store, stored):
     :raises Conflict: the image left ``saving`` during the upload; its data is removed.
     """
     changes = {"status": "active", "size": stored.size, "checksum": stored.checksum,
-               "location": stored.uri}
+               "location": stored.uri, "os_hash_algo": stored.hash_algo,
+               "os_hash_value": stored.hash_value}
     try:
         image = context.registry().update(image_id, changes, headers=context.service_headers(),
                                           expect_status="saving")
