@@ -176,6 +176,8 @@ def test_upload_download_range_and_no_data(alpha):
     shown = alpha.show(image["id"]).json()
     assert shown["status"] == "active" and shown["size"] == len(DATA)
     assert shown["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert shown["os_hash_algo"] == "sha512"
+    assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
 
     whole = alpha.download(image["id"])
     assert whole.status_code == 200 and whole.content == DATA
@@ -378,6 +380,7 @@ def test_glance_direct_import(alpha):
     assert go.status_code == 202, go.text
     shown = alpha.show(image["id"]).json()
     assert shown["status"] == "active" and shown["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
     assert alpha.download(image["id"]).content == DATA
 
 
@@ -415,6 +418,7 @@ def test_web_download_import(start_api, v2):
         time.sleep(0.2)
     shown = client.show(image["id"]).json()
     assert shown["status"] == "active" and shown["size"] == len(DATA)
+    assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
     assert client.download(image["id"]).content == DATA
 
 
