@@ -2,7 +2,6 @@
 
 Creating and updating live in :mod:`glance.api.upload`.
 """
-import hashlib
 import json
 import logging
 
@@ -14,6 +13,7 @@ from glance.api.errors import Forbidden, NotFound, status_line
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
+from glance.store.hashing import HashThread, available
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("images", __name__)
@@ -116,27 +116,51 @@ def _guarded(chunks, image, verify=True):
             close()
 
 
-def _verified(chunks, image):
-    """Yield ``chunks``, holding the last one back until the MD5 matches the registry's.
+def _hashes(image):
+    """``{name: (HashThread, expected)}`` for the MD5 and the multihash the registry holds."""
+    wanted = {}
+    if image.get("checksum"):
+        wanted["MD5"] = ("md5", image["checksum"])
+    algorithm, value = image.get("os_hash_algo"), image.get("os_hash_value")
+    if algorithm and value:
+        if available(algorithm):
+            wanted[algorithm] = (algorithm, value)
+        else:
+            LOG.warning("Image %s: cannot verify its %s hash here", image["id"], algorithm)
+    return {name: (HashThread(algorithm), expected.lower())
+            for name, (algorithm, expected) in wanted.items()}
 
-    :raises Corrupt: the data's MD5 (or size) differs from what the registry
-        recorded; the last chunk is then never sent.
+
+def _verified(chunks, image):
+    """Yield ``chunks``, holding the last one back until the MD5 and the multihash
+    (``os_hash_algo``/``os_hash_value``) match the registry's; each hash runs
+    on its own thread.
+
+    :raises Corrupt: the data's MD5, multihash (or size) differs from what the
+        registry recorded; the last chunk is then never sent.
     """
-    expected = image.get("checksum")
-    if not expected:        # e.g. an external location registered without a checksum
+    hashes = _hashes(image)
+    if not hashes:          # e.g. an external location registered without a checksum
         yield from chunks
         return
-    md5, got, held = hashlib.md5(usedforsecurity=False), 0, None
-    for chunk in chunks:
-        md5.update(chunk)
-        got += len(chunk)
-        if held is not None:
-            yield held
-        held = chunk
-    if md5.hexdigest() != expected or got != (image.get("size") or got):
-        LOG.error("Image %s is corrupt: its store holds %d bytes with MD5 %s, the registry "
-                  "recorded %s bytes with MD5 %s", image["id"], got, md5.hexdigest(),
-                  image.get("size"), expected)
+    got, held = 0, None
+    try:
+        for chunk in chunks:
+            for hasher, _ in hashes.values():
+                hasher.update(chunk)
+            got += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        wrong = [name for name, (hasher, expected) in hashes.items()
+                 if hasher.hexdigest() != expected]
+    finally:
+        for hasher, _ in hashes.values():
+            hasher.abandon()
+    if wrong or got != (image.get("size") or got):
+        LOG.error("Image %s is corrupt: its store holds %d bytes, the registry recorded %s "
+                  "bytes; mismatched: %s", image["id"], got, image.get("size"),
+                  ", ".join(wrong) or "none")
         raise Corrupt(f"Image {image['id']} is corrupt in its store")
     if held is not None:
         yield held

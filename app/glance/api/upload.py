@@ -5,6 +5,7 @@ An upload moves the image queued -> saving -> active.  Any failure on the way
 and the store has already removed what it wrote, so no image is ever active
 with data other than what the client sent.
 """
+import dataclasses
 import logging
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from glance.api.heartbeat import heartbeat
 from glance.registry.client import Duplicate as RegistryDuplicate
 from glance.registry.client import RegistryError
 from glance.store.base import BackendError, NotFound, StoreError
+from glance.store.hashing import MultihashReader
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("upload", __name__)
@@ -100,15 +102,21 @@ def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
     """Stream ``reader`` into ``store`` while the image is ``busy``, with the heartbeat.
 
     :param drain: called first on failure; False means the connection must close.
-    :returns: the store's ``Stored`` record.
+    :returns: the store's :class:`~glance.store.base.Stored` with the
+        multihash (``hashing_algorithm``) of the bytes it read, hashed on its
+        own thread beside the store's MD5.
     :raises StoreError: (or RegistryError) the image is killed and the store
         has removed what it wrote.
     """
+    hashed = MultihashReader(reader, context.conf().hashing_algorithm)
     try:
         with heartbeat(context.registry(), image_id, context.service_headers(),
                        context.conf().upload_heartbeat_interval, busy):
-            return store.add(image_id, reader, size=size, checksum=checksum)
+            stored = store.add(image_id, hashed, size=size, checksum=checksum)
+        return dataclasses.replace(stored, hash_algo=hashed.algorithm,
+                                   hash_value=hashed.hexdigest())
     except Exception as exc:
+        hashed.abandon()
         closed = drain is not None and not drain()
         _kill(image_id, _reason(exc), busy)
         if not isinstance(exc, (StoreError, RegistryError)):
@@ -121,7 +129,8 @@ def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
 
 def data_fields(stored):
     """What the registry records of data a store holds."""
-    return {"size": stored.size, "checksum": stored.checksum, "location": stored.uri}
+    return {"size": stored.size, "checksum": stored.checksum, "location": stored.uri,
+            "os_hash_algo": stored.hash_algo, "os_hash_value": stored.hash_value}
 
 
 def _activate(image_id, store, stored, busy="saving", changes=None):
