@@ -4,7 +4,8 @@
 #   1. first run creates the service and 3 endpoints (changed), a second run changes nothing
 #   2. a new public URL patches the 3 endpoints in place (changed), then nothing again
 #   3. another region gets its own region and endpoints; RegionOne keeps its own
-#   4. a wrong admin password fails, and neither password appears in the output
+#   4. a wrong admin password fails, and neither password appears in the output; a versioned
+#      URL (.../v1) is refused, and a Diablo-era /v1 endpoint is moved to the root
 #   5. nova_glance's INI styles on a scratch nova.conf, read back the way current Nova reads
 #      [glance] (tests/deploy/nova_glance_endpoint.py: keystoneauth's adapter options, the
 #      user's catalog): catalog finds the registered endpoint of its region, endpoint_override
@@ -51,6 +52,14 @@ check "RegionOne unchanged" expect3 RegionOne http://lb:9292
 run -e glance_public_url=http://lb:9292 -e glance_keystone_admin_password=wrong-Secret-42 >/dev/null
 check "wrong password fails" grep -q "failed=1" "$work/out"
 check "no password in the output" bash -c "! grep -q -e wrong-Secret-42 -e '$OS_PASSWORD' '$work/out'"
+run -e glance_public_url=http://lb:9292/v1 >/dev/null
+check "a versioned URL is refused" grep -q "without a version path" "$work/out"
+check "and changed nothing" expect3 RegionOne http://lb:9292
+# A Diablo-era catalog entry ending in /v1 is moved to the root, where v2 clients discover.
+"$repo/.venv-keystone/bin/openstack" endpoint set --url http://lb:9292/v1 \
+  "$("$repo/.venv-keystone/bin/openstack" endpoint list --service image --region RegionOne --interface public -f value -c ID)"
+check "a /v1 endpoint is moved to the root" test "$(run -e glance_public_url=http://lb:9292)" = "changed=1 failed=0"
+check "all three at the root" expect3 RegionOne http://lb:9292
 
 # 5. nova.conf's [glance] for current Nova, against the endpoints registered above.
 novarun() {  # conf style [extra ansible-playbook args]: prints changed=N failed=M
