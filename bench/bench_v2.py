@@ -118,6 +118,8 @@ def transfer(api, src, size, runs):
           f"  target >= 0.60   runs: {' '.join(f'{r:.2f}' for r in ratios)}")
     print(f"v2 upload / MD5 loop (median / median)       "
           f"{statistics.median(v2s) / statistics.median(md5s):7.2f}")
+    # On a shared machine the best runs are the least disturbed ones.
+    print(f"v2 upload / MD5 loop (best / best)           {max(v2s) / max(md5s):7.2f}")
     print()
 
 
