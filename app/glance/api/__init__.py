@@ -1,4 +1,4 @@
-"""glance-api: the v1 image API as a Flask application.
+"""glance-api: the v1 and v2 image APIs as one Flask application.
 
 ``create_app`` never reads files or opens sockets: the command
 (:mod:`glance.cmd.api`) loads the configuration and serves it with cheroot,
@@ -8,6 +8,7 @@ from flask import Flask, request
 
 from glance import keystone
 from glance.api import context, errors, headers, images, members, upload, versions
+from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
 
 
@@ -41,7 +42,7 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores,
                                 "service_auth": service_auth, "notifier": notifier}
     app.url_map.strict_slashes = False
-    for blueprint in (images.bp, upload.bp, members.bp):
+    for blueprint in (images.bp, upload.bp, members.bp, *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.init_app(app)
 

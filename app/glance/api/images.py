@@ -68,31 +68,45 @@ def show(image_id):
                         content_type="application/octet-stream")
     if image["status"] != "active":
         raise NotFound(f"Image {image_id} is not active")
-    location = image.get("location")
-    if not location:
+    if not image.get("location"):
         raise NotFound(f"Image {image_id} has no data")
-    try:
-        chunks, size = context.stores().for_uri(location).get(location)
-    except DataNotFound:
-        LOG.error("Data of image %s is missing from its store", image_id)
-        raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
-            from None
+    chunks, size = open_data(image)
     headers.append(("Content-Length", str(size)))
-    # Verified first: image.send goes out only for a download that was whole and right.
-    chunks = context.notifier().sending(_guarded(chunks, image), image,
-                                        context.request_context(), request)
-    return Response(chunks, status=status_line(200), headers=headers,
+    return Response(sending(chunks, image), status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
 
-def _guarded(chunks, image):
+def open_data(image, offset=0, length=None):
+    """The data of ``image`` from its store: ``(chunks, size)`` (v1 and v2 downloads).
+
+    :raises NotFound: the store no longer holds it.
+    """
+    location = image["location"]
+    try:
+        return context.stores().for_uri(location).get(location, offset=offset, length=length)
+    except DataNotFound:
+        LOG.error("Data of image %s is missing from its store", image["id"])
+        raise NotFound(f"Image {image['id']} not found: its data is missing from the store") \
+            from None
+
+
+def sending(chunks, image, verify=True):
+    """The download stream: verified (whole downloads), logged, and notified.
+
+    Verified first: image.send goes out only for a download that was whole and right.
+    """
+    return context.notifier().sending(_guarded(chunks, image, verify), image,
+                                      context.request_context(), request)
+
+
+def _guarded(chunks, image, verify=True):
     """Stream the data, verified; log (rather than hide) a download that fails.
 
     An error after the headers makes the server drop the connection, so the
     client sees a short body, never a complete wrong one.
     """
     try:
-        yield from _verified(chunks, image)
+        yield from (_verified(chunks, image) if verify else chunks)
     except StoreError as exc:
         LOG.error("Download of image %s failed: %s", image["id"], exc)
         raise
@@ -159,6 +173,12 @@ def delete(image_id):
     In that order a refused caller can never cost the owner their data, and
     a crash after the mark leaves a pending_delete image for glance-scrubber.
     """
+    delete_image(image_id)
+    return Response(status=status_line(200))
+
+
+def delete_image(image_id):
+    """DELETE for v1 and v2: the checks, the mark, then the data (see :func:`delete`)."""
     registry, ctx = context.registry(), context.request_context()
     context.require_identity()
     image = registry.get(image_id, headers=context.auth_headers())
@@ -178,7 +198,6 @@ def delete(image_id):
     if location and not context.conf().delayed_delete:
         if _delete_data(image_id, location) == "deleted":
             registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())
-    return Response(status=status_line(200))
 
 
 def _delete_data(image_id, location):

@@ -5,9 +5,13 @@ import uuid
 from glance import limits
 from glance.registry.models import MEMBER_STATUSES, VISIBILITIES, new_id
 
-STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted")
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi", "iso")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf")
+# v1's statuses, then v2's: deactivated, and uploading/importing (interoperable import).
+STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted",
+            "deactivated", "uploading", "importing")
+# v1's formats, then those today's Glance adds (its default enums).
+DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi", "iso",
+                "vhdx", "ploop")
+CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 AMAZON = ("ami", "ari", "aki")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")
