@@ -3,8 +3,12 @@ every download verifies both; v1's answers do not change."""
 import hashlib
 import os
 
+import pytest
+import requests
+
 from functional.stores import download
 from glance.registry.client import RegistryClient
+from v2client import V2, tenant
 
 MiB = 1024 * 1024
 
@@ -60,3 +64,36 @@ def test_hashing_algorithm_option(start_api, api_for, registry_server):
     assert (record["os_hash_algo"], record["os_hash_value"]) == \
         ("sha256", hashlib.sha256(data).hexdigest())
     assert download(api, image["id"]) == (data, True)
+
+
+def _v2_image(api_server, path, data):
+    client = V2(api_server.url, tenant("hasher"))
+    image = client.new(name=f"v2-{path}")
+    assert client.upload(image["id"], data, path=path).status_code == 204
+    if path == "stage":
+        go = client.request("POST", f"/v2/images/{image['id']}/import",
+                            json={"method": {"name": "glance-direct"}})
+        assert go.status_code == 202, go.text
+    return client, client.show(image["id"]).json()
+
+
+@pytest.mark.parametrize("path", ["file", "stage"])
+def test_v2_uploads_and_imports_show_and_verify_the_multihash(api_server, registry_server,
+                                                             path):
+    data = os.urandom(MiB + 17)
+    client, shown = _v2_image(api_server, path, data)
+    assert shown["status"] == "active"
+    assert (shown["checksum"], shown["os_hash_algo"], shown["os_hash_value"]) == (
+        hashlib.md5(data).hexdigest(), "sha512", hashlib.sha512(data).hexdigest())
+    assert client.download(shown["id"]).content == data
+    registry_of(registry_server).update(shown["id"], {"os_hash_value": "0" * 128})
+    cut = requests.get(f"{api_server.url}/v2/images/{shown['id']}/file", stream=True,
+                       headers=tenant("hasher"), timeout=60)
+    received, complete = b"", True
+    try:
+        for piece in cut.iter_content(MiB):
+            received += piece
+    except requests.RequestException:
+        complete = False
+    assert not complete or len(received) < len(data)
+    assert f"Image {shown['id']} is corrupt" in api_server.logtext()
