@@ -2,7 +2,6 @@
 Nova's GlanceImageServiceV2 makes through it, and the ``glance`` CLI (noauth)."""
 import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess
