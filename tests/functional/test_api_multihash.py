@@ -97,3 +97,31 @@ def test_v2_uploads_and_imports_show_and_verify_the_multihash(api_server, regist
         complete = False
     assert not complete or len(received) < len(data)
     assert f"Image {shown['id']} is corrupt" in api_server.logtext()
+
+
+def _peak_rss_mib(server):
+    with open(f"/proc/{server.proc.pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_hashing_threads_keep_memory_flat(api, registry_server):
+    """Both hash queues are bounded: a 192 MiB upload does not grow glance-api by its size."""
+    upload(api, os.urandom(MiB))                       # warm up: imports, pools, threads
+    before = _peak_rss_mib(api.server)
+    block = os.urandom(MiB)
+    body = (block for _ in range(192))
+    created = api.request("POST", "/v1/images", data=body, timeout=300,
+                          headers={"Content-Type": "application/octet-stream",
+                                   "x-image-meta-name": "big", "x-image-meta-disk_format": "raw",
+                                   "x-image-meta-container_format": "bare"})
+    assert created.status_code == 201, created.text
+    record = registry_of(registry_server).get(created.json()["image"]["id"])
+    expected = hashlib.sha512()
+    for _ in range(192):
+        expected.update(block)
+    assert record["os_hash_value"] == expected.hexdigest()
+    grown = _peak_rss_mib(api.server) - before
+    assert grown < 48, f"glance-api grew by {grown} MiB"
