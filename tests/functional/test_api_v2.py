@@ -499,3 +499,12 @@ def test_matrix_refused_writes_change_nothing(v2, matrix_images, caller):
     shared = matrix_images["shared"]["id"]
     listed = owner.request("GET", f"/v2/images/{shared}/members").json()["members"]
     assert [(m["member_id"], m["status"]) for m in listed] == [("mxmember", "accepted")]
+
+
+def test_json_bodies_over_the_limit_are_413(alpha):
+    image = alpha.new(name="small")
+    big = [{"op": "add", "path": "/p", "value": "x" * (2 * 1024 * 1024)}]
+    response = alpha.patch(image["id"], big)
+    assert response.status_code == 413
+    assert alpha.create(name="x" * 10, junk="y" * (2 * 1024 * 1024)).status_code == 413
+    assert "p" not in alpha.show(image["id"]).json()

@@ -103,6 +103,9 @@ def json_body(kinds=("application/json",), required=True):
         raise UnsupportedMediaType(f"Unsupported Content-Type {kind or '(none)'}; "
                                    f"expected {' or '.join(kinds)}")
     limit = context.conf().max_json_body
+    if raw_len is not None and raw_len > limit:       # refused before reading it
+        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes",
+                                    headers=[("Connection", "close")])
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
