@@ -7,10 +7,12 @@ processes, then times requests one at a time on a keep-alive connection:
 * HEAD /v1/images/<id> (glance-api -> glance-registry GET)
 * GET /v1/images/detail?limit=1000
 * GET /v1/images?limit=1000, and the registry's own detail list for reference
+* v2: GET /v2/images/<id> and GET /v2/images?limit=1000, against the v1 figures
 
     python bench/bench_api_metadata.py [--images 10000] [--heads 300] [--lists 30]
 
-Targets: HEAD median < 3 ms; detail?limit=1000 median < 100 ms.
+Targets: HEAD median < 3 ms; detail?limit=1000 median < 100 ms; v2 show and
+list-1000 medians within 1.5 x v1's HEAD and detail of the same run.
 """
 import argparse
 import http.client
@@ -33,19 +35,16 @@ from servers import Server  # noqa: E402
 def fill(url, count, tags=()):
     """Insert ``count`` active public images straight into the registry database.
 
-    ``tags`` are given to every image (a schema with an image_tags table only).
+    ``tags`` are given to every image.
     """
     from glance.registry import db, models
     engine = db.make_engine(url)
     db.ensure_schema(engine)
     now = models.utcnow()
     ids = [str(uuid.uuid4()) for _ in range(count)]
-    # The v2 schema keeps visibility; the v1 one had is_public.
-    public = ({"visibility": "public"} if "visibility" in models.Image.__table__.c
-              else {"is_public": True})
     images = [{"id": image_id, "name": f"image-{n:05d}", "disk_format": "qcow2",
                "container_format": "bare", "size": 1024 * n, "status": "active",
-               **public, "location": f"file:///var/lib/glance/images/{image_id}",
+               "visibility": "public", "location": f"file:///var/lib/glance/images/{image_id}",
                "checksum": f"{n:032x}", "min_disk": 0, "min_ram": 0, "owner": None,
                "protected": False, "created_at": now, "deleted": False}
               for n, image_id in enumerate(ids)]
@@ -114,6 +113,16 @@ def main():
         briefs = [timed(conn, "GET", "/v1/images?limit=1000", 200)[0] for _ in range(args.lists)]
         direct = [timed(rconn, "GET", "/images/detail?limit=1000", 200)[0]
                   for _ in range(args.lists)]
+        timed(conn, "GET", "/v2/images?limit=1000", 200)
+        shows = [timed(conn, "GET", f"/v2/images/{random.choice(ids)}", 200)[0]
+                 for _ in range(args.heads)]
+        v2_lists = []
+        for _ in range(args.lists):
+            elapsed, body = timed(conn, "GET", "/v2/images?limit=1000", 200)
+            v2_lists.append(elapsed)
+        assert body.count(b'"self"') == 1000 and b"location" not in body
+        direct_v2 = [timed(rconn, "GET", "/v2/images?limit=1000", 200)[0]
+                     for _ in range(args.lists)]
         print(f"glance-api metadata, {args.images} images (inserted in {fill_s:.1f} s), "
               "one client, keep-alive; ms")
         print(f"{'request':44} {'min':>7} {'median':>7} {'p99':>7}")
@@ -122,6 +131,13 @@ def main():
                       "target median < 100"))
         print(summary("GET /v1/images?limit=1000", briefs))
         print(summary("registry GET /images/detail?limit=1000", direct))
+        show_ratio = statistics.median(shows) / statistics.median(heads)
+        list_ratio = statistics.median(v2_lists) / statistics.median(details)
+        print(summary(f"GET /v2/images/<id> (n={args.heads})", shows,
+                      f"{show_ratio:.2f} x v1 HEAD (target <= 1.5)"))
+        print(summary("GET /v2/images?limit=1000", v2_lists,
+                      f"{list_ratio:.2f} x v1 detail (target <= 1.5)"))
+        print(summary("registry GET /v2/images?limit=1000", direct_v2))
     finally:
         for server in (api, registry):
             if server is not None:

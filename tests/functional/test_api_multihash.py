@@ -3,8 +3,12 @@ every download verifies both; v1's answers do not change."""
 import hashlib
 import os
 
+import pytest
+import requests
+
 from functional.stores import download
 from glance.registry.client import RegistryClient
+from v2client import V2, tenant
 
 MiB = 1024 * 1024
 
@@ -60,3 +64,64 @@ def test_hashing_algorithm_option(start_api, api_for, registry_server):
     assert (record["os_hash_algo"], record["os_hash_value"]) == \
         ("sha256", hashlib.sha256(data).hexdigest())
     assert download(api, image["id"]) == (data, True)
+
+
+def _v2_image(api_server, path, data):
+    client = V2(api_server.url, tenant("hasher"))
+    image = client.new(name=f"v2-{path}")
+    assert client.upload(image["id"], data, path=path).status_code == 204
+    if path == "stage":
+        go = client.request("POST", f"/v2/images/{image['id']}/import",
+                            json={"method": {"name": "glance-direct"}})
+        assert go.status_code == 202, go.text
+    return client, client.show(image["id"]).json()
+
+
+@pytest.mark.parametrize("path", ["file", "stage"])
+def test_v2_uploads_and_imports_show_and_verify_the_multihash(api_server, registry_server,
+                                                             path):
+    data = os.urandom(MiB + 17)
+    client, shown = _v2_image(api_server, path, data)
+    assert shown["status"] == "active"
+    assert (shown["checksum"], shown["os_hash_algo"], shown["os_hash_value"]) == (
+        hashlib.md5(data).hexdigest(), "sha512", hashlib.sha512(data).hexdigest())
+    assert client.download(shown["id"]).content == data
+    registry_of(registry_server).update(shown["id"], {"os_hash_value": "0" * 128})
+    cut = requests.get(f"{api_server.url}/v2/images/{shown['id']}/file", stream=True,
+                       headers=tenant("hasher"), timeout=60)
+    received, complete = b"", True
+    try:
+        for piece in cut.iter_content(MiB):
+            received += piece
+    except requests.RequestException:
+        complete = False
+    assert not complete or len(received) < len(data)
+    assert f"Image {shown['id']} is corrupt" in api_server.logtext()
+
+
+def _peak_rss_mib(server):
+    with open(f"/proc/{server.proc.pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_hashing_threads_keep_memory_flat(api, registry_server):
+    """Both hash queues are bounded: a 192 MiB upload does not grow glance-api by its size."""
+    upload(api, os.urandom(MiB))                       # warm up: imports, pools, threads
+    before = _peak_rss_mib(api.server)
+    block = os.urandom(MiB)
+    body = (block for _ in range(192))
+    created = api.request("POST", "/v1/images", data=body, timeout=300,
+                          headers={"Content-Type": "application/octet-stream",
+                                   "x-image-meta-name": "big", "x-image-meta-disk_format": "raw",
+                                   "x-image-meta-container_format": "bare"})
+    assert created.status_code == 201, created.text
+    record = registry_of(registry_server).get(created.json()["image"]["id"])
+    expected = hashlib.sha512()
+    for _ in range(192):
+        expected.update(block)
+    assert record["os_hash_value"] == expected.hexdigest()
+    grown = _peak_rss_mib(api.server) - before
+    assert grown < 48, f"glance-api grew by {grown} MiB"

@@ -430,3 +430,81 @@ def test_v1_image_through_v2(v2):
 
 def test_v2_image_through_v1(v2):
     cross_api.v2_to_v1(v2.url)
+
+
+# --- who may do what, and nothing changes when refused -----------------------------
+
+KINDS = ("public", "community", "private", "shared")
+CALLERS = {"owner": tenant("mxowner"), "other": tenant("mxother"),
+           "member": tenant("mxmember"), "admin": ADMIN, "anonymous": ANONYMOUS}
+# GET /v2/images/<id> and its file, per kind in KINDS order
+READ = {"owner": (200, 200, 200, 200), "other": (200, 200, 404, 404),
+        "member": (200, 200, 404, 200), "admin": (200, 200, 200, 200),
+        "anonymous": (200, 200, 404, 404)}
+# PATCH and DELETE by a caller that is neither owner nor admin
+WRITE = {"other": (403, 403, 404, 404), "member": (403, 403, 404, 403),
+         "anonymous": (401, 401, 401, 401)}
+
+
+@pytest.fixture(scope="module")
+def matrix_images(v2):
+    owner = v2.as_(CALLERS["owner"])
+    images = {}
+    for kind in KINDS:
+        images[kind] = _uploaded(owner, visibility=kind)
+    base = f"/v2/images/{images['shared']['id']}/members"
+    assert owner.request("POST", base, json={"member": "mxmember"}).status_code == 200
+    member = v2.as_(CALLERS["member"])
+    assert member.request("PUT", f"{base}/mxmember",
+                          json={"status": "accepted"}).status_code == 200
+    return images
+
+
+@pytest.mark.parametrize("caller", list(CALLERS))
+def test_matrix_reads(v2, matrix_images, caller):
+    client = v2.as_(CALLERS[caller])
+    for kind, status in zip(KINDS, READ[caller]):
+        image_id = matrix_images[kind]["id"]
+        assert client.show(image_id).status_code == status, kind
+        data = client.download(image_id)
+        assert data.status_code == status, kind
+        if status == 200:
+            assert data.content == DATA
+
+
+@pytest.mark.parametrize("caller", list(WRITE))
+def test_matrix_refused_writes_change_nothing(v2, matrix_images, caller):
+    client = v2.as_(CALLERS[caller])
+    owner = v2.as_(CALLERS["owner"])
+    for kind, status in zip(KINDS, WRITE[caller]):
+        image_id = matrix_images[kind]["id"]
+        before = owner.show(image_id).json()
+        attempts = [
+            client.patch(image_id, [{"op": "replace", "path": "/name", "value": "taken"}]),
+            client.patch(image_id, [{"op": "add", "path": "/evil", "value": "1"}]),
+            client.delete(image_id),
+            client.request("PUT", f"/v2/images/{image_id}/tags/evil"),
+            client.request("POST", f"/v2/images/{image_id}/actions/deactivate"),
+        ]
+        for response in attempts:
+            assert response.status_code == status, (kind, response.request.method,
+                                                    response.request.url, response.text)
+        members = client.request("POST", f"/v2/images/{image_id}/members",
+                                 json={"member": "mxother"})
+        assert members.status_code in (401, 403, 404), (kind, members.text)
+        removed = client.request("DELETE", f"/v2/images/{image_id}/members/mxmember")
+        assert removed.status_code in (401, 403, 404), (kind, removed.text)
+        assert owner.show(image_id).json() == before
+        assert owner.download(image_id).content == DATA
+    shared = matrix_images["shared"]["id"]
+    listed = owner.request("GET", f"/v2/images/{shared}/members").json()["members"]
+    assert [(m["member_id"], m["status"]) for m in listed] == [("mxmember", "accepted")]
+
+
+def test_json_bodies_over_the_limit_are_413(alpha):
+    image = alpha.new(name="small")
+    big = [{"op": "add", "path": "/p", "value": "x" * (2 * 1024 * 1024)}]
+    response = alpha.patch(image["id"], big)
+    assert response.status_code == 413
+    assert alpha.create(name="x" * 10, junk="y" * (2 * 1024 * 1024)).status_code == 413
+    assert "p" not in alpha.show(image["id"]).json()

@@ -130,3 +130,33 @@ def test_what_lists_show():
     assert from_headers(confirmed("p1")).lists == "own"
     assert from_headers({"X-Identity-Status": "Invalid"}).lists == "public"
     assert from_headers({"X-Identity-Status": "Confirmed", "X-Roles": "member"}).lists == "public"
+
+
+@pytest.mark.parametrize("visibility, owner, stranger, member, anonymous", [
+    ("public", True, True, True, True),
+    ("community", True, True, True, True),
+    ("shared", True, False, True, False),
+    ("private", True, False, False, False),
+])
+def test_v2_visibility(visibility, owner, stranger, member, anonymous):
+    shown = {"owner": "p1", "visibility": visibility, "deleted": False}
+    assert from_headers(confirmed("p1")).can_see(shown) is owner
+    assert from_headers(confirmed("p2")).can_see(shown) is stranger
+    assert from_headers(confirmed("p3")).can_see(shown, is_member=True) is member
+    assert from_headers({"X-Identity-Status": "Invalid"}).can_see(shown) is anonymous
+    assert from_headers({}).can_see(shown)                              # noauth admin
+    # Whatever it reads, only the owner (or an admin) changes it.
+    assert not from_headers(confirmed("p3")).can_modify(shown)
+
+
+def test_v1_records_without_visibility_derive_it_from_is_public():
+    assert from_headers(confirmed("p2")).can_see(image(is_public=True))
+    assert not from_headers(confirmed("p2")).can_see(image())
+    assert from_headers(confirmed("p2")).can_see(image(), is_member=True)
+
+
+def test_only_the_member_sets_its_status():
+    assert from_headers(confirmed("p3")).can_set_member_status("p3")
+    assert not from_headers(confirmed("p1")).can_set_member_status("p3")
+    assert not from_headers({"X-Identity-Status": "Invalid"}).can_set_member_status("p3")
+    assert from_headers(confirmed("p9", roles="admin")).can_set_member_status("p3")

@@ -4,7 +4,9 @@ An image ``saving`` whose ``updated_at`` is older than ``saving_stale_time``
 has had no heartbeat for that long (see :mod:`glance.api.heartbeat`), so no
 glance-api is uploading it any more.  glance-api sets such images ``killed``
 through the registry when it starts, so users see them fail rather than hang;
-glance-scrubber removes their partial data.
+glance-scrubber removes their partial data.  A v2 web-download import
+(``importing``) has the same heartbeat and is settled the same way; a staged
+image (``uploading``) may rightly wait for its import, so it is left alone.
 """
 import datetime
 import logging
@@ -12,6 +14,7 @@ import threading
 
 LOG = logging.getLogger("glance.api")
 PAGE = 100
+BUSY = ("saving", "importing")      # statuses an upload holds with its heartbeat
 
 
 def service_headers(app):
@@ -20,13 +23,13 @@ def service_headers(app):
     return service.headers() if service is not None else {}
 
 
-def stale_uploads(registry, headers, stale_time, now=None):
-    """Ids of saving images untouched for ``stale_time`` seconds."""
+def stale_uploads(registry, headers, stale_time, now=None, status="saving"):
+    """Ids of ``status`` (saving) images untouched for ``stale_time`` seconds."""
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     cutoff = now - datetime.timedelta(seconds=stale_time)
     found, marker = [], None
     while True:
-        params = [("status", "saving"), ("is_public", "none"), ("limit", str(PAGE)),
+        params = [("status", status), ("is_public", "none"), ("limit", str(PAGE)),
                   ("sort_key", "id"),
                   ("sort_dir", "asc")] + ([("marker", marker)] if marker else [])
         page = registry.list(detail=True, params=params, headers=headers)
@@ -38,7 +41,7 @@ def stale_uploads(registry, headers, stale_time, now=None):
 
 
 def kill_stale_uploads(app):
-    """Set every stale ``saving`` image ``killed``; never raises.
+    """Set every stale ``saving`` (or ``importing``) image ``killed``; never raises.
 
     :returns: the ids killed.
     """
@@ -47,12 +50,13 @@ def kill_stale_uploads(app):
     killed = []
     try:
         headers = service_headers(app)
-        for image_id in stale_uploads(registry, headers, stale_time):
-            registry.update(image_id, {"status": "killed"}, headers=headers,
-                            expect_status="saving")
-            LOG.warning("Image %s was saving with no heartbeat for over %d s (its upload "
-                        "died): set to 'killed'", image_id, stale_time)
-            killed.append(image_id)
+        for status in BUSY:
+            for image_id in stale_uploads(registry, headers, stale_time, status=status):
+                registry.update(image_id, {"status": "killed"}, headers=headers,
+                                expect_status=status)
+                LOG.warning("Image %s was %s with no heartbeat for over %d s (its upload "
+                            "died): set to 'killed'", image_id, status, stale_time)
+                killed.append(image_id)
     except Exception as exc:     # registry down: the scrubber does it later
         LOG.error("Could not check for crashed uploads: %s", exc)
     return killed

@@ -101,10 +101,11 @@ def _upload(image_id, store, environ, size, checksum, busy="saving"):
 def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
     """Stream ``reader`` into ``store`` while the image is ``busy``, with the heartbeat.
 
+    The multihash (``hashing_algorithm``) of the bytes the store reads is
+    computed on its own thread, beside the store's MD5 on another.
+
     :param drain: called first on failure; False means the connection must close.
-    :returns: the store's :class:`~glance.store.base.Stored` with the
-        multihash (``hashing_algorithm``) of the bytes it read, hashed on its
-        own thread beside the store's MD5.
+    :returns: the store's ``Stored`` record, with ``hash_algo`` and ``hash_value``.
     :raises StoreError: (or RegistryError) the image is killed and the store
         has removed what it wrote.
     """
@@ -128,9 +129,11 @@ def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
 
 
 def data_fields(stored):
-    """What the registry records of data a store holds."""
-    return {"size": stored.size, "checksum": stored.checksum, "location": stored.uri,
-            "os_hash_algo": stored.hash_algo, "os_hash_value": stored.hash_value}
+    """What the registry records of data a store holds (the multihash when computed)."""
+    fields = {"size": stored.size, "checksum": stored.checksum, "location": stored.uri}
+    if stored.hash_value:
+        fields.update(os_hash_algo=stored.hash_algo, os_hash_value=stored.hash_value)
+    return fields
 
 
 def _activate(image_id, store, stored, busy="saving", changes=None):

@@ -24,7 +24,7 @@ def _members(image_id):
 def _visible_members(image):
     ctx = context.request_context()
     found = _members(image["id"])
-    if ctx.is_admin or ctx.owns(image):
+    if ctx.can_see_members(image):
         return found
     return [m for m in found if ctx.owner is not None and m.get("member_id") == ctx.owner]
 
@@ -48,8 +48,7 @@ def _write_headers(image):
 def _owned(image_id):
     context.require_identity()
     image = get_image(image_id)
-    ctx = context.request_context()
-    if not (ctx.is_admin or ctx.owns(image)):
+    if not context.request_context().can_modify(image):
         raise Forbidden("Only the image owner may change its members.")
     return image
 
@@ -104,7 +103,7 @@ def update(image_id, member):
     context.require_identity()
     image = get_image(image_id)
     ctx = context.request_context()
-    if not ctx.is_admin and (ctx.owner is None or ctx.owner != member):
+    if not ctx.can_set_member_status(member):
         raise Forbidden("Only the member itself may change its membership status.")
     _find(image_id, member)
     context.registry().update_member_status(image_id, member, status,

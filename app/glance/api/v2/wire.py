@@ -3,13 +3,14 @@
 The registry keeps v1's record (core fields plus a ``properties`` dict);
 v2 shows the properties as flat top-level keys beside the base ones.
 """
+import json
+
 from flask import Response, request
 
 from glance import limits
 from glance.api import context
 from glance.api.errors import APIError, BadRequest, UnsupportedMediaType, status_line
-
-import json
+from glance.context import visibility_of
 
 # Always present in an image (null when unset), in Glance's order.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
@@ -40,8 +41,8 @@ def timestamp(value):
 
 
 def visibility(image):
-    """The v2 visibility: the registry's, or (older records) derived from is_public."""
-    return image.get("visibility") or ("public" if image.get("is_public") else "shared")
+    """The v2 visibility: the registry's, or (a v1-shaped record) derived from is_public."""
+    return visibility_of(image)
 
 
 def image_view(image):
@@ -102,6 +103,9 @@ def json_body(kinds=("application/json",), required=True):
         raise UnsupportedMediaType(f"Unsupported Content-Type {kind or '(none)'}; "
                                    f"expected {' or '.join(kinds)}")
     limit = context.conf().max_json_body
+    if raw_len is not None and raw_len > limit:       # refused before reading it
+        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes",
+                                    headers=[("Connection", "close")])
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
