@@ -9,9 +9,10 @@ import logging
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import MethodNotAllowed
 
-from glance.api import context
+from glance.api import cached, context
 from glance.api.errors import Forbidden, NotFound, status_line
 from glance.api.headers import HIDDEN, image_headers, public
+from glance.registry.client import NotFound as RegistryNotFound
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 
@@ -59,28 +60,41 @@ def detail_not_allowed():
 
 @bp.route("/v1/images/<image_id>", methods=["GET", "HEAD"])
 def show(image_id):
-    """HEAD: metadata as headers.  GET: the same headers and the data."""
-    image = context.registry().get(image_id, headers=context.auth_headers())
+    """HEAD: metadata as headers.  GET: the same headers and the data.
+
+    GET serves the node's cached copy when there is one, and otherwise fills
+    the cache as it streams from the store (:mod:`glance.api.cached`).
+    """
+    try:
+        image = context.registry().get(image_id, headers=context.auth_headers())
+    except RegistryNotFound:
+        cached.forget_if_gone(image_id)     # deleted, maybe through another node
+        raise
     headers = image_headers(image, request.host_url.rstrip("/"))
     if request.method == "HEAD":
         headers.append(("Content-Length", str(image.get("size") or 0)))
         return Response(status=status_line(200), headers=headers,
                         content_type="application/octet-stream")
     if image["status"] != "active":
+        cached.forget(image_id)
         raise NotFound(f"Image {image_id} is not active")
     location = image.get("location")
     if not location:
         raise NotFound(f"Image {image_id} has no data")
-    try:
-        chunks, size = context.stores().for_uri(location).get(location)
-    except DataNotFound:
-        LOG.error("Data of image %s is missing from its store", image_id)
-        raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
-            from None
+    hit = cached.lookup(image, _verified)
+    if hit is not None:
+        chunks, size = hit
+    else:
+        try:
+            chunks, size = context.stores().for_uri(location).get(location)
+        except DataNotFound:
+            LOG.error("Data of image %s is missing from its store", image_id)
+            raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
+                from None
+        chunks = cached.filling(_guarded(chunks, image), image)
     headers.append(("Content-Length", str(size)))
     # Verified first: image.send goes out only for a download that was whole and right.
-    chunks = context.notifier().sending(_guarded(chunks, image), image,
-                                        context.request_context(), request)
+    chunks = context.notifier().sending(chunks, image, context.request_context(), request)
     return Response(chunks, status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
@@ -149,6 +163,7 @@ def delete(image_id):
     # The record as deleted: an upload that activated the image since it was
     # read above brought its location, whose data must go too.
     marked = registry.delete(image_id, headers=context.auth_headers()) or image
+    cached.forget(image_id)
     context.notifier().info("image.delete", public(image))
     location = marked.get("location") or image.get("location")
     if location and not context.conf().delayed_delete:
