@@ -133,7 +133,7 @@ def test_a_corrupted_cache_file_is_detected_and_refetched(node):
     with open(path, "r+b") as handle:           # cut short: caught before a byte is sent
         handle.truncate(MiB)
     assert download(node, image_id) == (data, True)
-    assert wait_for(lambda: os.path.getsize(path) == len(data), 5)
+    assert wait_for(lambda: os.path.isfile(path) and os.path.getsize(path) == len(data), 5)
 
 
 def test_a_client_that_goes_away_leaves_no_cache_entry(node):

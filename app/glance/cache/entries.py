@@ -6,6 +6,8 @@ import time
 
 from glance.config import ConfigError
 from glance.store.base import CHUNK_SIZE
+# The upload path's writer thread: queued chunks written in order, first error kept.
+from glance.store.filesystem import _Writer
 
 LOG = logging.getLogger("glance.cache")
 
@@ -195,11 +197,16 @@ class ImageCache:
 
 
 class Filling:
-    """One copy being written into ``incomplete/``; :meth:`commit` or :meth:`discard` ends it."""
+    """One copy being written into ``incomplete/``; :meth:`commit` or :meth:`discard` ends it.
+
+    A writer thread does the writes (as the filesystem store does for uploads),
+    so the disk never holds up the download that fills the cache.
+    """
 
     def __init__(self, cache, image_id, path, fd):
-        self.cache, self.image_id, self.path = cache, image_id, path
-        self.handle = os.fdopen(fd, "wb")
+        self.cache, self.image_id, self.path, self.fd = cache, image_id, path, fd
+        self.writer = _Writer(fd)
+        self.writer.start()
         self.written = 0
         self.done = False
 
@@ -208,7 +215,7 @@ class Filling:
         if self.done:
             return False
         try:
-            self.handle.write(chunk)
+            self.writer.put(chunk)
         except OSError as exc:
             LOG.warning("Stopped caching image %s: %s", self.image_id, exc.strerror)
             self.discard()
@@ -216,13 +223,19 @@ class Filling:
         self.written += len(chunk)
         return True
 
+    def _close(self):
+        try:
+            self.writer.finish()
+        finally:
+            os.close(self.fd)
+
     def commit(self, size):
         """Keep the copy when all ``size`` bytes arrived (the caller checked the MD5)."""
         if self.done:
             return False
         self.done = True
         try:
-            self.handle.close()
+            self._close()
             if self.written != size:
                 raise OSError(0, f"{self.written} bytes written, {size} expected")
             final = self.cache.path(self.image_id)
@@ -243,7 +256,7 @@ class Filling:
             return
         self.done = True
         try:
-            self.handle.close()
+            self._close()
         except OSError:
             pass
         _unlink(self.path)
