@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from functional.stores import download, saio, store_options  # noqa: F401  (fixtures)
+from functional.stores import STORES, download, rclone, saio, store_options  # noqa: F401
 from servers import APP, wait_for
 
 MiB = 1024 * 1024
@@ -27,14 +27,15 @@ def cache_options(tmp, **extra):
             "image_cache_max_size_bytes": 64 * MiB, **extra}
 
 
-@pytest.fixture(scope="module", params=["file", pytest.param("swift", marks=pytest.mark.swift)])
+@pytest.fixture(scope="module", params=STORES)
 def node(request, start_api, api_for, tmp_path_factory):
     """A glance-api with its cache enabled, on the store of the parameter."""
     options, helpers = store_options(request, request.param)
     cachedir = tmp_path_factory.mktemp("cache")
     api = api_for(start_api(**cache_options(cachedir, **options)))
     api.store, api.cachedir = request.param, str(cachedir)
-    api.saio = request.getfixturevalue("saio") if request.param == "swift" else None
+    api.saio = request.getfixturevalue("saio") if "swift" in request.param else None
+    api.corrupt = helpers[1] if helpers else None
     return api
 
 
@@ -72,12 +73,16 @@ def run(command, api, *args):
                           text=True, timeout=120)
 
 
-def hide_store_data(api, image_id):
-    """Make the store unreachable for ``image_id``: Swift's proxy stopped, or the file
-    moved away.  :returns: the function that brings it back."""
-    if api.store == "swift":
+def hide_store_data(api, image_id, data):
+    """Make the store unable to serve ``image_id``: Swift's proxy stopped (Swift and
+    its S3 API), the object overwritten (rclone's S3), or the file moved away.
+    :returns: the function that brings it back."""
+    if api.saio is not None:
         api.saio.stop_proxy()
         return api.saio.start_proxy
+    if api.corrupt is not None:     # served from the store, this would fail its MD5
+        api.corrupt(image_id, os.urandom(len(data)))
+        return lambda: api.corrupt(image_id, data)
     path = os.path.join(api.server.datadir, image_id)
     os.rename(path, path + ".away")
     return lambda: os.rename(path + ".away", path)
@@ -96,11 +101,11 @@ def test_first_get_fills_the_cache_and_the_second_needs_no_store(node):
     assert os.listdir(os.path.join(node.cachedir, "incomplete")) == []
 
     uncached = create(node, os.urandom(MiB))
-    restore = hide_store_data(node, image_id)
+    restore = hide_store_data(node, image_id, data)
     try:
         status, body = get(node, image_id)
         assert (status, hashlib.md5(body).hexdigest()) == (200, hashlib.md5(data).hexdigest())
-        if node.store == "swift":   # the store really is down: an uncached image fails
+        if node.saio is not None:   # the store really is down: an uncached image fails
             assert get(node, uncached)[0] != 200
     finally:
         restore()
@@ -204,7 +209,7 @@ def test_prefetch_queues_and_caches(node):
     assert done.returncode == 0, done.stderr
     assert image_id in listing(node)
     assert node.request("GET", "/v1/queued_images").json() == {"queued_images": []}
-    restore = hide_store_data(node, image_id)
+    restore = hide_store_data(node, image_id, data)
     try:
         assert get(node, image_id) == (200, data)
     finally:
