@@ -8,7 +8,6 @@ import logging
 from glance.api import context
 from glance.cache import stream
 from glance.registry.client import NotFound as RegistryNotFound
-from glance.registry.client import RegistryError
 
 LOG = logging.getLogger("glance.api")
 
@@ -61,7 +60,7 @@ def forget_if_gone(image_id):
         image = context.registry().get(image_id, headers=context.service_headers())
     except RegistryNotFound:
         image = None
-    except RegistryError as exc:
+    except Exception as exc:    # registry or Keystone down: the caller's 404 stands
         LOG.warning("Cannot tell whether cached image %s was deleted: %s", image_id, exc)
         return
     if image is None or image.get("deleted") or image.get("status") in GONE:
