@@ -1,15 +1,20 @@
 """glance-api under mixed load: uploads, checked downloads and HEADs at once.
 
 Starts a real glance-registry (SQLite) and glance-api (filesystem store),
-then for --duration seconds runs, in one client process:
+uploads one seed image per pool body, then for --duration seconds runs:
 
 * --uploaders threads each POSTing random images of mixed sizes (a pool of
   distinct random bodies whose MD5s are known) and checking the checksum
-  glance-api answers; each deletes what it uploaded --keep uploads ago, so
-  the disk use stays bounded;
-* --downloaders threads each GETting a random live image and MD5ing it
+  glance-api answers; each client process deletes what it uploaded --keep
+  uploads ago, so the disk use stays bounded;
+* --downloaders threads each GETting a random seed image and MD5ing it
   against the MD5 of the body that was uploaded;
 * --headers threads sending HEAD requests, timed one by one.
+
+Each role runs in client processes of its own (--processes per role), so a
+HEAD is never timed while waiting for the GIL of the client's own download
+threads.  The CPU seconds glance-api, glance-registry and the clients used
+are printed too: on a small machine they show who had the cores.
 
 It prints requests served, MiB/s each way, HEAD p50/p99, errors, checksum
 mismatches, glance-api's peak RSS (VmHWM) and open fds before and after,
@@ -26,15 +31,16 @@ import argparse
 import hashlib
 import http.client
 import json
+import multiprocessing
 import os
 import random
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections import deque
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
@@ -75,14 +81,14 @@ def proc_status(pid):
 
 
 class Load:
-    """The client side of one run: counters shared by every thread."""
+    """One client process's side of a run: counters shared by its threads."""
 
-    def __init__(self, port, pool, keep, seed):
+    def __init__(self, port, pool, keep, live):
         self.port = port
         self.pool = pool
         self.keep = keep
-        self.live = list(seed)          # [(image id, md5)] GETs may pick
-        self.deleted = set()
+        self.live = list(live)          # [(image id, md5)] GETs and HEADs pick from
+        self.mine = []                  # what this process's uploaders still keep
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.counts = {"POST": 0, "GET": 0, "HEAD": 0, "DELETE": 0}
@@ -110,37 +116,45 @@ class Load:
                 conn = self.connection()
         conn.close()
 
-    def uploader(self, conn, rng):
-        body, checksum = rng.choice(self.pool)
+    def post(self, conn, body, checksum):
         conn.request("POST", "/v1/images", body=body, headers={
             "Content-Type": "application/octet-stream", "x-image-meta-name": "load",
             "x-image-meta-disk_format": "raw", "x-image-meta-container_format": "bare"})
         resp = conn.getresponse()
         answer = resp.read()
         if resp.status != 201:
-            return self.error("POST", f"{resp.status} {answer[:200]!r}")
+            self.error("POST", f"{resp.status} {answer[:200]!r}")
+            return None
         image = json.loads(answer)["image"]
         with self.lock:
             self.counts["POST"] += 1
             self.bytes_up += len(body)
             if image["checksum"] != checksum:
                 self.mismatches += 1
-            self.live.append((image["id"], checksum))
-            doomed = self.live.pop(0) if len(self.live) > self.keep else None
-            if doomed:
-                self.deleted.add(doomed[0])
+        return image["id"]
+
+    def delete(self, conn, image_id):
+        conn.request("DELETE", f"/v1/images/{image_id}")
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            return self.error("DELETE", resp.status)
+        with self.lock:
+            self.counts["DELETE"] += 1
+
+    def uploader(self, conn, rng):
+        body, checksum = rng.choice(self.pool)
+        image_id = self.post(conn, body, checksum)
+        if image_id is None:
+            return
+        with self.lock:
+            self.mine.append(image_id)
+            doomed = self.mine.pop(0) if len(self.mine) > self.keep else None
         if doomed:
-            conn.request("DELETE", f"/v1/images/{doomed[0]}")
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status != 200:
-                return self.error("DELETE", resp.status)
-            with self.lock:
-                self.counts["DELETE"] += 1
+            self.delete(conn, doomed)
 
     def downloader(self, conn, rng):
-        with self.lock:
-            image_id, checksum = rng.choice(self.live)
+        image_id, checksum = rng.choice(self.live)
         conn.request("GET", f"/v1/images/{image_id}")
         resp = conn.getresponse()
         digest, got = hashlib.md5(), 0
@@ -151,8 +165,6 @@ class Load:
                 break
             digest.update(buffer[:count])
             got += count
-        if resp.status == 404 and image_id in self.deleted:
-            return          # deleted by an uploader meanwhile: not an error
         if resp.status != 200:
             return self.error("GET", resp.status)
         with self.lock:
@@ -162,20 +174,53 @@ class Load:
                 self.mismatches += 1
 
     def header(self, conn, rng):
-        with self.lock:
-            image_id, _ = rng.choice(self.live)
+        image_id, _ = rng.choice(self.live)
         began = time.perf_counter()
         conn.request("HEAD", f"/v1/images/{image_id}")
         resp = conn.getresponse()
         resp.read()
         elapsed = (time.perf_counter() - began) * 1000
-        if resp.status == 404 and image_id in self.deleted:
-            return
         if resp.status != 200:
             return self.error("HEAD", resp.status)
         with self.lock:
             self.counts["HEAD"] += 1
             self.head_ms.append(elapsed)
+
+    def figures(self):
+        return {"counts": self.counts, "bytes_up": self.bytes_up,
+                "bytes_down": self.bytes_down, "errors": self.errors,
+                "mismatches": self.mismatches, "head_ms": self.head_ms}
+
+
+def client_process(role, threads, port, pool, keep, live, start, duration, results,
+                   policy="other"):
+    """One client process running ``threads`` threads of one role.
+
+    Each role has processes of its own so that no client thread waits for
+    another's GIL: HEAD latency is then the server's, not the load client's.
+    Downloads and HEADs read the seed images, which nobody deletes during a
+    run; uploaders delete only their own uploads, and the rest after the clock.
+    ``policy`` is the Linux scheduling policy of upload and download clients
+    (see ``--client-sched``).
+    """
+    if role != "header" and policy != "other":
+        os.sched_setscheduler(0, getattr(os, f"SCHED_{policy.upper()}"), os.sched_param(0))
+    load = Load(port, pool, keep, live)
+    target = getattr(load, role)
+    workers = [threading.Thread(target=load.run_thread, args=(target,), daemon=True)
+               for _ in range(threads)]
+    start.wait()
+    for worker in workers:
+        worker.start()
+    time.sleep(duration)
+    load.stop.set()
+    for worker in workers:
+        worker.join(300)
+    results.put(load.figures())
+    conn = load.connection()
+    for image_id in load.mine:
+        load.delete(conn, image_id)
+    conn.close()
 
 
 def percentile(values, share):
@@ -184,56 +229,85 @@ def percentile(values, share):
 
 
 def upload_seed(port, pool):
-    """One image per pool body, before the clock starts: what GETs read at first."""
-    load = Load(port, pool, keep=len(pool) * 2, seed=[])
+    """One image per pool body, before the clock starts: what GETs and HEADs read."""
+    load = Load(port, pool, keep=0, live=[])
     conn = load.connection()
-    for n in range(len(pool)):
-        load.pool = [pool[n]]
-        load.uploader(conn, random.Random())
+    live = [(load.post(conn, body, checksum), checksum) for body, checksum in pool]
     conn.close()
     if load.errors:
         raise RuntimeError(f"seed upload failed: {load.errors[0]}")
-    return load.live
+    return live
 
 
-def one_run(api, pool, seed, args):
-    """Run the load once: ``(figures, images still live)``."""
-    load = Load(api.port, pool, keep=args.keep + len(seed), seed=seed)
+def cpu_seconds(pid):
+    """User + system CPU seconds process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+        fields = handle.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def split(total, parts):
+    """``total`` threads over ``parts`` processes, none empty."""
+    parts = max(1, min(parts, total))
+    return [total // parts + (1 if n < total % parts else 0) for n in range(parts)]
+
+
+def one_run(api, registry, pool, seed, args):
+    """Run the load once; returns its figures."""
     rss_before, _, fds_before = proc_status(api.proc.pid)
     md5_mibs = md5_loop(pool)
-    roles = ([load.uploader] * args.uploaders + [load.downloader] * args.downloaders
-             + [load.header] * args.headers)
-    threads = [threading.Thread(target=load.run_thread, args=(role,), daemon=True)
-               for role in roles]
+    context = multiprocessing.get_context("fork")
+    start, results = context.Event(), context.Queue()
+    plan = ([("uploader", n) for n in split(args.uploaders, args.processes)]
+            + [("downloader", n) for n in split(args.downloaders, args.processes)]
+            + [("header", args.headers)])
+    procs = [context.Process(target=client_process, daemon=True, args=(
+        role, n, api.port, pool, args.keep, seed, start, args.duration, results,
+        args.client_sched))
+        for role, n in plan if n]
+    for proc in procs:
+        proc.start()
+    cpu_before = {name: cpu_seconds(s.proc.pid) for name, s in (("api", api),
+                                                                ("registry", registry))}
+    clients_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    time.sleep(args.duration)
-    load.stop.set()
-    for thread in threads:
-        thread.join(300)
+    start.set()
+    parts = [results.get(timeout=args.duration + 600) for _ in procs]
     elapsed = time.perf_counter() - began
+    for proc in procs:
+        proc.join(300)
+    clients = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {name: round(cpu_seconds(s.proc.pid) - cpu_before[name], 1)
+           for name, s in (("api", api), ("registry", registry))}
+    cpu["clients"] = round(clients.ru_utime + clients.ru_stime - clients_before.ru_utime
+                           - clients_before.ru_stime, 1)
     time.sleep(1)      # let glance-api close what the clients left
     rss_after, hwm, fds_after = proc_status(api.proc.pid)
+    counts = {key: sum(p["counts"][key] for p in parts) for key in parts[0]["counts"]}
+    bytes_up = sum(p["bytes_up"] for p in parts)
+    bytes_down = sum(p["bytes_down"] for p in parts)
+    errors = [e for p in parts for e in p["errors"]]
+    head_ms = [ms for p in parts for ms in p["head_ms"]]
     return {
         "seconds": round(elapsed, 1),
-        "requests": dict(load.counts, total=sum(load.counts.values())),
-        "upload_mibs": round(load.bytes_up / MiB / elapsed, 1),
-        "download_mibs": round(load.bytes_down / MiB / elapsed, 1),
+        "requests": dict(counts, total=sum(counts.values())),
+        "upload_mibs": round(bytes_up / MiB / elapsed, 1),
+        "download_mibs": round(bytes_down / MiB / elapsed, 1),
         "md5_loop_mibs": round(md5_mibs, 1),
-        "upload_vs_md5": round(load.bytes_up / MiB / elapsed / md5_mibs, 2),
-        "head_p50_ms": round(percentile(load.head_ms, 0.50), 1),
-        "head_p99_ms": round(percentile(load.head_ms, 0.99), 1),
-        "errors": len(load.errors),
-        "first_errors": load.errors[:5],
-        "checksum_mismatches": load.mismatches,
+        "upload_vs_md5": round(bytes_up / MiB / elapsed / md5_mibs, 2),
+        "head_p50_ms": round(percentile(head_ms, 0.50), 1),
+        "head_p99_ms": round(percentile(head_ms, 0.99), 1),
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "checksum_mismatches": sum(p["mismatches"] for p in parts),
+        "cpu_seconds": cpu,
         "api_rss_mib_before": round(rss_before, 1),
         "api_rss_mib_after": round(rss_after, 1),
         "api_peak_rss_mib": round(hwm, 1),
         "api_fds_before": fds_before,
         "api_fds_after": fds_after,
         "load_average": [round(x, 2) for x in os.getloadavg()],
-    }, load.live
+    }
 
 
 def parse_args(argv):
@@ -245,7 +319,14 @@ def parse_args(argv):
     parser.add_argument("--headers", type=int, default=4, help="HEAD client threads")
     parser.add_argument("--pool", type=int, default=20, help="distinct random bodies")
     parser.add_argument("--max-size-mib", type=float, default=16, help="largest image")
-    parser.add_argument("--keep", type=int, default=48, help="uploaded images kept live")
+    parser.add_argument("--keep", type=int, default=3,
+                        help="uploads each client process keeps before deleting its oldest")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="client processes per role (uploads, downloads)")
+    parser.add_argument("--client-sched", choices=("other", "batch", "idle"), default="other",
+                        help="scheduling policy of the upload and download clients: 'idle' "
+                             "lets them use only CPU the servers leave, as clients on other "
+                             "machines would (the HEAD client always runs normally)")
     parser.add_argument("--threads", type=int, default=64, help="glance-api server_threads")
     parser.add_argument("--workdir", help="where the servers and images live (default: a temp dir)")
     return parser.parse_args(argv)
@@ -269,7 +350,7 @@ def main(argv=None):
         seed = upload_seed(api.port, pool)
         results = []
         for number in range(1, args.runs + 1):
-            figures, seed = one_run(api, pool, seed, args)
+            figures = one_run(api, registry, pool, seed, args)
             results.append(figures)
             print(f"run {number}: " + json.dumps(figures), flush=True)
         return results

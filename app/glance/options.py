@@ -83,6 +83,11 @@ OPTIONS = [
          "stay silent before the connection is closed."),
         ("max_connections", "int", 512, "Most client connections open at once; glance-api "
          "answers more with 503, glance-registry leaves them waiting to be accepted."),
+
+    ),
+    *_opts("Limits", (REGISTRY,),
+        ("max_request_body_size", "int", 1048576, "Largest request body (image metadata or "
+         "a member list, as JSON) glance-registry reads, in bytes; more is refused with 413."),
     ),
     *_opts("Registry client", (API, CACHE),
         ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),

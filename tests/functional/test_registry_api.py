@@ -5,7 +5,7 @@ import pytest
 
 from contract.registry import RegistryContract
 from contract.registry_support import live_registry, wiped_registry
-from glance.registry.client import RegistryClient, Unavailable
+from glance.registry.client import RegistryClient, RegistryError, Unavailable
 from servers import free_port
 
 
@@ -46,3 +46,14 @@ def test_client_is_safe_across_threads(live):
     listed = client.list(detail=True, params={"limit": 100})
     assert sorted(i["id"] for i in listed) == sorted(made)
     assert all(i["properties"]["n"] == i["name"][1:] for i in listed)
+
+
+def test_a_body_over_max_request_body_size_is_refused_and_nothing_is_stored(live):
+    client = wiped_registry(*live)
+    # 128 properties of 255 characters fit in the default 1 MiB easily; 2 MiB does not.
+    fits = {f"p{n}": "v" * 255 for n in range(128)}
+    assert client.create({"name": "fits", "is_public": True, "properties": fits})["properties"] == fits
+    with pytest.raises(RegistryError) as info:
+        client.create({"name": "huge", "is_public": True, "properties": {"p": "v" * (2 * 1024 * 1024)}})
+    assert info.value.status == 413
+    assert [i["name"] for i in client.list(detail=True)] == ["fits"]

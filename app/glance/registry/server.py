@@ -57,6 +57,7 @@ def make_server(conf, app):
                            threads=conf.server_threads, channel_timeout=conf.server_timeout,
                            connection_limit=conf.max_connections,
                            max_request_header_size=conf.max_header_size,
+                           max_request_body_size=conf.max_request_body_size,
                            ident=None, asyncore_use_poll=True)
     for item in channel_map(server).values():
         if isinstance(item, BaseWSGIServer):
