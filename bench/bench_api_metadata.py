@@ -30,16 +30,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app"))
 from servers import Server  # noqa: E402
 
 
-def fill(url, count):
-    """Insert ``count`` active public images straight into the registry database."""
+def fill(url, count, tags=()):
+    """Insert ``count`` active public images straight into the registry database.
+
+    ``tags`` are given to every image (a schema with an image_tags table only).
+    """
     from glance.registry import db, models
     engine = db.make_engine(url)
     db.ensure_schema(engine)
     now = models.utcnow()
     ids = [str(uuid.uuid4()) for _ in range(count)]
+    # The v2 schema keeps visibility; the v1 one had is_public.
+    public = ({"visibility": "public"} if "visibility" in models.Image.__table__.c
+              else {"is_public": True})
     images = [{"id": image_id, "name": f"image-{n:05d}", "disk_format": "qcow2",
                "container_format": "bare", "size": 1024 * n, "status": "active",
-               "is_public": True, "location": f"file:///var/lib/glance/images/{image_id}",
+               **public, "location": f"file:///var/lib/glance/images/{image_id}",
                "checksum": f"{n:032x}", "min_disk": 0, "min_ram": 0, "owner": None,
                "protected": False, "created_at": now, "deleted": False}
               for n, image_id in enumerate(ids)]
@@ -49,6 +55,10 @@ def fill(url, count):
     with engine.begin() as conn:
         conn.execute(models.Image.__table__.insert(), images)
         conn.execute(models.ImageProperty.__table__.insert(), properties)
+        if tags:
+            conn.execute(models.ImageTag.__table__.insert(), [
+                {"image_id": image_id, "value": tag, "created_at": now, "deleted": False}
+                for image_id in ids for tag in tags])
     engine.dispose()
     return ids
 

@@ -45,7 +45,8 @@ def fill(engine, count, chunk=10000):
                 images.append({
                     "id": image_id, "name": f"image-{n:06d}", "status": "active",
                     "disk_format": formats[n % 5], "container_format": "bare",
-                    "size": random.randint(1, 20 * 2 ** 30), "is_public": n % 10 != 0,
+                    "size": random.randint(1, 20 * 2 ** 30),
+                    "visibility": "private" if n % 10 == 0 else "public",
                     "location": f"file:///var/lib/glance/images/{image_id}",
                     "checksum": uuid.uuid4().hex, "min_disk": 0, "min_ram": 0,
                     "owner": f"tenant-{n % 50}", "protected": False,
@@ -121,7 +122,7 @@ def main():
           f"({engine.dialect.name})")
     with engine.connect() as conn:   # a marker 90% of the way down the default order
         deep = conn.execute(sa.select(Image.id).where(Image.deleted == sa.false(),
-                                                      Image.is_public == sa.true())
+                                                      Image.visibility == "public")
                             .order_by(Image.created_at.desc(), Image.id.desc())
                             .offset(int(args.count * 0.8)).limit(1)).scalar()
     engine.dispose()

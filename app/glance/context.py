@@ -15,7 +15,12 @@ How a request gets its identity depends on ``auth_strategy``:
   ``X-Identity-Status: Confirmed`` identifies anyone; everything else is
   anonymous, and anonymous is never admin.
 
-Anonymous callers read public images only and may write nothing.
+Anonymous callers read public (and community) images only and may write nothing.
+
+Visibility (v2's truth; v1's ``is_public`` is ``visibility == "public"``):
+``public`` and ``community`` images are readable by all, ``shared`` ones by
+the owner, admins and members (whatever their status), ``private`` ones by
+the owner and admins.
 """
 from dataclasses import dataclass, field
 
@@ -33,7 +38,18 @@ def _field(image, name):
     """An attribute of an image, whether a registry row or an API dict."""
     if isinstance(image, dict):
         return image.get(name)
-    return getattr(image, name)
+    return getattr(image, name, None)
+
+
+def visibility_of(image):
+    """The image's visibility; derived from ``is_public`` for a v1-shaped record."""
+    visibility = _field(image, "visibility")
+    if visibility:
+        return visibility
+    return "public" if _field(image, "is_public") else "shared"
+
+
+READABLE_BY_ALL = ("public", "community")
 
 
 @dataclass(frozen=True)
@@ -61,19 +77,23 @@ class RequestContext:
     def can_see(self, image, is_member=False):
         """May the caller read ``image`` (its metadata and its data)?
 
-        :param is_member: the caller's owner holds an undeleted membership.
+        :param is_member: the caller's owner holds an undeleted membership
+            (any status: a pending member may still look before accepting).
         """
         if self.is_admin:
             return True
         if _field(image, "deleted"):
             return False
-        if _field(image, "is_public"):
+        visibility = visibility_of(image)
+        if visibility in READABLE_BY_ALL:
             return True
         if self.anonymous:
             return False
         # An image without owner is readable by every identified caller
         # (Diablo's "beta image"), but listed only to admins.
-        return _field(image, "owner") is None or self.owns(image) or is_member
+        if _field(image, "owner") is None or self.owns(image):
+            return True
+        return visibility == "shared" and is_member
 
     def can_modify(self, image):
         """May the caller update or delete ``image``?"""
@@ -88,6 +108,10 @@ class RequestContext:
             return False            # sharing needs an identity, even for an admin
         return (self.is_admin or self.owns(image)
                 or bool(membership is not None and _field(membership, "can_share")))
+
+    def can_set_member_status(self, member):
+        """Only the member itself (or an admin) accepts or rejects an image shared with it."""
+        return self.is_admin or (self.owner is not None and self.owner == member)
 
     def can_see_members(self, image):
         """The member list is shown to the image owner and admins only.

@@ -14,7 +14,7 @@ DIGITS = re.compile(r"[0-9]{1,19}")     # 19 digits hold any value up to BIGINT_
 TRUE, FALSE = ("true", "1"), ("false", "0")
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")     # all but HTAB
 # Query parameters that steer a list rather than filter it.
-LIST_CONTROLS = ("limit", "marker", "sort_key", "sort_dir")
+LIST_CONTROLS = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
 
 class LimitError(StatusError):
@@ -90,6 +90,13 @@ def check_property_count(count, conf):
     """:raises LimitError: 413 when an image would have more properties than the quota."""
     if count > conf.image_property_quota:
         raise LimitError(f"An image may have at most {conf.image_property_quota} properties; "
+                         f"this request would give it {count}", 413)
+
+
+def check_tag_count(count, conf):
+    """:raises LimitError: 413 when an image would have more tags than ``image_tag_quota``."""
+    if count > conf.image_tag_quota:
+        raise LimitError(f"An image may have at most {conf.image_tag_quota} tags; "
                          f"this request would give it {count}", 413)
 
 

@@ -72,6 +72,7 @@ OPTIONS = [
         ("max_header_count", "int", 256, "Most request headers; more is refused with 400."),
         ("image_property_quota", "int", 128, "Most properties an image may have (existing plus "
          "new on update); more is refused with 413."),
+        ("image_tag_quota", "int", 128, "Most tags an image may have; more is refused with 413."),
         ("image_name_max_length", "int", 255, "Longest image name, in characters."),
         ("property_key_max_length", "int", 255, "Longest property name, in characters."),
         ("property_value_max_length", "int", 255, "Longest property value, in characters."),
@@ -99,6 +100,15 @@ OPTIONS = [
          {"choices": ("file", "swift", "s3")}),
         ("delayed_delete", "bool", False, "Mark deleted images pending_delete and let "
          "glance-scrubber remove their data later."),
+        ("max_json_body", "int", 1048576, "Largest JSON request body of the v2 API (create, "
+         "PATCH, members, import), in bytes; larger ones are refused with 413."),
+        ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
+         "interoperable import methods offered (glance-direct, web-download)."),
+        ("hashing_algorithm", "choice", "sha512", "Hash computed beside the MD5 checksum of "
+         "every upload and verified on every download (the image's os_hash_algo and "
+         "os_hash_value).",
+         {"choices": ("sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512",
+                      "blake2b")}),
     ),
     *_opts("Notifications", (API,),
         ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "
@@ -202,8 +212,9 @@ OPTIONS = [
          {"secret": True}),
         ("sql_idle_timeout", "int", 3600, "Seconds after which an idle connection is replaced."),
     ),
-    *_opts("Registry API", (REGISTRY,),
-        ("api_limit_max", "int", 1000, "Largest page a list may return."),
+    *_opts("Lists", (API, REGISTRY),
+        ("api_limit_max", "int", 1000, "Largest page a list may return (glance-api's v2 "
+         "lists and the registry; keep them equal)."),
         ("limit_param_default", "int", 25, "Page size when the request gives no limit."),
     ),
     *_opts("Scrubber", (SCRUBBER,),

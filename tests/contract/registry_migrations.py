@@ -9,7 +9,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from glance.registry import db
+import pytest
+
+from contract.registry_support import InProcessRegistry
+from glance import config
+from glance.registry import client as rc
+from glance.registry import create_app, db
 from glance.registry.models import Base
 from servers import APP, write_conf
 
@@ -55,11 +60,19 @@ def check_sync_from_empty_and_again(tmp_path, url):
         engine.dispose()
 
 
+def _at_first_revision(engine, versioned=True):
+    """Give the database the schema of revision 0001 (without its version row if asked)."""
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0001")
+        if not versioned:
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+
+
 def check_sync_keeps_images_of_unversioned_database(url):
-    """A database made by create_all (no alembic) and holding data is adopted."""
+    """A database made by an old create_all (no alembic) and holding data is adopted."""
     engine = db.make_engine(url)
     try:
-        Base.metadata.create_all(engine)
+        _at_first_revision(engine, versioned=False)
         with engine.begin() as conn:
             conn.execute(sa.text(
                 "INSERT INTO images (id, name, status, is_public, min_disk, min_ram, protected,"
@@ -75,6 +88,100 @@ def check_sync_keeps_images_of_unversioned_database(url):
                 [("kept", 6 * 2 ** 30)]
     finally:
         engine.dispose()
+
+
+def check_sync_adopts_an_unversioned_current_schema(url):
+    """A database made by today's create_all (no alembic) is stamped, not migrated again."""
+    engine = db.make_engine(url)
+    try:
+        Base.metadata.create_all(engine)
+        assert db.db_sync(engine) == db.head_revision()
+        assert schema_drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+IMAGE_SQL = ("INSERT INTO images (id, name, status, is_public, min_disk, min_ram, protected,"
+             " owner, created_at, deleted) VALUES (:id, :name, 'active', :public, 0, 0, :f,"
+             " :owner, :now, :deleted)")
+MEMBER_SQL = ("INSERT INTO image_members (image_id, member, can_share, created_at, deleted)"
+              " VALUES (:image_id, :member, :can_share, :now, :deleted)")
+
+
+def _uuid(n):
+    return f"00000000-0000-0000-0000-{n:012d}"
+
+
+def check_upgrade_of_a_populated_database(tmp_path, url):
+    """Rows written at 0001 come out of ``glance-manage db_sync`` with Glance's visibility
+    rule applied, their members accepted, and the registry serves them as before."""
+    engine = db.make_engine(url)
+    now = datetime.datetime(2011, 9, 22, 12, 0, 0)
+    # name -> (is_public, owner, members [(member, deleted)], image deleted, visibility)
+    rows = {
+        "public": (True, "alice", [("bob", False)], False, "public"),
+        "shared": (False, "alice", [("bob", False), ("carol", True)], False, "shared"),
+        "only-deleted-members": (False, "alice", [("carol", True)], False, "private"),
+        "private": (False, "alice", [], False, "private"),
+        "unowned": (False, None, [], False, "private"),
+        "gone": (False, "alice", [("bob", True)], True, "private"),
+    }
+    try:
+        _at_first_revision(engine)
+        with engine.begin() as conn:
+            for n, (name, (public, owner, members, deleted, _)) in enumerate(rows.items()):
+                conn.execute(sa.text(IMAGE_SQL), {"id": _uuid(n), "name": name,
+                                                  "public": public, "f": False,
+                                                  "owner": owner, "now": now,
+                                                  "deleted": deleted})
+                for member, gone in members:
+                    conn.execute(sa.text(MEMBER_SQL), {"image_id": _uuid(n), "member": member,
+                                                       "can_share": member == "bob",
+                                                       "now": now, "deleted": gone})
+        result = manage(tmp_path, url, "db_sync")
+        assert result.returncode == 0, result.stderr
+        assert db.current_revision(engine) == db.head_revision()
+        assert schema_drift(engine) == []
+        with engine.connect() as conn:
+            found = dict(conn.execute(sa.text("SELECT name, visibility FROM images")).all())
+            assert found == {name: row[-1] for name, row in rows.items()}
+            hidden = conn.execute(sa.text(
+                "SELECT COUNT(*) FROM images WHERE os_hidden = :f"), {"f": False}).scalar()
+            assert hidden == len(rows)
+            members = conn.execute(sa.text(
+                "SELECT member, status, can_share, deleted FROM image_members"
+                " ORDER BY image_id, member")).all()
+            assert sorted(set(m.status for m in members)) == ["accepted"]
+            assert len(members) == sum(len(row[2]) for row in rows.values())
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM image_tags")).scalar() == 0
+        _check_served_after_upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _tenant(name):
+    return {"X-Auth-Token": "t", "X-Identity-Status": "Confirmed", "X-User": f"u-{name}",
+            "X-Tenant": name, "X-Role": "Member"}
+
+
+def _check_served_after_upgrade(engine):
+    """The registry on the upgraded database: who sees what, v1 and v2 alike."""
+    conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+    registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+    shared, private = _uuid(1), _uuid(3)
+    bob, dave, alice = _tenant("bob"), _tenant("dave"), _tenant("alice")
+    assert registry.get(shared, headers=bob)["is_public"] is False
+    assert registry.get(_uuid(0), headers=dave)["is_public"] is True
+    for image_id, caller in ((shared, dave), (private, bob), (_uuid(2), _tenant("carol"))):
+        with pytest.raises(rc.NotFound):
+            registry.get(image_id, headers=caller)
+    v1_names = lambda h: sorted(i["name"] for i in registry.list(detail=True, headers=h))
+    assert v1_names(bob) == ["public", "shared"]
+    assert v1_names(dave) == ["public"]
+    v2_names = lambda h: sorted(i["name"] for i in registry.list_v2(headers=h))
+    assert v2_names(bob) == ["public", "shared"]
+    assert v2_names(alice) == ["only-deleted-members", "private", "public", "shared"]
+    assert [m["status"] for m in registry.get_members(shared, headers=alice)] == ["accepted"]
 
 
 def check_downgrade_and_upgrade(url):

@@ -16,7 +16,7 @@ from servers import Server
 def wipe(engine):
     """Empty the registry tables between tests (the schema stays)."""
     with engine.begin() as conn:
-        for table in ("image_members", "image_properties", "images"):
+        for table in ("image_tags", "image_members", "image_properties", "images"):
             conn.execute(text(f"DELETE FROM {table}"))
 
 

@@ -4,7 +4,13 @@
 #   1. first run creates the service and 3 endpoints (changed), a second run changes nothing
 #   2. a new public URL patches the 3 endpoints in place (changed), then nothing again
 #   3. another region gets its own region and endpoints; RegionOne keeps its own
-#   4. a wrong admin password fails, and neither password appears in the output
+#   4. a wrong admin password fails, and neither password appears in the output; a versioned
+#      URL (.../v1) is refused, and a Diablo-era /v1 endpoint is moved to the root
+#   5. nova_glance's INI styles on a scratch nova.conf, read back the way current Nova reads
+#      [glance] (tests/deploy/nova_glance_endpoint.py: keystoneauth's adapter options, the
+#      user's catalog): catalog finds the registered endpoint of its region, endpoint_override
+#      and api_servers win over it; switching style removes the other URL option, keeps the
+#      rest of the file, and a second run changes nothing
 # Prints "N passed, M failed"; exit status non-zero when anything failed.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,5 +52,46 @@ check "RegionOne unchanged" expect3 RegionOne http://lb:9292
 run -e glance_public_url=http://lb:9292 -e glance_keystone_admin_password=wrong-Secret-42 >/dev/null
 check "wrong password fails" grep -q "failed=1" "$work/out"
 check "no password in the output" bash -c "! grep -q -e wrong-Secret-42 -e '$OS_PASSWORD' '$work/out'"
+run -e glance_public_url=http://lb:9292/v1 >/dev/null
+check "a versioned URL is refused" grep -q "without a version path" "$work/out"
+check "and changed nothing" expect3 RegionOne http://lb:9292
+# A Diablo-era catalog entry ending in /v1 is moved to the root, where v2 clients discover.
+"$repo/.venv-keystone/bin/openstack" endpoint set --url http://lb:9292/v1 \
+  "$("$repo/.venv-keystone/bin/openstack" endpoint list --service image --region RegionOne --interface public -f value -c ID)"
+check "a /v1 endpoint is moved to the root" test "$(run -e glance_public_url=http://lb:9292)" = "changed=1 failed=0"
+check "all three at the root" expect3 RegionOne http://lb:9292
+
+# 5. nova.conf's [glance] for current Nova, against the endpoints registered above.
+novarun() {  # conf style [extra ansible-playbook args]: prints changed=N failed=M
+  ansible-playbook tests/deploy/playbooks/nova-glance.yml -e "conf=$1" -e "style=$2" "${@:3}" > "$work/nova-out" 2>&1
+  local rc=$?
+  sed -n 's/^localhost *: .*changed=\([0-9]*\).*failed=\([0-9]*\).*/changed=\1 failed=\2/p' "$work/nova-out"
+  return $rc
+}
+nova_endpoint() { "$repo/.venv-keystone/bin/python" tests/deploy/nova_glance_endpoint.py "$1"; }
+section() { awk -v s="[$2]" '/^\[/ {on = ($0 == s); next} on && NF' "$1"; }
+conf=$work/nova.conf
+printf '%s\n' '[DEFAULT]' 'compute_driver = libvirt.LibvirtDriver' '' '[glance]' \
+  'api_servers = http://old-glance:9292' 'num_retries = 3' > "$conf"
+check "catalog style edits [glance]" test "$(novarun "$conf" catalog)" = "changed=2 failed=0"
+check "catalog style: no URL, interfaces and region" diff <(section "$conf" glance) \
+  <(printf '%s\n' 'num_retries = 3' 'valid_interfaces = internal,public' 'region_name = RegionOne')
+check "the rest of nova.conf is kept" diff <(section "$conf" DEFAULT) <(echo 'compute_driver = libvirt.LibvirtDriver')
+check "nova finds glance in the catalog" test "$(nova_endpoint "$conf")" = http://lb:9292
+check "catalog style again changes nothing" test "$(novarun "$conf" catalog)" = "changed=0 failed=0"
+novarun "$conf" catalog -e region=RegionTwo >/dev/null
+check "nova finds RegionTwo's endpoint" test "$(nova_endpoint "$conf")" = http://r2:9292
+check "endpoint_override style" test "$(novarun "$conf" endpoint_override -e endpoint=http://balancer:9292)" = "changed=1 failed=0"
+check "nova uses the override" test "$(nova_endpoint "$conf")" = http://balancer:9292
+check "api_servers style replaces the override" test "$(novarun "$conf" api_servers)" = "changed=2 failed=0"
+urls() { section "$conf" glance | grep -E '^(api_servers|endpoint_override) '; }
+check "api_servers listed, no override" test "$(urls)" = "api_servers = http://api1:9292,http://api2:9292"
+check "nova uses api_servers" test "$(nova_endpoint "$conf")" = http://api1:9292,http://api2:9292
+refused() { ! novarun "$@" >/dev/null; }
+check "an empty endpoint_override is refused" refused "$conf" endpoint_override -e endpoint=
+fresh=$work/fresh/nova.conf
+check "catalog style creates an absent nova.conf" test "$(novarun "$fresh" catalog | cut -d' ' -f2)" = "failed=0"
+check "created file: [glance] only, mode 0640" test "$(cat "$fresh" | grep -v '^$' | tr '\n' '|')$(stat -c %a "$fresh")" \
+  = "[glance]|valid_interfaces = internal,public|region_name = RegionOne|640"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

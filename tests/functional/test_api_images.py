@@ -68,13 +68,17 @@ def test_versioned_and_unversioned_paths_are_served(active, api, prefix):
     assert active["id"] in [i["id"] for i in listing.json()["images"]]
 
 
-@pytest.mark.parametrize("path", ["/", "/versions", "/v2/images", "/v1.2/images", "/v3"])
+@pytest.mark.parametrize("path", ["/", "/versions", "/v2", "/v2.99/images", "/v1.2/images",
+                                  "/v3"])
 def test_version_list_answers_300(api, path):
     response = api.request("GET", path)
     assert response.status_code == 300
-    versions = response.json()["versions"]
-    assert [v["id"] for v in versions] == ["v1.1", "v1.0"]
-    assert versions[0]["links"][0]["href"] == f"{api.url}/v1/"
+    versions = {v["id"]: v for v in response.json()["versions"]}
+    assert versions["v2.7"]["status"] == "CURRENT"
+    assert versions["v2.0"]["links"][0]["href"] == f"{api.url}/v2/"
+    assert versions["v1.1"]["status"] == "SUPPORTED"
+    assert versions["v1.0"]["links"][0]["href"] == f"{api.url}/v1/"
+    assert [v for v in versions.values() if v["status"] == "CURRENT"] == [versions["v2.7"]]
 
 
 def test_unknown_image_is_404_with_a_message(api):

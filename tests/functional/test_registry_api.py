@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract.registry import RegistryContract
+from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import live_registry, wiped_registry
 from glance.registry.client import RegistryClient, RegistryError, Unavailable
 from servers import free_port
@@ -20,7 +21,7 @@ def registry(live):
     return wiped_registry(*live)
 
 
-class TestLiveRegistrySQLite(RegistryContract):
+class TestLiveRegistrySQLite(RegistryContract, RegistryV2Contract):
     pass
 
 

@@ -5,7 +5,9 @@ import sys
 
 from contract.registry_migrations import (check_downgrade_and_upgrade,
                                           check_sync_from_empty_and_again,
+                                          check_sync_adopts_an_unversioned_current_schema,
                                           check_sync_keeps_images_of_unversioned_database,
+                                          check_upgrade_of_a_populated_database,
                                           manage)
 from glance.registry import db
 from servers import APP
@@ -17,6 +19,14 @@ def test_db_sync_from_empty_and_again(tmp_path):
 
 def test_db_sync_adopts_a_create_all_database_with_images(tmp_path):
     check_sync_keeps_images_of_unversioned_database(f"sqlite:///{tmp_path}/g.sqlite")
+
+
+def test_db_sync_adopts_a_current_create_all_database(tmp_path):
+    check_sync_adopts_an_unversioned_current_schema(f"sqlite:///{tmp_path}/g.sqlite")
+
+
+def test_db_sync_upgrades_a_populated_0001_database(tmp_path):
+    check_upgrade_of_a_populated_database(tmp_path, f"sqlite:///{tmp_path}/g.sqlite")
 
 
 def test_downgrade_to_base_and_back(tmp_path):

@@ -1,4 +1,4 @@
-"""glance-api: the v1 image API as a Flask application.
+"""glance-api: the v1 and v2 image APIs as one Flask application.
 
 ``create_app`` never reads files or opens sockets: the command
 (:mod:`glance.cmd.api`) loads the configuration and serves it with cheroot,
@@ -10,6 +10,7 @@ from glance import keystone
 from glance import cache as image_cache
 from glance.api import (cached_images, context, errors, headers, images, members, upload,
                         versions)
+from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
 
 
@@ -45,7 +46,7 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
                                 "service_auth": service_auth, "notifier": notifier,
                                 "cache": image_cache.from_config(conf)}
     app.url_map.strict_slashes = False
-    for blueprint in (images.bp, upload.bp, members.bp, cached_images.bp):
+    for blueprint in (images.bp, upload.bp, members.bp, cached_images.bp, *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.init_app(app)
 

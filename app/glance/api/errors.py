@@ -1,11 +1,13 @@
 """Turning registry, store and request errors into HTTP answers.
 
-Every error body is ``text/plain`` holding one readable message, as the v1
-API answered; python-glanceclient shows that text to its user.
+Under ``/v1`` every error body is ``text/plain`` holding one readable message,
+as the v1 API answered; python-glanceclient shows that text to its user.
+Under ``/v2`` the same errors are JSON, ``{"error": {"code", "title", "message"}}``.
 """
+import json
 import logging
 
-from flask import Response
+from flask import Response, has_request_context, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -59,6 +61,10 @@ class Unauthorized(APIError):
     status = 401
 
 
+class UnsupportedMediaType(APIError):
+    status = 415
+
+
 def status_for_store_error(exc):
     for cls, status in STORE_STATUS:
         if isinstance(exc, cls):
@@ -72,12 +78,22 @@ def status_line(code):
 
 
 def text_response(status, message, headers=()):
+    """The error answer: JSON for a v2 request, text for everything else."""
+    if has_request_context() and request.path.startswith("/v2/"):
+        return json_error(status, message, headers)
     return Response(message.rstrip("\n") + "\n", status=status_line(status),
                     mimetype="text/plain", headers=list(headers))
 
 
+def json_error(status, message, headers=()):
+    title = HTTP_STATUS_CODES.get(status, "Unknown")
+    body = json.dumps({"error": {"code": status, "title": title, "message": message}})
+    return Response(body, status=status_line(status), mimetype="application/json",
+                    headers=list(headers))
+
+
 def init_app(app):
-    """Register the handlers that render every error as text/plain."""
+    """Register the handlers that render every error (text/plain, JSON under /v2)."""
 
     @app.errorhandler(APIError)
     def api_error(exc):

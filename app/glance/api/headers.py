@@ -22,6 +22,8 @@ FIELDS = {
 
 # Never sent to clients: store URIs can embed credentials (LP #755916).
 HIDDEN = ("location",)
+# The registry's v2 fields: not part of v1's answers, which stay as they were.
+V2_FIELDS = ("visibility", "os_hidden", "os_hash_algo", "os_hash_value", "tags")
 
 MAX_SIZE = 2 ** 50
 
@@ -121,8 +123,8 @@ def _header_value(value):
 
 
 def public(image):
-    """The image record without the fields clients must not see."""
-    return {k: v for k, v in image.items() if k not in HIDDEN}
+    """The image record as v1 shows it: without the fields clients must not see, nor v2's."""
+    return {k: v for k, v in image.items() if k not in HIDDEN and k not in V2_FIELDS}
 
 
 def image_headers(image, base=""):
@@ -133,7 +135,7 @@ def image_headers(image, base=""):
     """
     out = []
     for key, value in image.items():
-        if key in HIDDEN or key == "properties":
+        if key in HIDDEN or key in V2_FIELDS or key == "properties":
             continue
         out.append((PREFIX + key, _header_value(value)))
     for key, value in (image.get("properties") or {}).items():

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 LOG = logging.getLogger("glance.api")
 
 
-def touch(registry, image_id, headers):
+def touch(registry, image_id, headers, status="saving"):
     """Refresh ``updated_at`` of a ``saving`` image.
 
     :returns: False if the image is no longer ``saving`` (deleted or killed).
     """
     from glance.registry.client import Duplicate
     try:
-        registry.update(image_id, {}, headers=headers, expect_status="saving")
+        registry.update(image_id, {}, headers=headers, expect_status=status)
     except Duplicate:
         return False
     except Exception as exc:     # registry briefly down: try again next beat
@@ -30,8 +30,11 @@ def touch(registry, image_id, headers):
 
 
 @contextmanager
-def heartbeat(registry, image_id, headers, interval):
-    """Touch the image every ``interval`` seconds until the block ends (0: never)."""
+def heartbeat(registry, image_id, headers, interval, status="saving"):
+    """Touch the image every ``interval`` seconds until the block ends (0: never).
+
+    :param status: the status the upload holds the image in (v2 import: uploading, importing).
+    """
     if not interval or interval <= 0:
         yield
         return
@@ -39,8 +42,8 @@ def heartbeat(registry, image_id, headers, interval):
 
     def beat():
         while not stop.wait(interval):
-            if not touch(registry, image_id, headers):
-                LOG.info("Image %s left 'saving' during its upload", image_id)
+            if not touch(registry, image_id, headers, status):
+                LOG.info("Image %s left '%s' during its upload", image_id, status)
                 return
 
     thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{image_id[:8]}")

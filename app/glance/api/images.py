@@ -2,7 +2,6 @@
 
 Creating and updating live in :mod:`glance.api.upload`.
 """
-import hashlib
 import json
 import logging
 
@@ -11,10 +10,11 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import cached, context
 from glance.api.errors import Forbidden, NotFound, status_line
-from glance.api.headers import HIDDEN, image_headers, public
+from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
 from glance.registry.client import NotFound as RegistryNotFound
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
+from glance.store.hashing import HashThread, available
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("images", __name__)
@@ -33,7 +33,7 @@ def _list(detail):
                                      headers=context.auth_headers())
     if detail:
         for image in images:
-            for hidden in HIDDEN:
+            for hidden in HIDDEN + V2_FIELDS:
                 image.pop(hidden, None)
     return json_response({"images": images})
 
@@ -78,35 +78,59 @@ def show(image_id):
     if image["status"] != "active":
         cached.forget(image_id)
         raise NotFound(f"Image {image_id} is not active")
-    location = image.get("location")
-    if not location:
+    if not image.get("location"):
         raise NotFound(f"Image {image_id} has no data")
-    hit = cached.lookup(image, _verified)
-    if hit is not None:
-        chunks, size = hit
-    else:
-        try:
-            chunks, size = context.stores().for_uri(location).get(location)
-        except DataNotFound:
-            LOG.error("Data of image %s is missing from its store", image_id)
-            raise NotFound(f"Image {image_id} not found: its data is missing from the store") \
-                from None
-        chunks = cached.filling(_guarded(chunks, image), image)
+    body, size = whole_download(image)
     headers.append(("Content-Length", str(size)))
-    # Verified first: image.send goes out only for a download that was whole and right.
-    chunks = context.notifier().sending(chunks, image, context.request_context(), request)
-    return Response(chunks, status=status_line(200), headers=headers,
+    return Response(body, status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
 
-def _guarded(chunks, image):
+def open_data(image, offset=0, length=None):
+    """The data of ``image`` from its store: ``(chunks, size)`` (v1 and v2 downloads).
+
+    :raises NotFound: the store no longer holds it.
+    """
+    location = image["location"]
+    try:
+        return context.stores().for_uri(location).get(location, offset=offset, length=length)
+    except DataNotFound:
+        LOG.error("Data of image %s is missing from its store", image["id"])
+        raise NotFound(f"Image {image['id']} not found: its data is missing from the store") \
+            from None
+
+
+def whole_download(image):
+    """``(stream, size)`` of a whole download: this node's cached copy (verified as it
+    goes), or the store's data, copied into the cache as it is sent."""
+    hit = cached.lookup(image, _verified)
+    if hit is not None:
+        chunks, size = hit
+        return sending(chunks, image, verify=False), size
+    chunks, size = open_data(image)
+    return sending(chunks, image, fill=True), size
+
+
+def sending(chunks, image, verify=True, fill=False):
+    """The download stream: verified (whole downloads), logged, and notified.
+
+    Verified first: image.send goes out only for a download that was whole and right.
+    :param fill: copy the verified stream into this node's image cache.
+    """
+    stream = _guarded(chunks, image, verify)
+    if fill:
+        stream = cached.filling(stream, image)
+    return context.notifier().sending(stream, image, context.request_context(), request)
+
+
+def _guarded(chunks, image, verify=True):
     """Stream the data, verified; log (rather than hide) a download that fails.
 
     An error after the headers makes the server drop the connection, so the
     client sees a short body, never a complete wrong one.
     """
     try:
-        yield from _verified(chunks, image)
+        yield from (_verified(chunks, image) if verify else chunks)
     except StoreError as exc:
         LOG.error("Download of image %s failed: %s", image["id"], exc)
         raise
@@ -116,27 +140,51 @@ def _guarded(chunks, image):
             close()
 
 
-def _verified(chunks, image):
-    """Yield ``chunks``, holding the last one back until the MD5 matches the registry's.
+def _hashes(image):
+    """``{name: (HashThread, expected)}`` for the MD5 and the multihash the registry holds."""
+    wanted = {}
+    if image.get("checksum"):
+        wanted["MD5"] = ("md5", image["checksum"])
+    algorithm, value = image.get("os_hash_algo"), image.get("os_hash_value")
+    if algorithm and value:
+        if available(algorithm):
+            wanted[algorithm] = (algorithm, value)
+        else:
+            LOG.warning("Image %s: cannot verify its %s hash here", image["id"], algorithm)
+    return {name: (HashThread(algorithm), expected.lower())
+            for name, (algorithm, expected) in wanted.items()}
 
-    :raises Corrupt: the data's MD5 (or size) differs from what the registry
-        recorded; the last chunk is then never sent.
+
+def _verified(chunks, image):
+    """Yield ``chunks``, holding the last one back until the MD5 and the multihash
+    (``os_hash_algo``/``os_hash_value``) match the registry's; each hash runs
+    on its own thread.
+
+    :raises Corrupt: the data's MD5, multihash (or size) differs from what the
+        registry recorded; the last chunk is then never sent.
     """
-    expected = image.get("checksum")
-    if not expected:        # e.g. an external location registered without a checksum
+    hashes = _hashes(image)
+    if not hashes:          # e.g. an external location registered without a checksum
         yield from chunks
         return
-    md5, got, held = hashlib.md5(usedforsecurity=False), 0, None
-    for chunk in chunks:
-        md5.update(chunk)
-        got += len(chunk)
-        if held is not None:
-            yield held
-        held = chunk
-    if md5.hexdigest() != expected or got != (image.get("size") or got):
-        LOG.error("Image %s is corrupt: its store holds %d bytes with MD5 %s, the registry "
-                  "recorded %s bytes with MD5 %s", image["id"], got, md5.hexdigest(),
-                  image.get("size"), expected)
+    got, held = 0, None
+    try:
+        for chunk in chunks:
+            for hasher, _ in hashes.values():
+                hasher.update(chunk)
+            got += len(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        wrong = [name for name, (hasher, expected) in hashes.items()
+                 if hasher.hexdigest() != expected]
+    finally:
+        for hasher, _ in hashes.values():
+            hasher.abandon()
+    if wrong or got != (image.get("size") or got):
+        LOG.error("Image %s is corrupt: its store holds %d bytes, the registry recorded %s "
+                  "bytes; mismatched: %s", image["id"], got, image.get("size"),
+                  ", ".join(wrong) or "none")
         raise Corrupt(f"Image {image['id']} is corrupt in its store")
     if held is not None:
         yield held
@@ -149,6 +197,12 @@ def delete(image_id):
     In that order a refused caller can never cost the owner their data, and
     a crash after the mark leaves a pending_delete image for glance-scrubber.
     """
+    delete_image(image_id)
+    return Response(status=status_line(200))
+
+
+def delete_image(image_id):
+    """DELETE for v1 and v2: the checks, the mark, then the data (see :func:`delete`)."""
     registry, ctx = context.registry(), context.request_context()
     context.require_identity()
     image = registry.get(image_id, headers=context.auth_headers())
@@ -169,7 +223,6 @@ def delete(image_id):
     if location and not context.conf().delayed_delete:
         if _delete_data(image_id, location) == "deleted":
             registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())
-    return Response(status=status_line(200))
 
 
 def _delete_data(image_id, location):

@@ -36,10 +36,15 @@ def _can_share(value):
     raise BadRequest("can_share must be true or false")
 
 
+def _v1(item):
+    """A membership as v1 shows it (the registry adds v2's status and times)."""
+    return {"member_id": item["member_id"], "can_share": item["can_share"]}
+
+
 @bp.route("/v1/images/<image_id>/members", methods=["GET"])
 def members(image_id):
     found = context.registry().get_members(image_id, headers=context.auth_headers())
-    return json_response({"members": found})
+    return json_response({"members": [_v1(item) for item in found]})
 
 
 @bp.route("/v1/images/<image_id>/members/<member>", methods=["GET"])
@@ -47,7 +52,7 @@ def member(image_id, member):
     found = context.registry().get_members(image_id, headers=context.auth_headers())
     for item in found:
         if item.get("member_id") == member:
-            return json_response({"member": item})
+            return json_response({"member": _v1(item)})
     raise NotFound(f"{member} is not a member of image {image_id}")
 
 

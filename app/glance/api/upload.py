@@ -5,6 +5,7 @@ An upload moves the image queued -> saving -> active.  Any failure on the way
 and the store has already removed what it wrote, so no image is ever active
 with data other than what the client sent.
 """
+import dataclasses
 import logging
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from glance.api.heartbeat import heartbeat
 from glance.registry.client import Duplicate as RegistryDuplicate
 from glance.registry.client import RegistryError
 from glance.store.base import BackendError, NotFound, StoreError
+from glance.store.hashing import MultihashReader
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("upload", __name__)
@@ -55,8 +57,8 @@ def _check_location(location):
         check(location)     # e.g. the HTTP store refuses private addresses: BadLocation -> 400
 
 
-def _kill(image_id, reason):
-    """Set a ``saving`` image killed and send image.upload ERROR; never raises.
+def _kill(image_id, reason, busy="saving"):
+    """Set a ``busy`` (saving) image killed and send image.upload ERROR; never raises.
 
     Conditional: an image another request deleted or activated meanwhile stays as it is.
 
@@ -66,56 +68,82 @@ def _kill(image_id, reason):
     context.notifier().error("image.upload", f"Upload of image {image_id} failed: {reason}")
     try:
         context.registry().update(image_id, {"status": "killed"},
-                                  headers=context.service_headers(), expect_status="saving")
+                                  headers=context.service_headers(), expect_status=busy)
     except Exception as exc:     # registry down: the original error is reported
         LOG.error("Could not kill image %s: %s", image_id, exc)
         return False
     return True
 
 
-def _reserve(image_id):
-    """queued -> saving, as one compare-and-set: only one upload gets the image.
+def _reserve(image_id, busy="saving"):
+    """queued -> ``busy`` (saving), as one compare-and-set: only one upload gets the image.
 
     :raises Conflict: another upload (or a delete) got there first; nothing was written.
     """
     try:
-        context.registry().update(image_id, {"status": "saving"},
+        context.registry().update(image_id, {"status": busy},
                                   headers=context.service_headers(), expect_status="queued")
     except RegistryDuplicate:
         raise Conflict(f"Image {image_id} is not queued: another upload to it is in "
                        "progress or done") from None
 
 
-def _upload(image_id, store, environ, size, checksum):
-    """Stream the body into ``store``; on failure kill the image and re-raise."""
+def _upload(image_id, store, environ, size, checksum, busy="saving"):
+    """Stream the request body into ``store``; on failure kill the image and re-raise."""
     body = request_body.Body(environ)
     try:
+        return write(image_id, store, body, size, checksum, busy,
+                     drain=lambda: request_body.discard(environ, body))
+    finally:
+        body.close()
+
+
+def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
+    """Stream ``reader`` into ``store`` while the image is ``busy``, with the heartbeat.
+
+    :param drain: called first on failure; False means the connection must close.
+    :returns: the store's :class:`~glance.store.base.Stored` with the
+        multihash (``hashing_algorithm``) of the bytes it read, hashed on its
+        own thread beside the store's MD5.
+    :raises StoreError: (or RegistryError) the image is killed and the store
+        has removed what it wrote.
+    """
+    hashed = MultihashReader(reader, context.conf().hashing_algorithm)
+    try:
         with heartbeat(context.registry(), image_id, context.service_headers(),
-                       context.conf().upload_heartbeat_interval):
-            return store.add(image_id, body, size=size, checksum=checksum)
+                       context.conf().upload_heartbeat_interval, busy):
+            stored = store.add(image_id, hashed, size=size, checksum=checksum)
+        return dataclasses.replace(stored, hash_algo=hashed.algorithm,
+                                   hash_value=hashed.hexdigest())
     except Exception as exc:
-        closed = not request_body.discard(environ, body)
-        _kill(image_id, _reason(exc))
+        hashed.abandon()
+        closed = drain is not None and not drain()
+        _kill(image_id, _reason(exc), busy)
         if not isinstance(exc, (StoreError, RegistryError)):
             LOG.exception("Upload of image %s failed", image_id)
             exc = BackendError(f"Error uploading image: ({type(exc).__name__}): {exc}")
         if closed:
             exc.headers = [("Connection", "close")]
         raise exc from None
-    finally:
-        body.close()
 
 
-def _activate(image_id, store, stored):
-    """saving -> active, conditional: an image deleted or killed meanwhile stays so.
+def data_fields(stored):
+    """What the registry records of data a store holds."""
+    return {"size": stored.size, "checksum": stored.checksum, "location": stored.uri,
+            "os_hash_algo": stored.hash_algo, "os_hash_value": stored.hash_value}
 
-    :raises Conflict: the image left ``saving`` during the upload; its data is removed.
+
+def _activate(image_id, store, stored, busy="saving", changes=None):
+    """``busy`` (saving) -> active, conditional: an image deleted or killed meanwhile stays so.
+
+    :param changes: what to record; default: active with the data's fields.
+    :raises Conflict: the image left ``busy`` during the upload; its data is removed.
     """
-    changes = {"status": "active", "size": stored.size, "checksum": stored.checksum,
-               "location": stored.uri}
+    if changes is None:
+        changes = {"status": "active", **data_fields(stored)}
     try:
         image = context.registry().update(image_id, changes, headers=context.service_headers(),
-                                          expect_status="saving")
+                                          expect_status=busy)
     except RegistryDuplicate:
         _remove_data(store, stored.uri)
         raise Conflict(f"Image {image_id} was deleted or killed during the upload; "
@@ -124,7 +152,7 @@ def _activate(image_id, store, stored):
         # The registry may have committed 'active' and then failed to answer:
         # remove the data only once the image is surely killed. Otherwise it
         # stays 'saving' with its data, and glance-scrubber settles it when stale.
-        if _kill(image_id, f"could not activate: {exc}"):
+        if _kill(image_id, f"could not activate: {exc}", busy):
             _remove_data(store, stored.uri)
         raise
     context.notifier().info("image.upload", public(image))
@@ -142,8 +170,13 @@ def _reason(exc):
     return f"{type(exc).__name__} (see the glance-api log)"
 
 
-def upload_and_activate(image, store, environ, size=None, checksum=None):
+def upload_and_activate(image, store, environ, size=None, checksum=None, busy="saving",
+                        activate=True):
     """Reserve the image, stream the request body into ``store``, activate the image.
+
+    Both APIs upload through here: v1 POST/PUT and v2 PUT /file with
+    ``busy="saving"``; v2 PUT /stage with ``busy="uploading", activate=False``
+    (the data is recorded and the image stays ``uploading`` until its import).
 
     :param size: size the client announced (x-image-meta-size), if any.
     :param checksum: MD5 the client announced (x-image-meta-checksum), if any.
@@ -154,9 +187,10 @@ def upload_and_activate(image, store, environ, size=None, checksum=None):
     """
     image_id = image["id"]
     with _refused_with_body(environ, True):
-        _reserve(image_id)
-    stored = _upload(image_id, store, environ, size, checksum)
-    return _activate(image_id, store, stored)
+        _reserve(image_id, busy)
+    stored = _upload(image_id, store, environ, size, checksum, busy)
+    changes = None if activate else data_fields(stored)
+    return _activate(image_id, store, stored, busy, changes)
 
 
 def _remove_data(store, uri):

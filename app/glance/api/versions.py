@@ -1,31 +1,42 @@
-"""Version negotiation: which URL prefixes reach the v1 API.
+"""Version negotiation: which URL prefixes reach the v1 and the v2 API.
 
-* ``/v1/...``, ``/v1.0/...`` and ``/v1.1/...`` are served as v1.
-* Unversioned ``/images...`` and ``/shared-images/...`` are served as v1 too,
-  as Cactus did (its documentation and clients use those paths).
-* ``/``, ``/versions`` and any other ``/vN...`` answer 300 with the version list,
-  except ``GET /`` with ``Accept: application/vnd.openstack.images-v1``,
-  which lists images as Diablo did.
+* ``/v1/...``, ``/v1.0/...`` and ``/v1.1/...`` are served as v1;
+  ``/v2/...`` and ``/v2.<n>/...`` (a listed minor version) as v2.
+* Unversioned ``/images...`` and ``/shared-images/...`` follow the
+  ``Accept: application/vnd.openstack.images-vN`` header as Diablo did, and
+  are served as v1 without one (Cactus documented those paths).
+* ``/``, ``/versions``, a bare ``/v1`` or ``/v2`` and any other ``/vN...``
+  answer 300 with the version list, except ``GET /`` with an images media
+  type in Accept, which lists images as Diablo did.
 
-It works on the WSGI path before Flask routes it, so the image routes are
-declared once, under ``/v1``.
+It works on the WSGI path before Flask routes it, so the routes are declared
+once, under ``/v1`` and ``/v2``.
 """
 import json
 import re
 
 VERSIONED = re.compile(r"^/v(\d+)(?:\.(\d+))?(?=/|$)")
 UNVERSIONED = re.compile(r"^/(images|shared-images)(?=/|$)")
-SERVED = {(1, None), (1, 0), (1, 1)}
-V1_MEDIA_TYPE = "application/vnd.openstack.images-v1"
+MEDIA_TYPE = re.compile(r"application/vnd\.openstack\.images-v(\d+)")
+
+# v2 as far as this server implements it: up to 2.7 (os_hidden, multihash,
+# interoperable import); 2.8 and later need multiple stores or the cache.
+V2_MINORS = range(0, 8)
+SERVED = {(1, None): 1, (1, 0): 1, (1, 1): 1, (2, None): 2,
+          **{(2, minor): 2 for minor in V2_MINORS}}
 
 
 def version_list(host):
     """The body of a 300 answer; links point at ``host`` (the request's Host)."""
-    href = f"http://{host}/v1/"
-    return {"versions": [
-        {"id": "v1.1", "status": "CURRENT", "links": [{"rel": "self", "href": href}]},
-        {"id": "v1.0", "status": "SUPPORTED", "links": [{"rel": "self", "href": href}]},
-    ]}
+    def entry(version, status):
+        major = version.split(".")[0]
+        return {"id": f"v{version}", "status": status,
+                "links": [{"rel": "self", "href": f"http://{host}/v{major}/"}]}
+
+    latest = max(V2_MINORS)
+    v2 = [entry(f"2.{minor}", "CURRENT" if minor == latest else "SUPPORTED")
+          for minor in sorted(V2_MINORS, reverse=True)]
+    return {"versions": v2 + [entry("1.1", "SUPPORTED"), entry("1.0", "SUPPORTED")]}
 
 
 def _host(environ):
@@ -35,8 +46,14 @@ def _host(environ):
     return f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '9292')}"
 
 
+def _accepted_major(environ):
+    """The major version an images media type in Accept asks for, or None."""
+    match = MEDIA_TYPE.search(environ.get("HTTP_ACCEPT", ""))
+    return int(match.group(1)) if match else None
+
+
 class VersionNegotiation:
-    """WSGI middleware that maps every accepted prefix onto ``/v1``."""
+    """WSGI middleware that maps every accepted prefix onto ``/v1`` or ``/v2``."""
 
     def __init__(self, app):
         self.app = app
@@ -44,18 +61,18 @@ class VersionNegotiation:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "") or "/"
         match = VERSIONED.match(path)
+        asked = _accepted_major(environ)
         if match:
             version = (int(match.group(1)), int(match.group(2)) if match.group(2) else None)
-            if version not in SERVED:
-                return self.versions(environ, start_response)
+            major = SERVED.get(version)
             rest = path[match.end():]
-            if rest in ("", "/"):
+            if major is None or rest in ("", "/"):
                 return self.versions(environ, start_response)
-            path = "/v1" + rest
+            path = f"/v{major}" + rest
         elif UNVERSIONED.match(path):
-            path = "/v1" + path
-        elif path.rstrip("/") == "" and V1_MEDIA_TYPE in environ.get("HTTP_ACCEPT", ""):
-            path = "/v1/images"
+            path = ("/v2" if asked == 2 else "/v1") + path
+        elif path.rstrip("/") == "" and asked in (1, 2):
+            path = f"/v{asked}/images"
         elif path.rstrip("/") in ("", "/versions"):
             return self.versions(environ, start_response)
         if path != environ.get("PATH_INFO"):

@@ -145,6 +145,21 @@ class RegistryClient:
         path = "/images/detail" if detail else "/images"
         return self._request("GET", path, params=params, headers=headers)["images"]
 
+    def list_v2(self, params=None, headers=None):
+        """A page of the v2 list: full records (with ``visibility``, ``tags``...).
+
+        :param params: query parameters as pairs or a dict: limit, marker,
+            ``sort=k:dir,...`` (or repeated sort_key/sort_dir), visibility
+            (public|community|shared|private|all; absent: own + public + shared
+            with me), member_status (default accepted; ``all``), os_hidden
+            (default false), ``tag`` (repeatable, all must match), owner,
+            protected, min_ram, min_disk, ``in:a,b`` on id/name/status/
+            container_format/disk_format, ``gt:|gte:|lt:|lte:|eq:|neq:`` on
+            created_at/updated_at/size, size_min/size_max, ``property-<key>``.
+        :raises Invalid: a bad filter, limit, marker or sort value.
+        """
+        return self._request("GET", "/v2/images", params=params, headers=headers)["images"]
+
     def get(self, image_id, headers=None):
         """Return the image record ``{"id": ..., "properties": {...}, ...}``.
 
@@ -154,6 +169,9 @@ class RegistryClient:
 
     def create(self, image, headers=None):
         """Create an image from ``image`` (a dict of attributes) and return it.
+
+        ``visibility`` wins over v1's ``is_public``; neither makes it ``shared``.
+        ``tags`` (a list) sets the tags, on update too.
 
         :raises Invalid: validation failed. :raises Duplicate: the id exists.
         """
@@ -184,10 +202,40 @@ class RegistryClient:
         answer = self._request("DELETE", f"/images/{segment(image_id)}", headers=headers)
         return answer.get("image") if answer else None
 
+    def add_tag(self, image_id, tag, headers=None):
+        """Tag the image (no change if it has the tag).
+
+        :raises Invalid: empty or longer than 255. :raises Forbidden: not the owner's.
+        :raises NotFound: :raises RegistryError: 413 over ``image_tag_quota``.
+        """
+        self._request("PUT", f"/images/{segment(image_id)}/tags/{segment(tag)}",
+                      headers=headers)
+
+    def delete_tag(self, image_id, tag, headers=None):
+        """Remove a tag.  :raises NotFound: no such image, or it has no such tag."""
+        self._request("DELETE", f"/images/{segment(image_id)}/tags/{segment(tag)}",
+                      headers=headers)
+
     def get_members(self, image_id, headers=None):
-        """Return ``[{"member_id", "can_share"}, ...]``. :raises NotFound:"""
+        """Return ``[{"member_id", "can_share", "status", "created_at", "updated_at"}, ...]``.
+
+        :raises NotFound: :raises Forbidden: not the owner or an admin.
+        """
         path = f"/images/{segment(image_id)}/members"
         return self._request("GET", path, headers=headers)["members"]
+
+    def get_member(self, image_id, member, headers=None):
+        """One membership (to the owner, an admin or the member itself).  :raises NotFound:"""
+        path = f"/images/{segment(image_id)}/members/{segment(member)}"
+        return self._request("GET", path, headers=headers)["member"]
+
+    def update_member_status(self, image_id, member, status, headers=None):
+        """The member sets its status (pending|accepted|rejected); returns the membership.
+
+        :raises Forbidden: the caller is not that member. :raises NotFound: :raises Invalid:
+        """
+        path = f"/images/{segment(image_id)}/members/{segment(member)}/status"
+        return self._request("PUT", path, body={"status": status}, headers=headers)["member"]
 
     def replace_members(self, image_id, memberships, headers=None):
         """Replace the member list with ``memberships`` ([{"member_id", "can_share"?}]).
@@ -197,12 +245,19 @@ class RegistryClient:
         self._request("PUT", f"/images/{segment(image_id)}/members",
                       body={"memberships": memberships}, headers=headers)
 
-    def add_member(self, image_id, member, can_share=None, headers=None):
+    def add_member(self, image_id, member, can_share=None, headers=None, status=None):
         """Add ``member`` (or set its can_share when given).
 
+        :param status: of a new membership: v1 leaves it None (``accepted``);
+            v2 passes ``pending``.  An existing membership keeps its status.
         :raises Unauthorized: :raises Forbidden: :raises NotFound:
         """
-        body = None if can_share is None else {"member": {"can_share": bool(can_share)}}
+        fields = {}
+        if can_share is not None:
+            fields["can_share"] = bool(can_share)
+        if status is not None:
+            fields["status"] = status
+        body = {"member": fields} if fields else None
         self._request("PUT", f"/images/{segment(image_id)}/members/{segment(member)}",
                       body=body, headers=headers)
 

@@ -13,6 +13,7 @@ from glance.config import ConfigError, mask_url_password
 LOG = logging.getLogger(__name__)
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "migrations")
+# The tables of the first revision: a database holding them is a registry's.
 TABLES = ("images", "image_properties", "image_members")
 
 
@@ -95,7 +96,7 @@ def db_sync(engine):
     """Bring the schema to the newest revision; safe to run again.
 
     A database made by an older ``create_all`` (tables but no alembic
-    version) is stamped at the first revision, then upgraded.
+    version) is stamped at the revision its tables match, then upgraded.
 
     :returns: the revision the database is now at.
     """
@@ -103,10 +104,17 @@ def db_sync(engine):
     with engine.begin() as conn:
         cfg = _alembic_config(conn)
         if _revision_on(conn) is None and has_tables(conn):
-            LOG.info("Database has tables but no version; stamping revision 0001")
-            command.stamp(cfg, "0001")
+            revision = _unversioned_revision(conn)
+            LOG.info("Database has tables but no version; stamping revision %s", revision)
+            command.stamp(cfg, revision)
         command.upgrade(cfg, "head")
     return current_revision(engine)
+
+
+def _unversioned_revision(conn):
+    """The revision whose schema an unversioned database's tables have."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("images")}
+    return "0002" if "visibility" in columns else "0001"
 
 
 def ensure_schema(engine):

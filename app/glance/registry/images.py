@@ -1,12 +1,12 @@
-"""The /images routes: list, detail, show, create, update, delete."""
+"""The /images routes: list, detail, show, create, update, delete; the v2 list; tags."""
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import false, update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from glance import limits
-from glance.registry import queries, validation
+from glance.registry import queries, v2_lists, validation
 from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from glance.registry.models import WRITABLE, Image, ImageProperty, utcnow
+from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
 from glance.registry.serialize import image_detail, image_index
 
 bp = Blueprint("images", __name__)
@@ -46,7 +46,7 @@ def load_undeleted(session, image_id):
 
 # Fields only glance-api itself (an admin context: its service token) writes:
 # the data's state, where it is and what it is.
-SYSTEM_FIELDS = ("status", "location", "checksum")
+SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value")
 
 
 def require_identity():
@@ -74,7 +74,14 @@ def _check_system_fields(values, image=None):
 
 
 def detail(session, image):
-    return image_detail(image, queries.properties_of(session, [image.id])[image.id])
+    return image_detail(image, queries.properties_of(session, [image.id])[image.id],
+                        queries.tags_of(session, [image.id])[image.id])
+
+
+def details_of(session, rows):
+    ids = [row.id for row in rows]
+    props, tags = queries.properties_of(session, ids), queries.tags_of(session, ids)
+    return [image_detail(row, props[row.id], tags[row.id]) for row in rows]
 
 
 def _list(detail_view):
@@ -91,8 +98,7 @@ def _list(detail_view):
             raise BadRequest("Invalid marker. Image could not be found.") from None
         if not detail_view:
             return jsonify({"images": [image_index(row) for row in rows]})
-        props = queries.properties_of(session, [row.id for row in rows])
-        return jsonify({"images": [image_detail(row, props[row.id]) for row in rows]})
+        return jsonify({"images": details_of(session, rows)})
 
 
 @bp.get("/")
@@ -106,25 +112,76 @@ def details():
     return _list(True)
 
 
+@bp.get("/v2/images")
+def list_v2():
+    """A page of the v2 list (always full records); see :mod:`glance.registry.v2_lists`."""
+    conf = state().conf
+    try:
+        query = validation.list_params_v2(request.args, conf.limit_param_default,
+                                          conf.api_limit_max)
+    except validation.Invalid as exc:
+        raise BadRequest(str(exc)) from None
+    with state().Session() as session:
+        try:
+            rows = v2_lists.list_images(session, g.ctx, query)
+        except LookupError:
+            raise BadRequest("Invalid marker. Image could not be found.") from None
+        return jsonify({"images": details_of(session, rows)})
+
+
 @bp.get("/images/<image_id>")
 def show(image_id):
     with state().engine.connect() as conn:
         image, props = queries.visible_record(conn, g.ctx, validation.canonical_id(image_id))
+        tags = queries.tags_of(conn, [image.id])[image.id] if image is not None else []
     if image is None:
         raise NotFound("Image not found")
-    return jsonify({"image": image_detail(image, props)})
+    return jsonify({"image": image_detail(image, props, tags)})
 
 
 def _writable(body):
+    """The attributes, properties (None: unchanged), tags (None: unchanged) and
+    the v1 ``is_public`` flag (None: not given) of a create or update body."""
     values = {k: body[k] for k in WRITABLE if k in body}
     conf = state().conf
     try:
+        is_public = body.get("is_public")
+        if is_public is not None:
+            is_public = validation.clean_values({"is_public": is_public}, conf)["is_public"]
         validation.clean_values(values, conf)
         props = (validation.clean_properties(body["properties"], conf)
                  if "properties" in body else None)
+        tags = validation.clean_tags(body["tags"], conf) if "tags" in body else None
     except validation.Invalid as exc:
         raise BadRequest(str(exc)) from None
-    return values, props
+    return values, props, tags, is_public
+
+
+def _v1_visibility(values, is_public, current):
+    """Apply v1's ``is_public`` when no visibility is given, as Glance did after v2:
+    true makes an image public; false makes a public (or new) image shared and
+    leaves a community, shared or private one as it is."""
+    if "visibility" in values or is_public is None:
+        return
+    if is_public:
+        values["visibility"] = "public"
+    elif current in (None, "public"):
+        values["visibility"] = "shared"
+
+
+def set_tags(session, image, tags):
+    """Make the image's tags exactly ``tags`` (rows are soft-deleted and revived)."""
+    now = utcnow()
+    rows = queries.tag_rows(session, image.id)
+    for value in tags:
+        row = rows.get(value)
+        if row is None:
+            session.add(ImageTag(image_id=image.id, value=value))
+        elif row.deleted:
+            row.deleted, row.deleted_at, row.updated_at = False, None, now
+    for value, row in rows.items():
+        if value not in tags and not row.deleted:
+            row.deleted, row.deleted_at = True, now
 
 
 def _validate(values):
@@ -137,7 +194,8 @@ def _validate(values):
 @bp.post("/images")
 def create():
     body = json_object("image")
-    values, props = _writable(body)
+    values, props, tags, is_public = _writable(body)
+    _v1_visibility(values, is_public, None)
     try:
         image_id = validation.new_or_given_id(body.get("id"))
     except validation.Invalid as exc:
@@ -156,11 +214,13 @@ def create():
         session.add(image)
         for name, value in (props or {}).items():
             session.add(ImageProperty(image_id=image_id, name=name, value=value))
+        for value in tags or ():
+            session.add(ImageTag(image_id=image_id, value=value))
         try:
             session.commit()
         except IntegrityError:
             raise Conflict(duplicate) from None
-        return jsonify({"image": image_detail(image, props or {})})
+        return jsonify({"image": image_detail(image, props or {}, tags or [])})
 
 
 def set_properties(session, image, props, purge):
@@ -184,7 +244,7 @@ def set_properties(session, image, props, purge):
 @bp.put("/images/<image_id>")
 def update(image_id):
     body = json_object("image")
-    values, props = _writable(body)
+    values, props, tags, is_public = _writable(body)
     require_identity()
     purge = request.headers.get("X-Glance-Registry-Purge-Props", "false").lower() == "true"
     with state().Session() as session:
@@ -192,6 +252,7 @@ def update(image_id):
         if not g.ctx.can_modify(image):
             raise Forbidden("Forbidden to modify an image you do not own")
         _check_system_fields(values, image)
+        _v1_visibility(values, is_public, image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
         _validate({**current, **values})
         expected = request.headers.get(EXPECT_STATUS)
@@ -202,6 +263,8 @@ def update(image_id):
         image.updated_at = utcnow()
         if props is not None or purge:
             set_properties(session, image, props, purge)
+        if tags is not None:
+            set_tags(session, image, tags)
         session.commit()
         return jsonify({"image": detail(session, image)})
 
@@ -250,6 +313,51 @@ def delete(image_id):
             row.deleted, row.deleted_at = True, now
         for member in queries.memberships(session, image.id):
             member.deleted, member.deleted_at = True, now
+        tags = [row.value for row in queries.tag_rows(session, image.id).values()
+                if not row.deleted]
         session.commit()
-        return jsonify({"image": image_detail(image, props)})
+        return jsonify({"image": image_detail(image, props, sorted(tags))})
+
+
+def _modifiable(session, image_id):
+    """The undeleted image, if the caller may change it.  :raises NotFound: :raises Forbidden:"""
+    image = load_undeleted(session, image_id)
+    if not g.ctx.can_modify(image):
+        raise Forbidden("Forbidden to modify an image you do not own")
+    return image
+
+
+@bp.put("/images/<image_id>/tags/<tag>")
+def add_tag(image_id, tag):
+    """Tag the image (204; adding a tag it has is no change)."""
+    require_identity()
+    try:
+        validation.clean_tag(tag)
+    except validation.Invalid as exc:
+        raise BadRequest(str(exc)) from None
+    with state().Session() as session:
+        image = _modifiable(session, image_id)
+        rows = queries.tag_rows(session, image.id)
+        live = {value for value, row in rows.items() if not row.deleted}
+        if tag not in live:
+            limits.check_tag_count(len(live) + 1, state().conf)
+            set_tags(session, image, sorted(live | {tag}))
+            image.updated_at = utcnow()
+            session.commit()
+    return "", 204
+
+
+@bp.delete("/images/<image_id>/tags/<tag>")
+def delete_tag(image_id, tag):
+    """Remove a tag (204); 404 when the image does not have it."""
+    require_identity()
+    with state().Session() as session:
+        image = _modifiable(session, image_id)
+        row = queries.tag_rows(session, image.id).get(tag)
+        if row is None or row.deleted:
+            raise NotFound(f"Image {image.id} has no tag {tag[:255]!r}")
+        now = utcnow()
+        row.deleted, row.deleted_at, image.updated_at = True, now, now
+        session.commit()
+    return "", 204
 

@@ -2,13 +2,20 @@
 
 Writes need an identity: in noauth mode the caller has no owner, so every
 write is 401 "No authenticated user", as in Glance 2011.
+
+v2 adds a status to each membership: v1 has no accept step, so members it
+adds are ``accepted``; glance-api's v2 passes ``pending``.  Only the member
+itself changes its status.  Adding a member to a ``private`` image makes it
+``shared`` (what a v1 image that was private meant); v2 refuses members on a
+private image before it gets here.
 """
 from flask import Blueprint, Response, g, jsonify, request
 
-from glance.registry import queries
-from glance.registry.errors import BadRequest, Forbidden, Unauthorized
+from glance.registry import queries, validation
+from glance.registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from glance.registry.images import load_undeleted, state
 from glance.registry.models import ImageMember, utcnow
+from glance.registry.serialize import member as member_dict
 
 bp = Blueprint("members", __name__)
 
@@ -39,16 +46,30 @@ def _can_share(value, default):
     return value
 
 
-def _set_member(session, image, member, can_share):
-    """Create or undelete a membership; ``can_share`` None keeps the current value."""
+def _status(value):
+    if value is None:
+        return "accepted"
+    try:
+        return validation.member_status(value)
+    except validation.Invalid as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _set_member(session, image, member, can_share, status="accepted"):
+    """Create or undelete a membership; ``can_share`` None keeps the current value.
+
+    ``status`` is that of a new (or undeleted) membership; an existing one keeps its own.
+    """
+    if image.visibility == "private":
+        image.visibility, image.updated_at = "shared", utcnow()
     row = queries.get_membership(session, image.id, member, include_deleted=True)
     if row is None:
         session.add(ImageMember(image_id=image.id, member=member,
-                                can_share=bool(can_share)))
+                                can_share=bool(can_share), status=status))
         return
     if row.deleted:
         row.deleted, row.deleted_at = False, None
-        row.can_share = bool(can_share)
+        row.can_share, row.status = bool(can_share), status
     elif can_share is not None:
         row.can_share = can_share
     row.updated_at = utcnow()
@@ -61,8 +82,47 @@ def list_members(image_id):
         if not g.ctx.can_see_members(image):
             raise Forbidden("Only the image owner may see its members")
         rows = queries.memberships(session, image.id)
-        return jsonify({"members": [{"member_id": r.member, "can_share": r.can_share}
-                                    for r in rows]})
+        return jsonify({"members": [member_dict(r) for r in rows]})
+
+
+def _membership(session, image_id, member):
+    """The undeleted membership, shown to the owner, admins and the member itself.
+
+    :raises NotFound: no such image or membership, or not the caller's to see.
+    """
+    image = load_undeleted(session, image_id)
+    row = queries.get_membership(session, image.id, member)
+    if row is None or not (g.ctx.can_see_members(image) or g.ctx.can_set_member_status(member)):
+        raise NotFound(f"Member {member[:255]!r} not found on image {image.id}")
+    return row
+
+
+@bp.get("/images/<image_id>/members/<member>")
+def show_member(image_id, member):
+    with state().Session() as session:
+        return jsonify({"member": member_dict(_membership(session, image_id, member))})
+
+
+@bp.put("/images/<image_id>/members/<member>/status")
+def set_member_status(image_id, member):
+    """The member accepts, rejects (or resets to pending) an image shared with it.
+
+    :raises Unauthorized: no identity. :raises Forbidden: not that member.
+    """
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict) or "status" not in body:
+        raise BadRequest("Expected {\"status\": \"pending|accepted|rejected\"}")
+    status = _status(body["status"])
+    if g.ctx.owner is None and not g.ctx.is_admin:
+        raise Unauthorized("No authenticated user")
+    with state().Session() as session:
+        row = _membership(session, image_id, member)
+        if not g.ctx.can_set_member_status(member):
+            raise Forbidden("Only the member itself may change its status")
+        if row.status != status:
+            row.status, row.updated_at = status, utcnow()
+            session.commit()
+        return jsonify({"member": member_dict(row)})
 
 
 @bp.put("/images/<image_id>/members")
@@ -76,32 +136,34 @@ def replace_members(image_id):
         member = item.get("member_id") if isinstance(item, dict) else None
         if not isinstance(member, str) or not member or len(member) > 255:
             raise BadRequest(f"Invalid membership association: {item!r}")
-        requested[member] = _can_share(item.get("can_share"), None)
+        requested[member] = (_can_share(item.get("can_share"), None),
+                             _status(item.get("status")))
     with state().Session() as session:
         image = _sharable_image(session, image_id)
         now = utcnow()
         for row in queries.memberships(session, image.id):
             if row.member not in requested:
                 row.deleted, row.deleted_at = True, now
-        for member, can_share in requested.items():
-            _set_member(session, image, member, can_share)
+        for member, (can_share, status) in requested.items():
+            _set_member(session, image, member, can_share, status)
         session.commit()
     return _no_content()
 
 
 @bp.put("/images/<image_id>/members/<member>")
 def add_member(image_id, member):
-    can_share = None
+    can_share, status = None, "accepted"
     if request.get_data():
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("member"), dict):
             raise BadRequest("Invalid membership association: expected {\"member\": {...}}")
         can_share = _can_share(body["member"].get("can_share"), None)
+        status = _status(body["member"].get("status"))
     if len(member) > 255:
         raise BadRequest("Member names are at most 255 characters")
     with state().Session() as session:
         image = _sharable_image(session, image_id)
-        _set_member(session, image, member, can_share)
+        _set_member(session, image, member, can_share, status)
         session.commit()
     return _no_content()
 

@@ -1,4 +1,4 @@
-"""The registry's tables: images, image_properties, image_members.
+"""The registry's tables: images, image_properties, image_members, image_tags.
 
 Every table has the soft-delete columns of the 2011 schema (created_at,
 updated_at, deleted_at, deleted).  Timestamps are naive UTC.  On MySQL they
@@ -61,13 +61,22 @@ class Image(SoftDelete, Base):
     container_format = Column(String(20))
     size = Column(BigInteger)
     status = Column(String(30), nullable=False)
-    is_public = Column(Boolean, nullable=False, default=False)
+    # The truth since v2; v1's is_public is derived from it (see is_public).
+    visibility = Column(String(16), nullable=False, default="shared")
     location = Column(Text)
     checksum = Column(String(32))
     min_disk = Column(Integer, nullable=False, default=0)
     min_ram = Column(Integer, nullable=False, default=0)
     owner = Column(String(255))
     protected = Column(Boolean, nullable=False, default=False)
+    os_hidden = Column(Boolean, nullable=False, default=False)
+    os_hash_algo = Column(String(64))
+    os_hash_value = Column(String(128))
+
+    @property
+    def is_public(self):
+        """v1's flag: only ``public`` images are public to v1 callers."""
+        return self.visibility == "public"
 
 
 class ImageProperty(SoftDelete, Base):
@@ -96,8 +105,26 @@ class ImageMember(SoftDelete, Base):
     image_id = Column(String(36), ForeignKey("images.id"), nullable=False)
     member = Column(String(255), nullable=False)
     can_share = Column(Boolean, nullable=False, default=False)
+    # v1 has no accept step: its members are created accepted; v2's start pending.
+    status = Column(String(20), nullable=False, default="pending")
+
+
+class ImageTag(SoftDelete, Base):
+    __tablename__ = "image_tags"
+    __table_args__ = (
+        UniqueConstraint("image_id", "value", name="uq_image_tags_image_id_value"),
+        Index("ix_image_tags_value", "value"),
+        MYSQL_ARGS,
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    image_id = Column(String(36), ForeignKey("images.id"), nullable=False)
+    value = Column(String(255), nullable=False)
 
 
 # Columns a client may write on create or update.
-WRITABLE = ("name", "disk_format", "container_format", "size", "status", "is_public",
-            "location", "checksum", "min_disk", "min_ram", "owner", "protected")
+WRITABLE = ("name", "disk_format", "container_format", "size", "status", "visibility",
+            "location", "checksum", "min_disk", "min_ram", "owner", "protected", "os_hidden",
+            "os_hash_algo", "os_hash_value")
+VISIBILITIES = ("public", "community", "shared", "private")
+MEMBER_STATUSES = ("pending", "accepted", "rejected")

@@ -6,9 +6,10 @@ sort values count as the smallest on every database (PostgreSQL is told so
 explicitly), so a NULL-named image sits at a stable place in the order.
 """
 from sqlalchemy import (Boolean, and_, bindparam, exists, false, func, literal_column, or_,
-                        select, true)
+                        select)
 
-from glance.registry.models import Image, ImageMember, ImageProperty
+from glance.context import READABLE_BY_ALL
+from glance.registry.models import Image, ImageMember, ImageProperty, ImageTag
 
 HIDDEN_STATUSES = ("killed", "deleted")
 FEW_VALUES = ("status", "disk_format", "container_format")
@@ -17,20 +18,27 @@ INDEX_COLUMNS = (Image.id, Image.name, Image.disk_format, Image.container_format
                  Image.checksum, Image.size)
 
 
-def membership_exists(image_id_col, member):
-    return exists().where(ImageMember.image_id == image_id_col,
-                          ImageMember.member == member,
-                          ImageMember.deleted == false())
+def membership_exists(image_id_col, member, status="all"):
+    condition = exists().where(ImageMember.image_id == image_id_col,
+                               ImageMember.member == member,
+                               ImageMember.deleted == false())
+    if status != "all":
+        condition = condition.where(ImageMember.status == status)
+    return condition
+
+
+PUBLIC = Image.visibility == "public"
 
 
 def visible_in_lists(ctx):
-    """The condition of :attr:`glance.context.RequestContext.lists`; None: no condition."""
+    """The condition of :attr:`glance.context.RequestContext.lists` (v1 lists); None: no
+    condition.  Members of any status see a shared image listed, as v1 always did."""
     if ctx.lists == "all":
         return None
     if ctx.lists == "public":
-        return Image.is_public == true()
-    return or_(Image.is_public == true(), Image.owner == ctx.owner,
-               membership_exists(Image.id, ctx.owner))
+        return PUBLIC
+    return or_(PUBLIC, Image.owner == ctx.owner,
+               and_(Image.visibility == "shared", membership_exists(Image.id, ctx.owner)))
 
 
 def _after_marker(col, value, marker_id, descending):
@@ -91,7 +99,7 @@ def list_images(session, ctx, query, detail=False):
     if visible is not None:
         stmt = stmt.where(visible)
     if query["is_public"] is not None:
-        stmt = stmt.where(Image.is_public == query["is_public"])
+        stmt = stmt.where(PUBLIC if query["is_public"] else Image.visibility != "public")
     filters = query["filters"]
     dialect = session.get_bind().dialect.name
     for name in ("name", "status", "disk_format", "container_format", "min_ram", "min_disk"):
@@ -128,7 +136,8 @@ def _is_member(bind, image, ctx):
 
     :param bind: a Session or a Connection.
     """
-    if ctx.is_admin or ctx.owner is None or image.owner == ctx.owner or image.is_public:
+    if (ctx.is_admin or ctx.owner is None or image.owner == ctx.owner
+            or image.visibility in READABLE_BY_ALL):
         return False
     stmt = select(ImageMember.id).where(ImageMember.image_id == image.id,
                                         ImageMember.member == ctx.owner,
@@ -209,3 +218,25 @@ def shared_with(session, member):
             .order_by(ImageMember.image_id))
     return list(session.execute(stmt))
 
+
+
+def tags_of(bind, image_ids):
+    """Map each id in ``image_ids`` to its undeleted tags, sorted (one query).
+
+    :param bind: a Session or a Connection.
+    """
+    found = {image_id: [] for image_id in image_ids}
+    if not image_ids:
+        return found
+    stmt = (select(ImageTag.image_id, ImageTag.value)
+            .where(ImageTag.image_id.in_(list(image_ids)), ImageTag.deleted == false())
+            .order_by(ImageTag.value))
+    for image_id, value in bind.execute(stmt):
+        found[image_id].append(value)
+    return found
+
+
+def tag_rows(session, image_id):
+    """All tag rows of an image, deleted ones too, by value."""
+    stmt = select(ImageTag).where(ImageTag.image_id == image_id)
+    return {row.value: row for row in session.execute(stmt).scalars()}

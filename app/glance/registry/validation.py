@@ -1,19 +1,29 @@
 """Checking image attributes and list parameters; every failure is a 400."""
+import datetime
 import uuid
 
 from glance import limits
-from glance.registry.models import new_id
+from glance.registry.models import MEMBER_STATUSES, VISIBILITIES, new_id
 
-STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted")
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi", "iso")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf")
+# v1's statuses, then v2's: deactivated, and uploading/importing (interoperable import).
+STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted",
+            "deactivated", "uploading", "importing")
+# v1's formats, then those today's Glance adds (its default enums).
+DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi", "iso",
+                "vhdx", "ploop")
+CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 AMAZON = ("ami", "ari", "aki")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")
 SORT_DIRS = ("asc", "desc")
 BIGINT_MAX = limits.BIGINT_MAX
 INT_MAX = 2 ** 31 - 1
-STRING_LIMITS = {"owner": 255, "checksum": 32}     # name: image_name_max_length
+STRING_LIMITS = {"owner": 255, "checksum": 32, "os_hash_algo": 64, "os_hash_value": 128}
+TAG_MAX_LENGTH = 255
+# v2 list operators: in: on these fields, comparisons on the others.
+IN_FIELDS = ("id", "name", "status", "container_format", "disk_format")
+COMPARED_FIELDS = ("created_at", "updated_at", "size")
+COMPARISONS = ("eq", "neq", "gt", "gte", "lt", "lte")
 
 
 class Invalid(Exception):
@@ -59,7 +69,7 @@ def clean_values(values, conf):
     :raises Invalid: a value has the wrong type or is out of range.
     :raises glance.limits.LimitError: a number is not plain digits, or a name too long.
     """
-    for name in ("is_public", "protected"):
+    for name in ("is_public", "protected", "os_hidden"):
         if name in values:
             values[name] = _bool(name, values[name])
     if "size" in values:
@@ -67,8 +77,11 @@ def clean_values(values, conf):
     for name in ("min_ram", "min_disk"):
         if name in values:
             values[name] = _count(name, values[name], INT_MAX, nullable=False)
+    if "visibility" in values and values["visibility"] not in VISIBILITIES:
+        raise Invalid(f"Invalid visibility {str(values['visibility'])[:40]!r}: it must be one "
+                      "of " + ", ".join(VISIBILITIES))
     for name in ("name", "disk_format", "container_format", "status", "location",
-                 "checksum", "owner"):
+                 "checksum", "owner", "os_hash_algo", "os_hash_value"):
         value = values.get(name)
         if value is not None and not isinstance(value, str):
             raise Invalid(f"{name} must be a string, not {value!r}")
@@ -122,6 +135,33 @@ def clean_properties(properties, conf):
                             conf.property_value_max_length)
         cleaned[name] = value
     return cleaned
+
+
+def clean_tag(tag):
+    """A tag: text of 1 to 255 characters.  :raises Invalid:"""
+    if not isinstance(tag, str) or not tag:
+        raise Invalid(f"Invalid tag {tag!r}: it must be non-empty text")
+    if len(tag) > TAG_MAX_LENGTH:
+        raise Invalid(f"Tag is too long: {len(tag)} characters; at most {TAG_MAX_LENGTH} "
+                      "are accepted")
+    return tag
+
+
+def clean_tags(tags, conf):
+    """A list of tags, duplicates dropped (order kept).  :raises Invalid: :raises LimitError:"""
+    if not isinstance(tags, list):
+        raise Invalid("tags must be a list of strings")
+    cleaned = list(dict.fromkeys(clean_tag(tag) for tag in tags))
+    limits.check_tag_count(len(cleaned), conf)
+    return cleaned
+
+
+def member_status(value):
+    """:raises Invalid: ``value`` is not pending, accepted or rejected."""
+    if value not in MEMBER_STATUSES:
+        raise Invalid(f"Invalid member status {str(value)[:40]!r}: it must be one of "
+                      + ", ".join(MEMBER_STATUSES))
+    return value
 
 
 def _int_param(params, name, message=None):
@@ -179,6 +219,112 @@ def list_params(params, is_admin, limit_default, limit_max):
     return {"filters": filters, "properties": properties, "limit": min(limit, limit_max),
             "marker": marker, "sort_key": sort_key, "sort_dir": sort_dir,
             "is_public": is_public}
+
+
+def _timestamp(name, text):
+    """ISO 8601 text as naive UTC (the form the columns hold).  :raises Invalid:"""
+    try:
+        value = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(f"Invalid {name} {text[:40]!r}: it must be an ISO 8601 time") from None
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _operator(name, text):
+    """``gt:2026-01-01T00:00:00Z`` -> ``("gt", datetime)``; a bare value is ``eq``."""
+    op, sep, rest = text.partition(":")
+    if not sep or op not in COMPARISONS:
+        op, rest = "eq", text
+    if name == "size":
+        try:
+            return op, limits.parse_count(name, rest)
+        except limits.LimitError as exc:
+            raise Invalid(exc.message) from None
+    return op, _timestamp(name, rest)
+
+
+def _sort_v2(params):
+    """``sort=k:dir,k2`` or repeated sort_key/sort_dir -> [(key, dir), ...]."""
+    if "sort" in params and ("sort_key" in params or "sort_dir" in params):
+        raise Invalid("The sort parameter cannot be combined with sort_key or sort_dir")
+    if "sort" in params:
+        pairs = []
+        for item in params["sort"].split(","):
+            key, _, direction = item.strip().partition(":")
+            pairs.append((key.strip(), direction.strip() or "desc"))
+    else:
+        keys = params.getlist("sort_key") or ["created_at"]
+        dirs = params.getlist("sort_dir")
+        if len(dirs) > 1 and len(dirs) != len(keys):
+            raise Invalid("The number of sort_dir values must be one or match sort_key")
+        dirs = dirs * len(keys) if len(dirs) == 1 else (dirs or ["desc"] * len(keys))
+        pairs = list(zip(keys, dirs))
+    for key, direction in pairs:
+        if key not in SORT_KEYS:
+            raise Invalid("Unsupported sort_key. Acceptable values: " + ", ".join(SORT_KEYS))
+        if direction not in SORT_DIRS:
+            raise Invalid("Unsupported sort_dir. Acceptable values: " + ", ".join(SORT_DIRS))
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise Invalid("A sort key may be given only once")
+    return pairs
+
+
+def list_params_v2(params, limit_default, limit_max):
+    """Parse the query of a v2 list (registry ``GET /v2/images``).
+
+    :param params: a MultiDict (``tag``, ``sort_key`` and ``sort_dir`` repeat).
+    :returns: dict with limit, marker, sort [(key, dir)], visibility (None:
+        the default set), member_status, os_hidden, tags, equal {field: value},
+        within {field: [values]}, compared [(field, op, value)], properties.
+    :raises Invalid:
+    """
+    raw_limit = params.get("limit") or ""
+    if raw_limit.startswith("-") and limits.DIGITS.fullmatch(raw_limit[1:]):
+        raise Invalid("limit param must be positive")
+    limit = _int_param(params, "limit", "limit param must be an integer")
+    limit = limit_default if limit is None else limit
+    marker = params.get("marker")
+    if marker is not None:
+        marker = canonical_id(marker)
+        if marker is None:
+            raise Invalid("Invalid marker. Image could not be found.")
+    visibility = params.get("visibility")
+    if visibility is not None and visibility not in VISIBILITIES + ("all",):
+        raise Invalid("Invalid visibility value: " + visibility[:40])
+    status = params.get("member_status", "accepted")
+    if status != "all":
+        member_status(status)
+    os_hidden = False
+    if "os_hidden" in params:
+        os_hidden = _bool("os_hidden", params["os_hidden"])
+    equal, within, compared = {}, {}, []
+    for name in IN_FIELDS + ("owner", "min_ram", "min_disk", "protected"):
+        if name not in params:
+            continue
+        text = params[name]
+        if name in IN_FIELDS and text.startswith("in:"):
+            within[name] = [v.strip() for v in text[3:].split(",")]
+        elif name in ("min_ram", "min_disk"):
+            equal[name] = _int_param(params, name)
+        elif name == "protected":
+            equal[name] = _bool(name, text)
+        else:
+            equal[name] = (canonical_id(text) or text) if name == "id" else text
+    for name in COMPARED_FIELDS:
+        for text in params.getlist(name):
+            compared.append((name, *_operator(name, text)))
+    for name, op in (("size_min", "gte"), ("size_max", "lte")):
+        value = _int_param(params, name)
+        if value is not None:
+            compared.append(("size", op, value))
+    properties = {k[len("property-"):]: v for k, v in params.items()
+                  if k.startswith("property-") and len(k) > len("property-")}
+    return {"limit": min(limit, limit_max), "marker": marker, "sort": _sort_v2(params),
+            "visibility": visibility, "member_status": status, "os_hidden": os_hidden,
+            "tags": params.getlist("tag"), "equal": equal, "within": within,
+            "compared": compared, "properties": properties}
 
 
 def new_or_given_id(value):

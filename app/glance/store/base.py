@@ -6,9 +6,10 @@ location URI.  Every ``add`` streams, counts and hashes while it writes, and
 commits the data only when the size and checksum the client announced match;
 on any failure it removes what it wrote.
 """
-import hashlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, Optional, Protocol, Tuple
+
+from glance.store.hashing import HashThread
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -71,10 +72,16 @@ class ClientDisconnected(StoreError):
 
 @dataclass(frozen=True)
 class Stored:
-    """What ``add`` reports: where the data went, how big it is, its MD5."""
+    """What ``add`` reports: where the data went, how big it is, its MD5.
+
+    The upload path adds the multihash (``hash_algo``, ``hash_value``) it
+    computed over the bytes the store read.
+    """
     uri: str
     size: int
     checksum: str
+    hash_algo: Optional[str] = None
+    hash_value: Optional[str] = None
 
 
 class Store(Protocol):
@@ -111,14 +118,15 @@ class Store(Protocol):
 class HashingReader:
     """Wrap a request body: count and MD5 every byte read, then check both.
 
-    Stores read through it so that every store verifies the same way.
+    Stores read through it so that every store verifies the same way.  The
+    MD5 runs on its own thread (:mod:`glance.store.hashing`).
     """
 
     def __init__(self, data, expected_size=None, expected_checksum=None):
         self.data = data
         self.expected_size = expected_size
         self.expected_checksum = expected_checksum.lower() if expected_checksum else None
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.md5 = HashThread("md5")
         self.bytes_read = 0
 
     def read(self, size=CHUNK_SIZE):

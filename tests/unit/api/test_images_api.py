@@ -173,7 +173,8 @@ def test_keystone_forwards_only_the_token(make_client, registry):
     assert registry.calls[-1][3] == {"X-Auth-Token": "tok"}
 
 
-@pytest.mark.parametrize("path, status", [("/", 300), ("/versions", 300), ("/v2/images", 300),
+@pytest.mark.parametrize("path, status", [("/", 300), ("/versions", 300), ("/v3/images", 300),
+                                          ("/v2", 300), ("/v2.99/images", 300),
                                           ("/v1.0/images", 200), ("/images", 200),
                                           ("/v1/images", 200), ("/imagesX", 404)])
 def test_version_negotiation(client, path, status):

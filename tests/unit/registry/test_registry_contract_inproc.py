@@ -2,6 +2,7 @@
 import pytest
 
 from contract.registry import RegistryContract
+from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import InProcessRegistry
 from glance import config
 from glance.registry import create_app, db
@@ -22,5 +23,5 @@ def registry(app):
     return client
 
 
-class TestInProcessRegistry(RegistryContract):
+class TestInProcessRegistry(RegistryContract, RegistryV2Contract):
     pass

@@ -1,0 +1,10 @@
+"""The Image API v2 beside v1: one small blueprint per resource, all under ``/v2``.
+
+Every v2 route reads and writes through the same registry client, stores,
+upload path and :class:`glance.context.RequestContext` as v1, so one image
+is the same image through both APIs.
+"""
+from glance.api.v2 import discovery, identity, image_data, images, members, schemas, tags
+
+BLUEPRINTS = (images.bp, image_data.bp, tags.bp, members.bp, schemas.bp, discovery.bp,
+              identity.bp)

@@ -1,0 +1,181 @@
+"""/v2/images: create, list, show, PATCH, delete, and the deactivate/reactivate actions."""
+import logging
+from urllib.parse import urlencode
+
+from flask import Blueprint, request
+
+from glance.api import context
+from glance.api import images as v1_images
+from glance.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from glance.api.headers import public
+from glance.api.v2 import fields as checks
+from glance.api.v2 import patch as json_patch
+from glance.api.v2.wire import empty, image_view, json_body, json_response
+from glance.registry.client import Duplicate as RegistryDuplicate
+from glance.registry.client import NotFound as RegistryNotFound
+
+LOG = logging.getLogger("glance.api")
+bp = Blueprint("v2_images", __name__)
+
+PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
+               "application/openstack-images-v2.0-json-patch")
+# List parameters passed to the registry as they are.
+FILTERS = ("name", "status", "owner", "container_format", "disk_format", "visibility",
+           "member_status", "protected", "os_hidden", "size_min", "size_max", "id",
+           "created_at", "updated_at", "checksum", "os_hash_value")
+PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
+
+
+def get_image(image_id):
+    """The caller's view of an image record; 404 when it may not see it."""
+    try:
+        image = context.registry().get(image_id, headers=context.auth_headers())
+    except RegistryNotFound:
+        raise NotFound(f"No image found with ID {image_id}") from None
+    if image.get("deleted") or image.get("status") == "deleted":
+        raise NotFound(f"No image found with ID {image_id}")
+    return image
+
+
+def modifiable(image_id):
+    """The image, if the caller may change it. :raises Forbidden: :raises NotFound:"""
+    context.require_identity()
+    image = get_image(image_id)
+    if not context.request_context().can_modify(image):
+        raise Forbidden("You are not permitted to modify this image.")
+    return image
+
+
+@bp.route("/v2/images", methods=["POST"])
+def create():
+    context.require_identity()
+    document = json_body()
+    if not isinstance(document, dict):
+        raise BadRequest("Image body must be a JSON object")
+    image_id = document.pop("id", None)
+    values = {}
+    for key, value in document.items():
+        checks.check_name_allowed(key)
+        values[key] = checks.check_value(key, value)
+    fields, properties, tags = checks.split(values)
+    record = {**fields, "properties": properties, "status": "queued", "tags": tags or []}
+    record.setdefault("visibility", "shared")
+    if image_id is not None:
+        record["id"] = image_id
+    try:
+        image = context.registry().create(record, headers=context.auth_headers())
+    except RegistryDuplicate:
+        raise Conflict(f"Image with identifier {image_id} already exists!") from None
+    context.notifier().info("image.create", public(image))
+    methods = context.conf().enabled_import_methods
+    headers = [("Location", f"{request.host_url.rstrip('/')}/v2/images/{image['id']}")]
+    if methods:
+        headers.append(("OpenStack-image-import-methods", methods))
+    return json_response(image_view(image), 201, headers)
+
+
+def _registry_params():
+    """The v2 query as registry list parameters."""
+    params = []
+    if request.args.get("sort") and ("sort_key" in request.args or "sort_dir" in request.args):
+        raise BadRequest("sort may not be combined with sort_key or sort_dir")
+    for key, value in request.args.items(multi=True):
+        if key in FILTERS or key in PAGING or key == "tag":
+            params.append((key, value))
+        else:                              # an extra property, as v1 filters them
+            params.append((f"property-{key}", value))
+    if not any(k == "limit" for k, _ in params):
+        params.append(("limit", str(context.conf().limit_param_default)))
+    return params
+
+
+def _page_size():
+    """The most images one answer holds: a full page means there may be a next one."""
+    conf = context.conf()
+    raw = request.args.get("limit")
+    limit = int(raw) if raw and raw.isdigit() else conf.limit_param_default
+    return min(limit, conf.api_limit_max)
+
+
+@bp.route("/v2/images", methods=["GET"])
+def index():
+    params = _registry_params()
+    images = context.registry().list_v2(params=params, headers=context.auth_headers())
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
+    body = {"images": [image_view(image) for image in images],
+            "first": "/v2/images" + (f"?{urlencode(query)}" if query else ""),
+            "schema": "/v2/schemas/images"}
+    if images and len(images) == _page_size():
+        body["next"] = "/v2/images?" + urlencode(query + [("marker", images[-1]["id"])])
+    return json_response(body)
+
+
+@bp.route("/v2/images/<image_id>", methods=["GET"])
+def show(image_id):
+    return json_response(image_view(get_image(image_id)))
+
+
+@bp.route("/v2/images/<image_id>", methods=["PATCH"])
+def update(image_id):
+    document = json_body(PATCH_TYPES)
+    image = modifiable(image_id)
+    changes = json_patch.apply(image, json_patch.parse(document))
+    registry, auth = context.registry(), context.auth_headers()
+    fields, properties, tags, purge = changes
+    if fields.get("disk_format", image.get("disk_format")) != image.get("disk_format") \
+            or fields.get("container_format", image.get("container_format")) \
+            != image.get("container_format"):
+        if image["status"] != "queued":
+            raise Forbidden("Attribute container_format and disk_format can be only "
+                            "replaced for a queued image.")
+    update_body = dict(fields)
+    if purge or properties != (image.get("properties") or {}):
+        update_body["properties"] = properties
+    if tags is not None:
+        update_body["tags"] = tags
+    if update_body:
+        image = registry.update(image_id, update_body, purge_props=purge, headers=auth)
+    context.notifier().info("image.update", public(image))
+    return json_response(image_view(image))
+
+
+@bp.route("/v2/images/<image_id>", methods=["DELETE"])
+def delete(image_id):
+    context.require_identity()
+    image = get_image(image_id)
+    if not context.request_context().can_modify(image):
+        raise Forbidden("You are not permitted to delete this image.")
+    if image.get("protected"):
+        raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+    v1_images.delete_image(image_id)
+    return empty(204)
+
+
+def _change_status(image_id, wanted, allowed_from):
+    """deactivate/reactivate: admin only, a compare-and-set on the status."""
+    context.require_identity()
+    image = get_image(image_id)
+    if not context.request_context().is_admin:
+        raise Forbidden("You are not authorized to complete this action.")
+    status = image["status"]
+    if status == wanted:
+        return empty(204)
+    if status not in allowed_from:
+        raise Forbidden(f"Not allowed to change image {image_id} to {wanted} "
+                        f"from status '{status}'")
+    try:
+        context.registry().update(image_id, {"status": wanted},
+                                  headers=context.service_headers(), expect_status=status)
+    except RegistryDuplicate:
+        raise Conflict(f"Image {image_id} changed status meanwhile; try again") from None
+    return empty(204)
+
+
+@bp.route("/v2/images/<image_id>/actions/deactivate", methods=["POST"])
+def deactivate(image_id):
+    return _change_status(image_id, "deactivated", ("active",))
+
+
+@bp.route("/v2/images/<image_id>/actions/reactivate", methods=["POST"])
+def reactivate(image_id):
+    return _change_status(image_id, "active", ("deactivated",))

@@ -1,0 +1,115 @@
+"""The v2 shapes of images and members, and JSON requests and answers.
+
+The registry keeps v1's record (core fields plus a ``properties`` dict);
+v2 shows the properties as flat top-level keys beside the base ones.
+"""
+from flask import Response, request
+
+from glance import limits
+from glance.api import context
+from glance.api.errors import APIError, BadRequest, UnsupportedMediaType, status_line
+
+import json
+
+# Always present in an image (null when unset), in Glance's order.
+BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
+        "os_hash_algo", "os_hash_value", "owner", "size", "virtual_size", "container_format",
+        "disk_format", "created_at", "updated_at", "tags", "min_ram", "min_disk",
+        "self", "file", "schema")
+# Set by glance only.
+READ_ONLY = ("status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
+             "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations",
+             "stores", "deleted", "deleted_at", "location", "is_public")
+# Base fields a client may write, and the registry column each is.
+WRITABLE = ("name", "visibility", "protected", "os_hidden", "owner", "container_format",
+            "disk_format", "min_ram", "min_disk")
+RESERVED_PREFIX = "os_glance"
+VISIBILITIES = ("public", "community", "shared", "private")
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
+
+
+class RequestEntityTooLarge(APIError):
+    status = 413
+
+
+def timestamp(value):
+    """The registry's naive UTC ``isoformat()`` as v2 shows it (``...Z``)."""
+    if not value:
+        return value
+    return value if value.endswith("Z") or "+" in value[10:] else value + "Z"
+
+
+def visibility(image):
+    """The v2 visibility: the registry's, or (older records) derived from is_public."""
+    return image.get("visibility") or ("public" if image.get("is_public") else "shared")
+
+
+def image_view(image):
+    """A registry record as the v2 image document (never its location)."""
+    image_id = image["id"]
+    view = {
+        "id": image_id, "name": image.get("name"), "status": image.get("status"),
+        "visibility": visibility(image), "protected": bool(image.get("protected")),
+        "os_hidden": bool(image.get("os_hidden")), "checksum": image.get("checksum"),
+        "os_hash_algo": image.get("os_hash_algo"), "os_hash_value": image.get("os_hash_value"),
+        "owner": image.get("owner"),
+        "size": image.get("size") if image.get("status") not in ("queued",) else None,
+        "virtual_size": image.get("virtual_size"),
+        "container_format": image.get("container_format"),
+        "disk_format": image.get("disk_format"),
+        "created_at": timestamp(image.get("created_at")),
+        "updated_at": timestamp(image.get("updated_at") or image.get("created_at")),
+        "tags": sorted(image.get("tags") or []),
+        "min_ram": image.get("min_ram") or 0, "min_disk": image.get("min_disk") or 0,
+        "self": f"/v2/images/{image_id}", "file": f"/v2/images/{image_id}/file",
+        "schema": "/v2/schemas/image",
+    }
+    for key, value in (image.get("properties") or {}).items():
+        if key not in view:            # a v1 property never hides a base field
+            view[key] = "" if value is None else value
+    return view
+
+
+def member_view(member, image_id):
+    return {
+        "image_id": image_id, "member_id": member.get("member_id"),
+        "status": member.get("status") or "accepted",
+        "created_at": timestamp(member.get("created_at")),
+        "updated_at": timestamp(member.get("updated_at")),
+        "schema": "/v2/schemas/member",
+    }
+
+
+def json_response(document, status=200, headers=()):
+    body = json.dumps(document, ensure_ascii=False)
+    return Response(body, status=status_line(status), mimetype="application/json",
+                    headers=list(headers))
+
+
+def empty(status=204, headers=()):
+    return Response(status=status_line(status), headers=list(headers))
+
+
+def json_body(kinds=("application/json",), required=True):
+    """The request's JSON document, read up to ``max_json_body`` bytes.
+
+    :param kinds: accepted media types; anything else is 415.
+    :raises UnsupportedMediaType: :raises RequestEntityTooLarge: :raises BadRequest:
+    """
+    kind = (request.mimetype or "").lower()
+    raw_len = request.content_length
+    if kind not in kinds and (kind or raw_len):
+        raise UnsupportedMediaType(f"Unsupported Content-Type {kind or '(none)'}; "
+                                   f"expected {' or '.join(kinds)}")
+    limit = context.conf().max_json_body
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
+    if not raw.strip():
+        if required:
+            raise BadRequest("Request body is required")
+        return None
+    try:
+        return limits.parse_json(raw)
+    except ValueError as exc:
+        raise BadRequest(f"Malformed JSON in request body: {exc}") from None

@@ -1,0 +1,102 @@
+"""Hashes computed on their own threads while an upload streams.
+
+Each hash (the MD5 checksum, the ``hashing_algorithm`` multihash) runs in a
+thread fed through a small bounded queue.  hashlib releases the GIL while it
+hashes a chunk of more than 2 KiB, so on two cores the MD5, the multihash
+and the request thread (reading the socket, writing the store) overlap
+instead of queueing behind one another; the queue keeps memory flat.
+"""
+import hashlib
+import queue
+import threading
+
+DEPTH = 4               # chunks queued per hash: a few MiB at most per upload
+
+
+def available(algorithm):
+    """Can this Python compute ``algorithm`` (an image's ``os_hash_algo``)?"""
+    return algorithm in hashlib.algorithms_guaranteed
+
+
+def new_hash(algorithm):
+    """A hashlib object; MD5 is flagged as not for security (it is a checksum)."""
+    if algorithm == "md5":
+        return hashlib.md5(usedforsecurity=False)
+    return hashlib.new(algorithm)
+
+
+def _consume(chunks, hasher):
+    # A function, not a method: the thread must not keep its HashThread alive.
+    while True:
+        chunk = chunks.get()
+        if chunk is None:
+            return
+        hasher.update(chunk)
+
+
+class HashThread:
+    """One hash of a stream: :meth:`update` queues, :meth:`hexdigest` waits for the end."""
+
+    def __init__(self, algorithm):
+        self.algorithm = algorithm
+        self._hash = new_hash(algorithm)
+        self._chunks = queue.Queue(DEPTH)
+        self._digest = None
+        self._thread = threading.Thread(target=_consume, args=(self._chunks, self._hash),
+                                        name=f"hash-{algorithm}", daemon=True)
+        self._thread.start()
+
+    def update(self, chunk):
+        if self._digest is not None:
+            raise ValueError("the hash is finished")
+        if chunk:
+            self._chunks.put(bytes(chunk))
+
+    def hexdigest(self):
+        """The digest of everything queued (ends the thread; later calls repeat it)."""
+        if self._digest is None:
+            self._chunks.put(None)
+            self._thread.join()
+            self._digest = self._hash.hexdigest()
+        return self._digest
+
+    def abandon(self):
+        """End the thread without waiting for what is queued (a failed upload)."""
+        if self._digest is not None or not self._thread.is_alive():
+            return
+        while True:
+            try:
+                self._chunks.put_nowait(None)
+                return
+            except queue.Full:
+                try:
+                    self._chunks.get_nowait()
+                except queue.Empty:
+                    pass
+
+    def __del__(self):
+        self.abandon()
+
+
+class MultihashReader:
+    """Wrap a request body: the ``algorithm`` hash of every byte read, on its own thread.
+
+    The store reads through it and reads the body to its end (checking the
+    size), so :attr:`hexdigest` is the hash of exactly the data stored.
+    """
+
+    def __init__(self, data, algorithm):
+        self.data = data
+        self.algorithm = algorithm
+        self._hash = HashThread(algorithm)
+
+    def read(self, size=-1):
+        chunk = self.data.read(size)
+        self._hash.update(chunk)
+        return chunk
+
+    def hexdigest(self):
+        return self._hash.hexdigest()
+
+    def abandon(self):
+        self._hash.abandon()

@@ -1,0 +1,66 @@
+"""A small requests wrapper for the v2 API, with callers as noauth identity headers."""
+import requests
+
+PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+
+# noauth trusts identity headers (an auth proxy would set them); none at all is admin.
+ADMIN = {}
+ANONYMOUS = {"X-Identity-Status": "Invalid"}
+
+
+def tenant(name, *roles):
+    headers = {"X-Tenant-Id": name, "X-User-Id": f"{name}-user"}
+    if roles:
+        headers["X-Roles"] = ",".join(roles)
+    return headers
+
+
+class V2:
+    def __init__(self, url, headers=None):
+        self.url = url
+        self.headers = dict(headers or {})
+        self.session = requests.Session()
+
+    def as_(self, headers):
+        return V2(self.url, headers)
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", 30)
+        kw["headers"] = {**self.headers, **kw.get("headers", {})}
+        return self.session.request(method, self.url + path, **kw)
+
+    def create(self, **body):
+        return self.request("POST", "/v2/images", json=body)
+
+    def new(self, **body):
+        """Create an image; return its document (asserting 201)."""
+        body.setdefault("disk_format", "raw")
+        body.setdefault("container_format", "bare")
+        response = self.create(**body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def show(self, image_id):
+        return self.request("GET", f"/v2/images/{image_id}")
+
+    def patch(self, image_id, ops, content_type=PATCH_TYPE):
+        return self.request("PATCH", f"/v2/images/{image_id}", json=ops,
+                            headers={"Content-Type": content_type})
+
+    def upload(self, image_id, data, path="file"):
+        return self.request("PUT", f"/v2/images/{image_id}/{path}", data=data,
+                            headers={"Content-Type": "application/octet-stream"})
+
+    def download(self, image_id, **kw):
+        return self.request("GET", f"/v2/images/{image_id}/file", **kw)
+
+    def delete(self, image_id):
+        return self.request("DELETE", f"/v2/images/{image_id}")
+
+    def list(self, **params):
+        return self.request("GET", "/v2/images", params=params)
+
+    def ids(self, **params):
+        response = self.list(**params)
+        assert response.status_code == 200, response.text
+        return [image["id"] for image in response.json()["images"]]
