@@ -46,7 +46,14 @@ def cpu_seconds(pid):
 
 
 def timed(server, image_id, size, cpu):
-    """Download through ``server``: MiB/s, and the server's CPU seconds added to ``cpu``."""
+    """Download through ``server``: MiB/s, and the server's CPU seconds added to ``cpu``.
+
+    Dirty pages (the last fill's) are written out first, so each download meets
+    files at rest, as a cache entry is long after its fill, and no writeback
+    of one measurement runs during the next.
+    """
+    os.sync()
+    time.sleep(0.2)
     before = cpu_seconds(server.proc.pid)
     speed = rate(size, download(server.port, image_id, size))
     cpu.append(cpu_seconds(server.proc.pid) - before)
