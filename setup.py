@@ -38,6 +38,9 @@ setup(
             "glance-manage = glance.cmd.manage:main",
             "glance-control = glance.cmd.control:main",
             "glance-scrubber = glance.cmd.scrubber:main",
+            "glance-cache-prefetcher = glance.cmd.cache_prefetcher:main",
+            "glance-cache-pruner = glance.cmd.cache_pruner:main",
+            "glance-cache-reaper = glance.cmd.cache_reaper:main",
         ],
     },
     classifiers=[

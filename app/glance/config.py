@@ -21,6 +21,8 @@ SEARCH_DIRS = (".", "~/.glance", "~", "/etc/glance", "/etc")
 # Which file names each program looks for, in order.
 CONFIG_NAMES = {
     opts.MANAGE: ("glance-registry.conf", "glance.conf"),
+    # The cache commands look after the cache glance-api fills: same file, same datadir.
+    opts.CACHE: ("glance-api.conf", "glance.conf"),
 }
 
 # Diablo-style paste sections that also hold a program's options.
@@ -28,12 +30,14 @@ APP_SECTIONS = {
     opts.API: ("app:glance-api", "app:apiv1app"),
     opts.REGISTRY: ("app:glance-registry", "app:registryapp"),
     opts.SCRUBBER: ("app:glance-scrubber",),
+    opts.CACHE: ("app:glance-api", "app:apiv1app"),
 }
 
 # Sections read whole and passed to a library as its configuration.
 LIBRARY_SECTIONS = {
     opts.API: ("keystone_authtoken",),
     opts.REGISTRY: ("keystone_authtoken",),
+    opts.CACHE: ("keystone_authtoken",),
 }
 
 # Keys of library sections never logged (password, memcache_secret_key, admin_token...).

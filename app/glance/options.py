@@ -14,9 +14,11 @@ REGISTRY = "glance-registry"
 MANAGE = "glance-manage"
 SCRUBBER = "glance-scrubber"
 CONTROL = "glance-control"
-ALL = (API, REGISTRY, MANAGE, SCRUBBER, CONTROL)
+# glance-cache-prefetcher, -pruner and -reaper: they read glance-api.conf (the node's cache).
+CACHE = "glance-cache"
+ALL = (API, REGISTRY, MANAGE, SCRUBBER, CONTROL, CACHE)
 DB = (REGISTRY, MANAGE, SCRUBBER)
-STORES = (API, SCRUBBER)
+STORES = (API, SCRUBBER, CACHE)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -88,7 +90,7 @@ OPTIONS = [
         ("max_request_body_size", "int", 1048576, "Largest request body (image metadata or "
          "a member list, as JSON) glance-registry reads, in bytes; more is refused with 413."),
     ),
-    *_opts("Registry client", (API,),
+    *_opts("Registry client", (API, CACHE),
         ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),
         ("registry_port", "port", 9191, "Port of glance-registry."),
         ("registry_timeout", "int", 60, "Seconds to wait for glance-registry to answer."),
@@ -129,6 +131,23 @@ OPTIONS = [
         ("notifier_retry_interval", "float", 2.0, "Seconds between attempts to reach RabbitMQ "
          "while it is down."),
     ),
+    *_opts("Image cache", (API, CACHE),
+        ("image_cache_enabled", "bool", False, "Keep a copy of each downloaded image on this "
+         "node (image_cache_datadir) and serve later downloads from it. Each API node has "
+         "its own cache; glance-cache-pruner, -reaper and -prefetcher look after it."),
+        ("image_cache_datadir", "str", "/var/lib/glance/image-cache/", "Directory of the "
+         "image cache (with incomplete/, invalid/ and queue/ in it). Created at start if "
+         "missing; local to the node, never shared."),
+        ("image_cache_max_size_bytes", "int", 1073741824, "Size the cache may reach before "
+         "glance-cache-pruner removes the least recently used images. An image larger "
+         "than this is never cached."),
+        ("image_cache_percent_extra_to_free", "float", 0.20, "When pruning, free this "
+         "fraction of image_cache_max_size_bytes more than needed, so the next downloads "
+         "do not trigger another prune at once."),
+        ("image_cache_stall_timeout", "int", 86400, "An incomplete cache entry untouched for "
+         "this many seconds is a stalled download: glance-cache-reaper removes it and the "
+         "next download fills the entry again."),
+    ),
     *_opts("Uploads", (API,),
         ("upload_heartbeat_interval", "int", 30, "While an upload runs, touch its image's "
          "updated_at every this many seconds, so it is not taken for a crashed upload "
@@ -142,7 +161,7 @@ OPTIONS = [
     *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
     ),
-    *_opts("Authentication", (API, REGISTRY),
+    *_opts("Authentication", (API, REGISTRY, CACHE),
         ("auth_strategy", "choice", "noauth", "noauth: a request without identity headers is "
          "an admin and identity headers are trusted (single node, or an auth proxy in front). "
          "keystone: keystonemiddleware's auth_token validates every token "

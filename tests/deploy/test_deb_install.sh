@@ -358,11 +358,33 @@ scrub() {
 }
 check "delayed_delete + glance-scrubber.service (hardened) removes the data of a deleted image" scrub
 
+# --- the image cache ------------------------------------------------------------------
+
+check "glance-cache-{pruner,reaper,prefetcher}.timer enabled and active" \
+  sh_in 'for t in pruner reaper prefetcher; do
+           systemctl is-enabled glance-cache-$t.timer && systemctl is-active glance-cache-$t.timer || exit 1
+         done'
+image_cache() {
+  sh_in 'printf "image_cache_enabled = true\n" >> /etc/glance/glance-api.conf
+    systemctl restart glance-api'
+  wait_ready
+  sh_in 'id=$(cat /root/image.id)
+    curl -sf -o /dev/null http://127.0.0.1:9292/v1/images/$id
+    test -s /var/lib/glance/image-cache/$id
+    for t in pruner reaper prefetcher; do
+      systemctl start glance-cache-$t.service
+      test "$(systemctl show -p Result --value glance-cache-$t.service)" = success || exit 1
+    done
+    test -s /var/lib/glance/image-cache/$id'
+}
+check "image_cache_enabled: a download is cached; the cache services (hardened) run" image_cache
+
 # --- hardening ----------------------------------------------------------------------
 
 security() {
   local unit score
-  for unit in glance-api glance-registry glance-scrubber; do
+  for unit in glance-api glance-registry glance-scrubber glance-cache-pruner \
+              glance-cache-reaper glance-cache-prefetcher; do
     score=$(inbox systemd-analyze security --no-pager "$unit" |
             sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     echo "$unit: $score"
@@ -373,7 +395,9 @@ run_check "systemd-analyze security: exposure <= 4.0" security && sed 's/^/    /
 verify() {
   local out
   out=$(inbox systemd-analyze verify glance-api.service glance-registry.service \
-        glance-scrubber.service glance-scrubber.timer 2>&1) || true
+        glance-scrubber.service glance-scrubber.timer glance-cache-pruner.service \
+        glance-cache-pruner.timer glance-cache-reaper.service glance-cache-reaper.timer \
+        glance-cache-prefetcher.service glance-cache-prefetcher.timer 2>&1) || true
   echo "$out"
   [ -z "$out" ]
 }

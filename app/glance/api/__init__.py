@@ -7,7 +7,9 @@ and tests inject a fake registry or stores through the keyword arguments.
 from flask import Flask, request
 
 from glance import keystone
-from glance.api import context, errors, headers, images, members, upload, versions
+from glance import cache as image_cache
+from glance.api import (cached_images, context, errors, headers, images, members, upload,
+                        versions)
 from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
 
@@ -27,7 +29,8 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     :param notifier: a :class:`glance.notifier.Notifier`; default: from
         ``notifier_strategy``.  Whoever serves the app calls its ``close()`` at shutdown.
     :raises glance.config.ConfigError: keystone mode without keystonemiddleware
-        or without the ``[keystone_authtoken]`` credentials; rabbit without kombu.
+        or without the ``[keystone_authtoken]`` credentials; rabbit without kombu;
+        an image cache directory that cannot be created.
     """
     registry = registry or _registry_client(conf)
     if stores is None:
@@ -40,9 +43,10 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
         notifier = build_notifier(conf)
     app = Flask("glance.api")
     app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores,
-                                "service_auth": service_auth, "notifier": notifier}
+                                "service_auth": service_auth, "notifier": notifier,
+                                "cache": image_cache.from_config(conf)}
     app.url_map.strict_slashes = False
-    for blueprint in (images.bp, upload.bp, members.bp, *V2_BLUEPRINTS):
+    for blueprint in (images.bp, upload.bp, members.bp, cached_images.bp, *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.init_app(app)
 
@@ -68,4 +72,5 @@ def reconfigure(app, conf):
     from glance.store import build_stores
     ext = app.extensions["glance"]
     app.extensions["glance"] = {**ext, "conf": conf, "registry": _registry_client(conf),
-                                "stores": build_stores(conf)}
+                                "stores": build_stores(conf),
+                                "cache": image_cache.from_config(conf)}

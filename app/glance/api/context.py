@@ -66,5 +66,10 @@ def notifier():
     return current_app.extensions["glance"]["notifier"]
 
 
+def cache():
+    """This node's :class:`glance.cache.ImageCache`, or None (image_cache_enabled off)."""
+    return current_app.extensions["glance"].get("cache")
+
+
 def conf():
     return current_app.extensions["glance"]["conf"]

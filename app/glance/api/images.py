@@ -8,9 +8,10 @@ import logging
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import MethodNotAllowed
 
-from glance.api import context
+from glance.api import cached, context
 from glance.api.errors import Forbidden, NotFound, status_line
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
+from glance.registry.client import NotFound as RegistryNotFound
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 from glance.store.hashing import HashThread, available
@@ -59,20 +60,29 @@ def detail_not_allowed():
 
 @bp.route("/v1/images/<image_id>", methods=["GET", "HEAD"])
 def show(image_id):
-    """HEAD: metadata as headers.  GET: the same headers and the data."""
-    image = context.registry().get(image_id, headers=context.auth_headers())
+    """HEAD: metadata as headers.  GET: the same headers and the data.
+
+    GET serves the node's cached copy when there is one, and otherwise fills
+    the cache as it streams from the store (:mod:`glance.api.cached`).
+    """
+    try:
+        image = context.registry().get(image_id, headers=context.auth_headers())
+    except RegistryNotFound:
+        cached.forget_if_gone(image_id)     # deleted, maybe through another node
+        raise
     headers = image_headers(image, request.host_url.rstrip("/"))
     if request.method == "HEAD":
         headers.append(("Content-Length", str(image.get("size") or 0)))
         return Response(status=status_line(200), headers=headers,
                         content_type="application/octet-stream")
     if image["status"] != "active":
+        cached.forget(image_id)
         raise NotFound(f"Image {image_id} is not active")
     if not image.get("location"):
         raise NotFound(f"Image {image_id} has no data")
-    chunks, size = open_data(image)
+    body, size = whole_download(image)
     headers.append(("Content-Length", str(size)))
-    return Response(sending(chunks, image), status=status_line(200), headers=headers,
+    return Response(body, status=status_line(200), headers=headers,
                     content_type="application/octet-stream", direct_passthrough=True)
 
 
@@ -90,13 +100,27 @@ def open_data(image, offset=0, length=None):
             from None
 
 
-def sending(chunks, image, verify=True):
+def whole_download(image):
+    """``(stream, size)`` of a whole download: this node's cached copy (verified as it
+    goes), or the store's data, copied into the cache as it is sent."""
+    hit = cached.lookup(image, _verified)
+    if hit is not None:
+        chunks, size = hit
+        return sending(chunks, image, verify=False), size
+    chunks, size = open_data(image)
+    return sending(chunks, image, fill=True), size
+
+
+def sending(chunks, image, verify=True, fill=False):
     """The download stream: verified (whole downloads), logged, and notified.
 
     Verified first: image.send goes out only for a download that was whole and right.
+    :param fill: copy the verified stream into this node's image cache.
     """
-    return context.notifier().sending(_guarded(chunks, image, verify), image,
-                                      context.request_context(), request)
+    stream = _guarded(chunks, image, verify)
+    if fill:
+        stream = cached.filling(stream, image)
+    return context.notifier().sending(stream, image, context.request_context(), request)
 
 
 def _guarded(chunks, image, verify=True):
@@ -193,6 +217,7 @@ def delete_image(image_id):
     # The record as deleted: an upload that activated the image since it was
     # read above brought its location, whose data must go too.
     marked = registry.delete(image_id, headers=context.auth_headers()) or image
+    cached.forget(image_id)
     context.notifier().info("image.delete", public(image))
     location = marked.get("location") or image.get("location")
     if location and not context.conf().delayed_delete:

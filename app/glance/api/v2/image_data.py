@@ -21,7 +21,7 @@ from glance.api import body as request_body
 from glance.api import context, upload
 from glance.api.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, \
     UnsupportedMediaType, status_line
-from glance.api.images import open_data, sending
+from glance.api.images import open_data, sending, whole_download
 from glance.api.v2.images import get_image, modifiable
 from glance.api.v2.wire import empty, json_body
 from glance.registry.client import Duplicate as RegistryDuplicate
@@ -104,15 +104,16 @@ def get_file(image_id):
     if image.get("checksum"):
         headers.append(("Content-MD5", image["checksum"]))
     if wanted is None:
-        chunks, length = open_data(image)
-        status, verify = 200, True
+        body, length = whole_download(image)     # this node's image cache, or the store
+        status = 200
     else:
         offset, length = wanted
         chunks, length = open_data(image, offset, length)
         headers.append(("Content-Range", f"bytes {offset}-{offset + length - 1}/{size}"))
-        status, verify = 206, False      # a part cannot be checked against the whole's MD5
+        # a part cannot be checked against the whole's MD5
+        body, status = sending(chunks, image, verify=False), 206
     headers.append(("Content-Length", str(length)))
-    return Response(sending(chunks, image, verify), status=status_line(status),
+    return Response(body, status=status_line(status),
                     headers=headers, content_type="application/octet-stream",
                     direct_passthrough=True)
 

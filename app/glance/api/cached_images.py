@@ -1,0 +1,74 @@
+"""Admin API of this node's image cache (Diablo's cache management API).
+
+* ``GET /v1/cached_images``: the cached images; ``GET /v1/cached_images/<id>``: one.
+* ``DELETE /v1/cached_images[/<id>]``: remove every cached image, or one.
+* ``PUT /v1/cached_images/<id>``: queue an image for glance-cache-prefetcher.
+* ``GET /v1/queued_images``: the queue.
+
+Admins only: anonymous callers get 401, others 403, before anything is read.
+Each API node answers for its own cache.
+"""
+from flask import Blueprint
+
+from glance.api import context
+from glance.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.api.images import json_response
+from glance.cache.entries import cacheable_id
+
+bp = Blueprint("cached_images", __name__)
+
+
+def _admin_cache():
+    ctx = context.request_context()
+    if ctx.anonymous:
+        raise Unauthorized("Authentication required")
+    if not ctx.is_admin:
+        raise Forbidden("The image cache is managed by admins only")
+    node = context.cache()
+    if node is None:
+        raise NotFound("The image cache is not enabled on this node (image_cache_enabled)")
+    return node
+
+
+@bp.route("/v1/cached_images", methods=["GET"])
+def index():
+    return json_response({"cached_images": _admin_cache().entries()})
+
+
+@bp.route("/v1/cached_images/<image_id>", methods=["GET"])
+def show(image_id):
+    entry = _admin_cache().entry(image_id) if cacheable_id(image_id) else None
+    if entry is None:
+        raise NotFound(f"Image {image_id} is not in this node's cache")
+    return json_response({"cached_image": entry})
+
+
+@bp.route("/v1/cached_images", methods=["DELETE"])
+def delete_all():
+    return json_response({"num_deleted": _admin_cache().remove_all()})
+
+
+@bp.route("/v1/cached_images/<image_id>", methods=["DELETE"])
+def delete(image_id):
+    node = _admin_cache()
+    if not (cacheable_id(image_id) and node.remove(image_id)):
+        raise NotFound(f"Image {image_id} is not in this node's cache")
+    return json_response({"num_deleted": 1})
+
+
+@bp.route("/v1/cached_images/<image_id>", methods=["PUT"])
+def queue(image_id):
+    """Queue an active image with data; glance-cache-prefetcher fetches it."""
+    node = _admin_cache()
+    image = context.registry().get(image_id, headers=context.auth_headers())
+    if image.get("status") != "active" or not image.get("location"):
+        raise BadRequest(f"Image {image_id} is not active: only active images are cached")
+    if not cacheable_id(image_id):
+        raise BadRequest(f"Image id {image_id!r} cannot be a cache file name")
+    queued = node.queue(image_id)
+    return json_response({"image_id": image_id, "queued": queued})
+
+
+@bp.route("/v1/queued_images", methods=["GET"])
+def queued():
+    return json_response({"queued_images": _admin_cache().queued()})
