@@ -122,7 +122,7 @@ def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
         _kill(image_id, _reason(exc), busy)
         if not isinstance(exc, (StoreError, RegistryError)):
             LOG.exception("Upload of image %s failed", image_id)
-            exc = BackendError(f"Error uploading image: ({type(exc).__name__}): {exc}")
+            exc = BackendError(f"Error uploading image: {_reason(exc)}")
         if closed:
             exc.headers = [("Connection", "close")]
         raise exc from None

@@ -38,6 +38,8 @@ class FailingStore:
 
     def add(self, image_id, data, size=None, checksum=None):
         data.read(1024)
+        if self.error is RuntimeError:      # an unexpected error may name a secret
+            raise RuntimeError("connect to https://admin:s3cret@10.0.0.5/ failed")
         raise self.error("store said no")
 
 
@@ -59,7 +61,9 @@ def test_unexpected_store_exception_is_an_upload_error_and_kills(make_client, re
     client = make_client(store=FailingStore(RuntimeError))
     response = post(client, b"x", id="22222222-2222-2222-2222-222222222222")
     assert response.status_code == 502
-    assert "Error uploading image" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "Error uploading image: RuntimeError (see the glance-api log)" in text
+    assert "s3cret" not in text and "10.0.0.5" not in text
     assert registry.images["22222222-2222-2222-2222-222222222222"]["status"] == "killed"
 
 
