@@ -37,12 +37,12 @@ def get_image(image_id):
     return image
 
 
-def modifiable(image_id):
+def modifiable(image_id, refusal="You are not permitted to modify this image."):
     """The image, if the caller may change it. :raises Forbidden: :raises NotFound:"""
     context.require_identity()
     image = get_image(image_id)
     if not context.request_context().can_modify(image):
-        raise Forbidden("You are not permitted to modify this image.")
+        raise Forbidden(refusal)
     return image
 
 
@@ -141,10 +141,7 @@ def update(image_id):
 
 @bp.route("/v2/images/<image_id>", methods=["DELETE"])
 def delete(image_id):
-    context.require_identity()
-    image = get_image(image_id)
-    if not context.request_context().can_modify(image):
-        raise Forbidden("You are not permitted to delete this image.")
+    image = modifiable(image_id, "You are not permitted to delete this image.")
     if image.get("protected"):
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     v1_images.delete_image(image_id)

@@ -9,7 +9,7 @@ from flask import Blueprint
 
 from glance.api import context
 from glance.api.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance.api.v2.images import get_image
+from glance.api.v2.images import get_image, modifiable
 from glance.api.v2.wire import MEMBER_STATUSES, empty, json_body, json_response, \
     member_view, visibility
 
@@ -45,21 +45,13 @@ def _write_headers(image):
     return context.auth_headers()
 
 
-def _owned(image_id):
-    context.require_identity()
-    image = get_image(image_id)
-    if not context.request_context().can_modify(image):
-        raise Forbidden("Only the image owner may change its members.")
-    return image
-
-
 @bp.route("/v2/images/<image_id>/members", methods=["POST"])
 def create(image_id):
     document = json_body()
     member = document.get("member") if isinstance(document, dict) else None
     if not isinstance(member, str) or not member.strip() or len(member) > 255:
         raise BadRequest('Member body must be {"member": "<project id>"}')
-    image = _owned(image_id)
+    image = modifiable(image_id, "Only the image owner may change its members.")
     if visibility(image) != "shared":
         raise Forbidden(f"Only shared images have members; image {image_id} is "
                         f"{visibility(image)}.")
@@ -113,7 +105,7 @@ def update(image_id, member):
 
 @bp.route("/v2/images/<image_id>/members/<member>", methods=["DELETE"])
 def delete(image_id, member):
-    image = _owned(image_id)
+    image = modifiable(image_id, "Only the image owner may change its members.")
     _find(image_id, member)
     context.registry().delete_member(image_id, member, headers=_write_headers(image))
     return empty(204)
