@@ -147,6 +147,12 @@ OPTIONS = [
         ("image_cache_stall_timeout", "int", 86400, "An incomplete cache entry untouched for "
          "this many seconds is a stalled download: glance-cache-reaper removes it and the "
          "next download fills the entry again."),
+        ("image_cache_direct_io", "bool", True, "Write and read cache entries with O_DIRECT, "
+         "around the page cache: filling the cache then allocates no page-cache memory (on a "
+         "VM that hands freed memory back to its host that costs more CPU than the download "
+         "itself) and a large image does not evict the node's hot pages, but every cached "
+         "download reads the disk. Off: buffered I/O. Filesystems without O_DIRECT get "
+         "buffered I/O either way."),
     ),
     *_opts("Uploads", (API,),
         ("upload_heartbeat_interval", "int", 30, "While an upload runs, touch its image's "

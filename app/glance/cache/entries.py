@@ -5,6 +5,7 @@ import os
 import re
 import time
 
+from glance.cache import direct
 from glance.config import ConfigError
 from glance.store.base import CHUNK_SIZE
 
@@ -27,7 +28,8 @@ def from_config(conf):
         raise ConfigError("Invalid value for option image_cache_percent_extra_to_free: "
                           f"{extra} is not between 0 and 1")
     return ImageCache(conf.image_cache_datadir, max_size=conf.image_cache_max_size_bytes,
-                      extra_to_free=extra, stall_timeout=conf.image_cache_stall_timeout)
+                      extra_to_free=extra, stall_timeout=conf.image_cache_stall_timeout,
+                      direct_io=conf.image_cache_direct_io)
 
 
 def cacheable_id(image_id):
@@ -35,8 +37,10 @@ def cacheable_id(image_id):
 
 
 class ImageCache:
-    def __init__(self, datadir, max_size=1 << 30, extra_to_free=0.2, stall_timeout=86400):
+    def __init__(self, datadir, max_size=1 << 30, extra_to_free=0.2, stall_timeout=86400,
+                 direct_io=True):
         self.datadir = datadir
+        self.direct_io = direct_io
         self.max_size = max_size
         self.extra_to_free = extra_to_free
         self.stall_timeout = stall_timeout
@@ -83,7 +87,7 @@ class ImageCache:
             self.invalidate(image_id)
             return None
         self._touch(path)
-        return _chunks(handle, found), found
+        return direct.read_chunks(handle, found, CHUNK_SIZE, self.direct_io), found
 
     def _touch(self, path):
         """Record a hit: atime is "last accessed" (set explicitly: relatime would skip it)."""
@@ -203,33 +207,30 @@ class ImageCache:
 class Filling:
     """One copy being written into ``incomplete/``; :meth:`commit` or :meth:`discard` ends it.
 
-    Written in the download's own thread: a writer thread (as uploads use)
-    measured 0.4 CPU-s more per 256 MiB than plain writes into the page cache,
-    which a busy node pays in download speed.
+    The writes run on their own thread (:mod:`glance.cache.direct`), so the
+    disk's wait overlaps the download's sending.
     """
 
     def __init__(self, cache, image_id, path, fd):
         self.cache, self.image_id, self.path, self.fd = cache, image_id, path, fd
+        self.writer = direct.Writer(fd, cache.direct_io, image_id)
         self.written = 0
         self.done = False
 
     def write(self, chunk):
-        """:returns: False when writing failed (disk full): the entry is discarded."""
+        """:returns: False when writing failed (disk full): the entry is then discarded."""
         if self.done:
             return False
-        try:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self.fd, view):]
-        except OSError as exc:
-            LOG.warning("Stopped caching image %s: %s", self.image_id, exc.strerror)
-            self.discard()
+        if not self.writer.write(chunk):
+            self._stopped(self.writer.error)
             return False
         self.written += len(chunk)
         return True
 
-    def _close(self):
-        os.close(self.fd)
+    def _stopped(self, exc):
+        LOG.warning("Stopped caching image %s: %s", self.image_id,
+                    getattr(exc, "strerror", None) or exc)
+        self.discard()
 
     def commit(self, size):
         """Keep the copy when all ``size`` bytes arrived (the caller checked the MD5)."""
@@ -237,7 +238,10 @@ class Filling:
             return False
         self.done = True
         try:
-            self._close()
+            try:
+                self.writer.close()
+            finally:
+                os.close(self.fd)
             if self.written != size:
                 raise OSError(0, f"{self.written} bytes written, {size} expected")
             final = self.cache.path(self.image_id)
@@ -257,8 +261,9 @@ class Filling:
         if self.done:
             return
         self.done = True
+        self.writer.abandon()
         try:
-            self._close()
+            os.close(self.fd)
         except OSError:
             pass
         _unlink(self.path)
@@ -278,17 +283,6 @@ def _reserve(fd, size, image_id):
             return False
         # Not supported here (EOPNOTSUPP, EINVAL): the writes allocate as they go.
     return True
-
-
-def _chunks(handle, remaining):
-    """The cached file in store-sized pieces; a file that shrank ends short."""
-    with handle:
-        while remaining > 0:
-            chunk = handle.read(min(CHUNK_SIZE, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-            yield chunk
 
 
 def _unlink(path):
