@@ -8,7 +8,14 @@ Starts a real glance-registry and two glance-api processes on the same store
   (the store's data, written into the cache as it is sent);
 * a cached download from the cached node (the entry filled just before).
 
-    python bench/bench_cache.py [--size-mib 512] [--runs 5] [--store file|swift]
+    python bench/bench_cache.py [--size-mib 512] [--runs 5] [--store file|swift] [--buffered]
+                                [--settle SECONDS]
+
+Each run waits --settle seconds (5) after emptying the cache: a VM with free
+page reporting hands freed memory back to its host within about 2 s, and a
+real node's fills meet memory in that state, not the pages the previous run
+freed a moment ago (--settle 0 measures those).  --buffered compares cache
+files written and read through the page cache (image_cache_direct_io = false).
 
 Targets: cached >= 0.9 x the file-store download of the same image;
 filling >= 0.9 x the uncached download from the same store.
@@ -91,6 +98,11 @@ def main():
     parser.add_argument("--store", choices=("file", "swift"), default="file",
                         help="store of the filling/uncached comparison (the cached/file-store "
                              "comparison always uses the file store's image too)")
+    parser.add_argument("--settle", type=float, default=5,
+                        help="seconds to wait after emptying the cache, so a VM hands the freed "
+                             "memory back to its host as it does between a node's real fills")
+    parser.add_argument("--buffered", action="store_true",
+                        help="image_cache_direct_io = false: cache files through the page cache")
     parser.add_argument("--source-dir", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     args = parser.parse_args()
     size = args.size_mib * MiB
@@ -117,7 +129,8 @@ def main():
         servers.append(plain)
         cached = Server("glance-api", cached_dir, {
             **common, "image_cache_enabled": "true", "image_cache_datadir": cachedir,
-            "image_cache_max_size_bytes": 2 * size}).start()
+            "image_cache_max_size_bytes": 2 * size,
+            "image_cache_direct_io": str(not args.buffered).lower()}).start()
         servers.append(cached)
         _, image_id, _ = upload(plain.port, src, size)
         os.unlink(src)
@@ -128,6 +141,7 @@ def main():
         for run in range(args.runs):
             status, _ = request(cached.port, "DELETE", "/v1/cached_images")
             assert status == 200
+            time.sleep(args.settle)
             # Alternate which goes first, so neither always meets a warmer machine.
             if run % 2:
                 filling.append(timed(cached, image_id, size, cpu["filling"]))
@@ -139,7 +153,8 @@ def main():
             hits.append(timed(cached, image_id, size, cpu["cached"]))
         store_name = "file store" if args.store == "file" else "Swift"
         print(f"glance-api image cache, {args.size_mib} MiB image on the {store_name}, "
-              f"{args.runs} runs (MiB/s: min / median / max)")
+              f"{args.runs} runs, cache I/O {'buffered' if args.buffered else 'O_DIRECT'} "
+              "(MiB/s: min / median / max)")
         print(f"{'measure':40} {'min':>8} {'median':>8} {'max':>8}")
         for label, values in ((f"uncached download ({store_name})", uncached),
                               ("first download, filling the cache", filling),
