@@ -133,3 +133,22 @@ def test_reads_come_in_the_pieces_asked_for(tmp_path, chunk_size):
         pieces = list(direct.read_chunks(handle, len(data), chunk_size, True))
     assert b"".join(pieces) == data
     assert max(map(len, pieces)) <= chunk_size
+
+
+def test_a_filesystem_wanting_larger_alignment_gets_buffered_io(tmp_path, monkeypatch):
+    # A stage of BLOCK + 100 bytes makes the kernel refuse the direct I/O for real
+    # (EINVAL), as a filesystem with a larger block than BLOCK would.
+    monkeypatch.setattr(direct, "STAGE", BLOCK + 100)
+    data = os.urandom(3 * (BLOCK + 100))        # whole stages: no buffered tail
+    path = tmp_path / "entry"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
+    try:
+        writer = direct.Writer(fd, True, "test")
+        writer.write(data)
+        writer.close()
+        assert not o_direct_on(fd)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == data
+    with open(path, "rb", buffering=0) as handle:
+        assert b"".join(direct.read_chunks(handle, len(data), 1000, True)) == data

@@ -176,7 +176,14 @@ def _read(fd, size, chunk_size, direct, chunks, stop):
             while offset < size and not stop.is_set():
                 if direct:
                     # STAGE bytes per read (fewer, larger DMAs), sent in chunk_size pieces.
-                    got = os.preadv(fd, [buffer.view], offset)
+                    try:
+                        got = os.preadv(fd, [buffer.view], offset)
+                    except OSError as exc:
+                        if exc.errno != errno.EINVAL:
+                            raise
+                        set_direct(fd, False)
+                        direct = False          # the rest is read buffered
+                        continue
                     want = min(got, size - offset)
                     pieces = [buffer.view[at:min(at + chunk_size, want)].tobytes()
                               for at in range(0, want, chunk_size)]
@@ -223,5 +230,16 @@ def _write_chunk(chunk, fd):
 
 
 def _write_all(fd, view):
+    """Write all of ``view``; a direct write the filesystem refuses (EINVAL: it wants
+    a larger alignment than BLOCK) is retried, and the rest written, buffered."""
     while view:
-        view = view[os.write(fd, view):]
+        try:
+            view = view[os.write(fd, view):]
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or not _is_direct(fd):
+                raise
+            set_direct(fd, False)
+
+
+def _is_direct(fd):
+    return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
