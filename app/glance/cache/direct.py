@@ -9,18 +9,16 @@ the pages the node serves hot.  The price: cached reads go to the disk.
 
 O_DIRECT wants block-aligned buffers, lengths and offsets, so data goes
 through page-aligned buffers and only a file's last partial block is
-written buffered.  A filesystem that refuses O_DIRECT gets buffered I/O.
+written buffered.  A filesystem that refuses O_DIRECT (or one direct read or
+write) gets buffered I/O.
 The I/O runs on a thread so the disk's wait overlaps the network's.
 """
 import errno
 import fcntl
-import logging
 import mmap
 import os
 import queue
 import threading
-
-LOG = logging.getLogger("glance.cache")
 
 BLOCK = 4096            # a multiple of any logical block size O_DIRECT asks for
 STAGE = 4 << 20         # bytes per direct write
