@@ -55,6 +55,15 @@ def test_a_stream_closed_early_leaves_nothing(cache):
     assert not cache.is_cached("img-2")
 
 
+def test_the_copy_is_kept_before_the_client_has_the_last_chunk(cache):
+    data = [os.urandom(MiB) for _ in range(3)]
+    gen = stream.filling(iter(data), image("img-last", b"".join(data)), cache)
+    assert [next(gen) for _ in data] == data
+    assert cache.is_cached("img-last")      # a finished download means a cached image
+    gen.close()
+    assert cache.is_cached("img-last")
+
+
 def test_a_short_stream_is_not_kept(cache):
     data = b"x" * 1000
     assert list(stream.filling(iter([data[:10]]), image("img-3", data), cache)) == [data[:10]]

@@ -10,19 +10,26 @@ def filling(chunks, image, cache):
     """Yield ``chunks`` (already verified upstream) and write them into the cache.
 
     Upstream holds back the last chunk until the MD5 matched, so a stream
-    that ends normally is the whole, right image: only then is the copy kept.
-    A client that goes away (the generator is closed), a store error or a
-    mismatch discards it.  Cache trouble (a full disk) never fails the download.
+    that ends normally is the whole, right image: only then is the copy kept,
+    and before the client gets that last chunk, so a finished download means
+    a cached image.  A client that goes away (the generator is closed), a
+    store error or a mismatch discards it.  Cache trouble (a full disk) never
+    fails the download.
     """
     entry = cache.begin(image["id"], image.get("size")) if image.get("checksum") else None
     if entry is None:
         yield from _closing(chunks)
         return
+    held = None
     try:
         for chunk in chunks:
             entry.write(chunk)
-            yield chunk
+            if held is not None:
+                yield held
+            held = chunk
         entry.commit(image.get("size") if image.get("size") is not None else entry.written)
+        if held is not None:
+            yield held
     finally:
         entry.discard()         # no-op after commit
         _close(chunks)
