@@ -151,16 +151,16 @@ def read_chunks(handle, size, chunk_size, direct):
     never started leaves it to the garbage collector)."""
     fd = handle.fileno()
     direct = direct and set_direct(fd)
-    chunks = queue.Queue(max(1, READ_AHEAD // chunk_size))
+    chunks = queue.Queue(max(1, READ_AHEAD // max(chunk_size, STAGE)))
     stop = threading.Event()
     thread = threading.Thread(target=_read, args=(fd, size, chunk_size, direct, chunks, stop),
                               name="cache-read", daemon=True)
     thread.start()
     try:
-        while (chunk := chunks.get()) is not None:
-            if isinstance(chunk, OSError):
-                raise chunk
-            yield chunk
+        while (pieces := chunks.get()) is not None:
+            if isinstance(pieces, OSError):
+                raise pieces
+            yield from pieces
     finally:
         stop.set()
         _end(chunks, thread, drain=True)
@@ -190,8 +190,7 @@ def _read(fd, size, chunk_size, direct, chunks, stop):
                     want = full = min(chunk_size, size - offset)
                     pieces = [os.pread(fd, want, offset)]
                     got = len(pieces[0])
-                for piece in filter(None, pieces):
-                    chunks.put(piece)
+                chunks.put([piece for piece in pieces if piece])
                 if got < full:
                     break           # the file ends early (it shrank)
                 offset += want
