@@ -23,7 +23,7 @@ import threading
 BLOCK = 4096            # a multiple of any logical block size O_DIRECT asks for
 STAGE = 4 << 20         # bytes per direct write
 DEPTH = 4               # chunks queued between a download and its writer thread
-READ_AHEAD = 2 * STAGE  # bytes a cached download reads ahead of its sending (memory per download)
+READ_AHEAD = 2 * STAGE  # bytes a cached download reads ahead (its memory)
 
 
 def set_direct(fd, on=True):
