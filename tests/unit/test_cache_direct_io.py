@@ -1,4 +1,4 @@
-"""Cache files through O_DIRECT: odd sizes and chunkings round-trip, faults surface, threads end."""
+"""Cache files through O_DIRECT: odd sizes round-trip, faults surface, threads end."""
 import os
 import threading
 
