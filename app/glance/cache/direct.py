@@ -20,6 +20,8 @@ import os
 import queue
 import threading
 
+from glance.store.hashing import end_queue
+
 BLOCK = 4096            # a multiple of any logical block size O_DIRECT asks for
 STAGE = 4 << 20         # bytes per direct write
 DEPTH = 4               # chunks queued between a download and its writer thread
@@ -73,7 +75,8 @@ class Writer:
     def abandon(self):
         """Stop; returns once the thread is done with ``fd`` (so it can be closed)."""
         self._abandoned = True
-        _end(self._chunks, self._thread)
+        if self._thread.is_alive():
+            end_queue(self._chunks)
         self._thread.join()
 
     def _run(self):
@@ -143,7 +146,6 @@ class _Stage(_Buffer):
         self.filled = 0
 
 
-
 def read_chunks(handle, size, chunk_size, direct):
     """Yield the first ``size`` bytes of the file ``handle`` in ``chunk_size`` pieces, read
     ahead on a thread (directly where the filesystem allows); a file that shrank ends
@@ -163,7 +165,11 @@ def read_chunks(handle, size, chunk_size, direct):
             yield from pieces
     finally:
         stop.set()
-        _end(chunks, thread, drain=True)
+        while thread.is_alive():    # it may be waiting to put: empty the queue
+            try:
+                chunks.get(timeout=0.1)
+            except queue.Empty:
+                pass
         handle.close()
 
 
@@ -198,28 +204,6 @@ def _read(fd, size, chunk_size, direct, chunks, stop):
         chunks.put(exc)
     finally:
         chunks.put(None)
-
-
-def _end(chunks, thread, drain=False):
-    """Stop ``thread``, which reads or writes ``chunks``, without waiting for its backlog."""
-    if not thread.is_alive():
-        return
-    if drain:       # the thread puts: empty the queue until it has finished
-        while thread.is_alive():
-            try:
-                chunks.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        return
-    while True:     # the thread gets: make room for the end marker
-        try:
-            chunks.put_nowait(None)
-            return
-        except queue.Full:
-            try:
-                chunks.get_nowait()
-            except queue.Empty:
-                pass
 
 
 def _write_chunk(chunk, fd):

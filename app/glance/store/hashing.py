@@ -25,6 +25,20 @@ def new_hash(algorithm):
     return hashlib.new(algorithm)
 
 
+def end_queue(chunks):
+    """Put the end marker (None) on the queue a thread consumes, dropping queued
+    chunks to make room: the thread stops without working through its backlog."""
+    while True:
+        try:
+            chunks.put_nowait(None)
+            return
+        except queue.Full:
+            try:
+                chunks.get_nowait()
+            except queue.Empty:
+                pass
+
+
 def _consume(chunks, hasher):
     # A function, not a method: the thread must not keep its HashThread alive.
     while True:
@@ -64,15 +78,7 @@ class HashThread:
         """End the thread without waiting for what is queued (a failed upload)."""
         if self._digest is not None or not self._thread.is_alive():
             return
-        while True:
-            try:
-                self._chunks.put_nowait(None)
-                return
-            except queue.Full:
-                try:
-                    self._chunks.get_nowait()
-                except queue.Empty:
-                    pass
+        end_queue(self._chunks)
 
     def __del__(self):
         self.abandon()
