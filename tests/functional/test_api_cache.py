@@ -157,6 +157,23 @@ def test_a_client_that_goes_away_leaves_no_cache_entry(node):
     assert wait_for(lambda: os.path.isfile(cached_file(node, image_id)), 5)
 
 
+def test_two_downloads_at_once_both_get_the_image_and_one_entry_is_kept(node):
+    data = os.urandom(24 * MiB)
+    image_id = create(node, data)
+    first = requests.get(f"{node.url}/v1/images/{image_id}", stream=True, timeout=60)
+    assert first.status_code == 200
+    chunks = first.iter_content(MiB)
+    head = next(chunks)
+    assert os.path.exists(cached_file(node, image_id, "incomplete"))
+    assert get(node, image_id) == (200, data)       # meanwhile: from the store, no second fill
+    assert head + b"".join(chunks) == data
+    first.close()
+    with open(cached_file(node, image_id), "rb") as handle:     # kept before the last byte
+        assert hashlib.md5(handle.read()).hexdigest() == hashlib.md5(data).hexdigest()
+    assert os.listdir(os.path.join(node.cachedir, "incomplete")) == []
+    assert get(node, image_id) == (200, data)
+
+
 def test_the_cache_never_bypasses_authorisation(node):
     data = os.urandom(MiB + 1)
     image_id = create(node, data, headers=OWNER, is_public="false")
