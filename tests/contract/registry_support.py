@@ -13,11 +13,18 @@ from glance.registry import db
 from servers import Server
 
 
+METADEF_TABLES = ("metadef_tags", "metadef_properties", "metadef_objects",
+                  "metadef_namespace_resource_types", "metadef_namespaces")
+
+
 def wipe(engine):
-    """Empty the registry tables between tests (the schema stays)."""
+    """Empty the registry tables between tests (the schema and the seeded resource types stay)."""
     with engine.begin() as conn:
-        for table in ("image_tags", "image_members", "image_properties", "images"):
+        for table in ("image_tags", "image_members", "image_properties", "images",
+                      *METADEF_TABLES):
             conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("DELETE FROM metadef_resource_types WHERE protected = :f"),
+                     {"f": False})
 
 
 class HTTPRegistry(rc.RegistryClient):

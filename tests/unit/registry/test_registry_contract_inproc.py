@@ -2,6 +2,7 @@
 import pytest
 
 from contract.registry import RegistryContract
+from contract.registry_metadefs import RegistryMetadefsContract
 from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import InProcessRegistry
 from glance import config
@@ -23,5 +24,5 @@ def registry(app):
     return client
 
 
-class TestInProcessRegistry(RegistryContract, RegistryV2Contract):
+class TestInProcessRegistry(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
     pass
