@@ -13,6 +13,8 @@ OWNER_MAX = 255
 VISIBILITIES = ("public", "private")
 PROPERTY_TYPES = ("array", "boolean", "integer", "number", "object", "string")
 SCALARS = (str, int, float, bool, type(None))
+# Attributes only the server sets.
+SERVER_SET = ("self", "schema", "created_at", "updated_at")
 
 
 def _shown(value):
@@ -153,8 +155,7 @@ OBJECT = {"name": name, "description": _string(), "required": _strings(unique=Tr
 
 def metadef_object(body):
     """An object: name, description, required (property names) and properties."""
-    return fields(body, OBJECT, "object", ("name",), ("self", "schema", "created_at",
-                                                      "updated_at"))
+    return fields(body, OBJECT, "object", ("name",), SERVER_SET)
 
 
 def tag(body):
@@ -177,16 +178,26 @@ def association(body):
                   ("created_at", "updated_at"))
 
 
+def _given_back(check):
+    """What a namespace holds, as a client sends back the detail it read
+    (python-glanceclient does, on update): what the server set is ignored."""
+    def strip(item):
+        if isinstance(item, dict):
+            item = {k: v for k, v in item.items() if k not in SERVER_SET}
+        return check(item)
+    return strip
+
+
 NAMESPACE = {
     "namespace": lambda value, key: name(value, "namespace"),
     "display_name": _string(NAME_MAX), "description": _string(DESCRIPTION_MAX),
     "visibility": _one_of(VISIBILITIES), "protected": _boolean, "owner": _string(OWNER_MAX),
-    "resource_type_associations": _list_of(association), "properties": property_map,
-    "objects": _list_of(metadef_object), "tags": _list_of(tag),
+    "resource_type_associations": _list_of(_given_back(association)),
+    "properties": property_map, "objects": _list_of(_given_back(metadef_object)),
+    "tags": _list_of(_given_back(tag)),
 }
 
 
 def namespace(body):
     """A namespace and, on creation, the associations, properties, objects and tags it starts with."""
-    return fields(body, NAMESPACE, "namespace", ("namespace",),
-                  ("self", "schema", "created_at", "updated_at"))
+    return fields(body, NAMESPACE, "namespace", ("namespace",), SERVER_SET)
