@@ -166,7 +166,7 @@ class RegistryMetadefsContract:
 
     def test_a_protected_namespace_keeps_its_content(self, registry):
         catalog(registry, protected=True)
-        registry.create_tag("ns", "added", headers=ADMIN)          # writes other than deletes go on
+        registry.create_tag("ns", "added", headers=ADMIN)     # writes other than deletes go on
         before = registry.get_namespace("ns", headers=ADMIN)
         deletes = [what for what in every_write(registry, "ns") if what.startswith(("delete",
                                                                                    "dissociate"))]

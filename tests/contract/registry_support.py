@@ -8,8 +8,9 @@ import json
 import requests
 from sqlalchemy import text
 
+from glance import config
 from glance.registry import client as rc
-from glance.registry import db
+from glance.registry import create_app, db
 from servers import Server
 
 
@@ -65,14 +66,22 @@ def wiped_registry(server, engine):
     return client
 
 
+def in_memory_app(**options):
+    """A registry app on its own in-memory SQLite database; ``options`` change its
+    configuration.  Dispose of ``app.extensions["glance_registry"].engine`` afterwards."""
+    conf = config.load_config("glance-registry").replace(sql_connection="sqlite://", **options)
+    return create_app(conf, engine=db.make_engine("sqlite://"))
+
+
 class InProcessRegistry(rc.RegistryClient):
     """The client's methods, sent through Flask's test client (no sockets)."""
 
     concurrent = False      # one in-memory SQLite connection: no requests at once
 
-    def __init__(self, app, engine):
+    def __init__(self, app, engine=None):
         super().__init__("127.0.0.1", 9191)
-        self.test_client, self.engine = app.test_client(), engine
+        self.test_client = app.test_client()
+        self.engine = engine or app.extensions["glance_registry"].engine
 
     def _request(self, method, path, *, body=None, params=None, headers=None):
         response = self.test_client.open(path, method=method, query_string=params,

@@ -4,7 +4,7 @@ Read by whoever may read the namespace; created, changed and deleted by
 admins (deleted only while the namespace is not protected), in the order
 of :mod:`glance.registry.metadefs`.
 """
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from glance import limits
 from glance.registry import metadef_queries as queries
@@ -17,14 +17,17 @@ from glance.registry.metadefs import (body, check_quota, checked, commit, create
                                       page_query)
 
 bp = Blueprint("metadef_items", __name__, url_prefix="/metadefs/namespaces/<namespace>")
-WHAT = {MetadefObject: "object", MetadefProperty: "property", MetadefTag: "tag"}
+# What each is called, and the record the registry answers with.
+KINDS = {MetadefObject: ("object", queries.object_record),
+         MetadefProperty: ("property", queries.property_record),
+         MetadefTag: ("tag", queries.tag_record)}
 
 
 def load_item(session, model, namespace, name):
     """:raises NotFound: no such object, property or tag in the namespace."""
     row = queries.item(session, model, namespace, name)
     if row is None:
-        raise NotFound(f"Metadata definition {WHAT[model]} {name} was not found in "
+        raise NotFound(f"Metadata definition {KINDS[model][0]} {name} was not found in "
                        f"namespace {namespace.namespace}")
     return row
 
@@ -36,13 +39,42 @@ def taken(session, model, namespace, name, current=None):
 
 
 def _conflict(model, namespace, name):
-    return f"A metadata definition {WHAT[model]} {name} already exists in namespace {namespace}"
+    return (f"A metadata definition {KINDS[model][0]} {name} already exists in "
+            f"namespace {namespace}")
 
 
-def add_one(session, model, namespace, name):
-    """Check the quota and the name of one more object, property or tag."""
-    check_quota(session, model, namespace, queries.count(session, model, namespace) + 1)
-    taken(session, model, namespace, name)
+def answer(model, item, status=200):
+    key, record = KINDS[model]
+    return jsonify({key: record(item)}), status
+
+
+def add(model, namespace, name, make):
+    """Create one object, property or tag called ``name``: ``make(namespace row, now)``
+    builds it once the quota and the name are checked."""
+    with state().Session() as session:
+        row = load_namespace(session, namespace, write=True)
+        check_quota(session, model, row, queries.count(session, model, row) + 1)
+        taken(session, model, row, name)
+        item = make(row, utcnow())
+        session.add(item)
+        commit(session, _conflict(model, namespace, name))
+        return answer(model, item, 201)
+
+
+def show(model, namespace, name):
+    with state().Session() as session:
+        return answer(model, load_item(session, model, load_namespace(session, namespace), name))
+
+
+def replace(model, namespace, name, new_name, change):
+    """Change one object, property or tag (``new_name`` may rename it): ``change(item)``."""
+    with state().Session() as session:
+        row = load_namespace(session, namespace, write=True)
+        item = load_item(session, model, row, name)
+        taken(session, model, row, new_name, item.name)
+        change(item)
+        commit(session, _conflict(model, namespace, new_name))
+        return answer(model, item)
 
 
 def remove(model, namespace, name):
@@ -51,7 +83,7 @@ def remove(model, namespace, name):
     with state().Session() as session:
         row = load_namespace(session, namespace, write=True)
         item = load_item(session, model, row, name)
-        deletable(row, f"{WHAT[model]} definitions")
+        deletable(row, f"{KINDS[model][0]} definitions")
         session.delete(item)
         session.commit()
     return no_content()
@@ -72,22 +104,14 @@ def list_objects(namespace):
 def create_object(namespace):
     require_identity()
     values = checked(checks.metadef_object, body())
-    with state().Session() as session:
-        row = load_namespace(session, namespace, write=True)
-        add_one(session, MetadefObject, row, values["name"])
-        obj = new_object(row, values, utcnow())
-        session.add(obj)
-        commit(session, _conflict(MetadefObject, namespace, values["name"]))
-        return created("object", queries.object_record(obj))
+    return add(MetadefObject, namespace, values["name"],
+               lambda row, now: new_object(row, values, now))
 
 
 @bp.get("/objects/<name>")
 def show_object(namespace, name):
     require_identity()
-    with state().Session() as session:
-        row = load_namespace(session, namespace)
-        return jsonify({"object": queries.object_record(
-            load_item(session, MetadefObject, row, name))})
+    return show(MetadefObject, namespace, name)
 
 
 @bp.put("/objects/<name>")
@@ -95,15 +119,12 @@ def update_object(namespace, name):
     """Replace an object (a new ``name`` renames it); attributes left out are cleared."""
     require_identity()
     values = checked(checks.metadef_object, body())
-    with state().Session() as session:
-        row = load_namespace(session, namespace, write=True)
-        obj = load_item(session, MetadefObject, row, name)
-        taken(session, MetadefObject, row, values["name"], obj.name)
+
+    def change(obj):
         obj.name, obj.description = values["name"], values.get("description")
         obj.required = queries.dump(values.get("required", []))
         obj.json_schema = queries.dump(values.get("properties", {}))
-        commit(session, _conflict(MetadefObject, namespace, values["name"]))
-        return jsonify({"object": queries.object_record(obj)})
+    return replace(MetadefObject, namespace, name, values["name"], change)
 
 
 @bp.delete("/objects/<name>")
@@ -129,16 +150,9 @@ def list_properties(namespace):
 def create_property(namespace):
     require_identity()
     name, definition = checked(checks.property_definition, body())
-    with state().Session() as session:
-        row = load_namespace(session, namespace, write=True)
-        add_one(session, MetadefProperty, row, name)
-        now = utcnow()
-        prop = MetadefProperty(namespace_id=row.id, name=name,
-                               json_schema=queries.dump(definition),
-                               created_at=now, updated_at=now)
-        session.add(prop)
-        commit(session, _conflict(MetadefProperty, namespace, name))
-        return created("property", queries.property_record(prop))
+    return add(MetadefProperty, namespace, name, lambda row, now: MetadefProperty(
+        namespace_id=row.id, name=name, json_schema=queries.dump(definition),
+        created_at=now, updated_at=now))
 
 
 @bp.get("/properties/<name>")
@@ -150,8 +164,7 @@ def show_property(namespace, name):
         row = load_namespace(session, namespace)
         if resource_type:
             name = _unprefixed(session, row, name, resource_type)
-        prop = load_item(session, MetadefProperty, row, name)
-        return jsonify({"property": queries.property_record(prop)})
+        return answer(MetadefProperty, load_item(session, MetadefProperty, row, name))
 
 
 def _unprefixed(session, namespace, name, resource_type):
@@ -176,13 +189,10 @@ def update_property(namespace, name):
     """Replace a property's definition (a new ``name`` renames it)."""
     require_identity()
     new_name, definition = checked(checks.property_definition, body())
-    with state().Session() as session:
-        row = load_namespace(session, namespace, write=True)
-        prop = load_item(session, MetadefProperty, row, name)
-        taken(session, MetadefProperty, row, new_name, prop.name)
+
+    def change(prop):
         prop.name, prop.json_schema = new_name, queries.dump(definition)
-        commit(session, _conflict(MetadefProperty, namespace, new_name))
-        return jsonify({"property": queries.property_record(prop)})
+    return replace(MetadefProperty, namespace, name, new_name, change)
 
 
 @bp.delete("/properties/<name>")
@@ -236,22 +246,14 @@ def create_tags(namespace):
 def create_tag(namespace, name):
     require_identity()
     checked(checks.name, name, "tag name")
-    with state().Session() as session:
-        row = load_namespace(session, namespace, write=True)
-        add_one(session, MetadefTag, row, name)
-        now = utcnow()
-        tag = MetadefTag(namespace_id=row.id, name=name, created_at=now, updated_at=now)
-        session.add(tag)
-        commit(session, _conflict(MetadefTag, namespace, name))
-        return created("tag", queries.tag_record(tag))
+    return add(MetadefTag, namespace, name, lambda row, now: MetadefTag(
+        namespace_id=row.id, name=name, created_at=now, updated_at=now))
 
 
 @bp.get("/tags/<name>")
 def show_tag(namespace, name):
     require_identity()
-    with state().Session() as session:
-        row = load_namespace(session, namespace)
-        return jsonify({"tag": queries.tag_record(load_item(session, MetadefTag, row, name))})
+    return show(MetadefTag, namespace, name)
 
 
 @bp.put("/tags/<name>")
@@ -259,13 +261,10 @@ def update_tag(namespace, name):
     """Rename a tag."""
     require_identity()
     new_name = checked(checks.tag, body())["name"]
-    with state().Session() as session:
-        row = load_namespace(session, namespace, write=True)
-        tag = load_item(session, MetadefTag, row, name)
-        taken(session, MetadefTag, row, new_name, tag.name)
+
+    def change(tag):
         tag.name = new_name
-        commit(session, _conflict(MetadefTag, namespace, new_name))
-        return jsonify({"tag": queries.tag_record(tag)})
+    return replace(MetadefTag, namespace, name, new_name, change)
 
 
 @bp.delete("/tags/<name>")

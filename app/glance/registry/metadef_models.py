@@ -6,6 +6,7 @@ again once its namespace (or object, property, tag) is gone.  Property
 definitions and an object's properties are JSON documents kept as text.
 """
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import declared_attr
 
 from glance.registry.models import MYSQL_ARGS, Base, Timestamp, utcnow
 
@@ -69,45 +70,40 @@ class MetadefNamespaceResourceType(Times, Base):
     prefix = Column(String(NAME_LENGTH))
 
 
-class MetadefObject(Times, Base):
-    __tablename__ = "metadef_objects"
-    __table_args__ = (
-        UniqueConstraint("namespace_id", "name", name="uq_metadef_objects_namespace_id_name"),
-        MYSQL_ARGS,
-    )
+class InNamespace(Times):
+    """Something named within one namespace: an object, a property or a tag."""
+
+    @declared_attr
+    def __table_args__(cls):
+        return (UniqueConstraint("namespace_id", "name",
+                                 name=f"uq_{cls.__tablename__}_namespace_id_name"),
+                MYSQL_ARGS)
 
     id = Column(Integer, primary_key=True, autoincrement=True)
-    namespace_id = Column(Integer, ForeignKey("metadef_namespaces.id"), nullable=False)
+
+    @declared_attr
+    def namespace_id(cls):
+        return Column(Integer, ForeignKey("metadef_namespaces.id"), nullable=False)
+
     name = Column(String(NAME_LENGTH), nullable=False)
+
+
+class MetadefObject(InNamespace, Base):
+    __tablename__ = "metadef_objects"
+
     description = Column(Text)
     required = Column(Text)          # JSON list of property names
     json_schema = Column(Text, nullable=False)   # JSON {name: property definition}
 
 
-class MetadefProperty(Times, Base):
+class MetadefProperty(InNamespace, Base):
     __tablename__ = "metadef_properties"
-    __table_args__ = (
-        UniqueConstraint("namespace_id", "name",
-                         name="uq_metadef_properties_namespace_id_name"),
-        MYSQL_ARGS,
-    )
 
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    namespace_id = Column(Integer, ForeignKey("metadef_namespaces.id"), nullable=False)
-    name = Column(String(NAME_LENGTH), nullable=False)
     json_schema = Column(Text, nullable=False)   # JSON property definition, without its name
 
 
-class MetadefTag(Times, Base):
+class MetadefTag(InNamespace, Base):
     __tablename__ = "metadef_tags"
-    __table_args__ = (
-        UniqueConstraint("namespace_id", "name", name="uq_metadef_tags_namespace_id_name"),
-        MYSQL_ARGS,
-    )
-
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    namespace_id = Column(Integer, ForeignKey("metadef_namespaces.id"), nullable=False)
-    name = Column(String(NAME_LENGTH), nullable=False)
 
 
 # What a namespace holds, deleted with it.

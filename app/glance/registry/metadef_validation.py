@@ -199,5 +199,6 @@ NAMESPACE = {
 
 
 def namespace(body):
-    """A namespace and, on creation, the associations, properties, objects and tags it starts with."""
+    """A namespace; on creation also the associations, properties, objects and tags it starts
+    with (on update they are checked and left alone)."""
     return fields(body, NAMESPACE, "namespace", ("namespace",), SERVER_SET)

@@ -5,11 +5,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from contract.registry_support import InProcessRegistry
-from glance import config
+from contract.registry_support import InProcessRegistry, in_memory_app
 from glance.api import create_app
-from glance.registry import create_app as create_registry
-from glance.registry import db
 from glance.store import StoreMap
 
 NS = "/v2/metadefs/namespaces"
@@ -22,15 +19,14 @@ CPU = {"title": "vCPUs", "type": "integer", "minimum": 1}
 
 @pytest.fixture(scope="module")
 def registry_app():
-    conf = config.load_config("glance-registry").replace(sql_connection="sqlite://")
-    engine = db.make_engine("sqlite://")
-    yield create_registry(conf, engine=engine)
-    engine.dispose()
+    app = in_memory_app()
+    yield app
+    app.extensions["glance_registry"].engine.dispose()
 
 
 @pytest.fixture
 def make_api(registry_app, conf, fs_store):
-    registry = InProcessRegistry(registry_app, registry_app.extensions["glance_registry"].engine)
+    registry = InProcessRegistry(registry_app)
     registry.wipe()
 
     def make(**changes):

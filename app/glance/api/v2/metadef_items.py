@@ -38,7 +38,8 @@ def index(namespace, kind):
 
 @bp.route(ITEMS, methods=["POST"])
 def create(namespace, kind):
-    """An object or a property; for tags, the namespace's new tag list (see ``X-Openstack-Append``)."""
+    """An object or a property; for tags, the namespace's new tag list (``X-Openstack-Append``
+    true adds to it)."""
     headers = auth()
     body = json_object()
     if kind == "tags":

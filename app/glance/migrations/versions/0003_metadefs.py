@@ -90,7 +90,8 @@ def upgrade():
                     ["namespace_id"])
 
     _in_namespace("metadef_objects", sa.Column("description", sa.Text),
-                  sa.Column("required", sa.Text), sa.Column("json_schema", sa.Text, nullable=False))
+                  sa.Column("required", sa.Text),
+                  sa.Column("json_schema", sa.Text, nullable=False))
     _in_namespace("metadef_properties", sa.Column("json_schema", sa.Text, nullable=False))
     _in_namespace("metadef_tags")
 
