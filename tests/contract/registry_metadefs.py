@@ -208,6 +208,7 @@ class RegistryMetadefsContract:
 
     @pytest.mark.parametrize("body, status", [
         ({}, 400), ({"namespace": "x" * 81}, 400), ({"namespace": "a/b"}, 400),
+        ({"namespace": ".."}, 400), ({"namespace": "a\nb"}, 400),
         ({"namespace": ""}, 400), ({"namespace": "x", "visibility": "shared"}, 400),
         ({"namespace": "x", "protected": "yes"}, 400), ({"namespace": "x", "bogus": 1}, 400),
         ({"namespace": "x", "description": "d" * 501}, 400),

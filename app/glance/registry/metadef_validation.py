@@ -23,13 +23,15 @@ def _shown(value):
 
 
 def name(value, what="name"):
-    """A name that is also a path segment: 1 to 80 characters, no '/', no control character."""
+    """A name that is also a path segment: 1 to 80 characters, no '/', no control character,
+    not '.' or '..' (clients resolve those away before they send the path)."""
     if not isinstance(value, str) or not value:
         raise LimitError(f"{what} must be a non-empty string")
     if len(value) > NAME_MAX:
         raise LimitError(f"{what} is too long: {len(value)} characters; at most {NAME_MAX}")
-    if "/" in value or CONTROL.search(value):
-        raise LimitError(f"{what} {_shown(value)!r} may not contain '/' or control characters")
+    if "/" in value or CONTROL.search(value) or value in (".", ".."):
+        raise LimitError(f"{what} {_shown(value)!r} may not be '.' or '..', nor contain '/' "
+                         "or control characters")
     return value
 
 
