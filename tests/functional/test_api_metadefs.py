@@ -182,8 +182,18 @@ def test_python_glanceclients_metadefs_client(api_server):
     assert list(detail["properties"]) == ["hw_cpu"]
     assert [o["name"] for o in detail["objects"]] == ["obj"]
     assert name in [ns["namespace"] for ns in client.metadefs_namespace.list(page_size=1)]
+    # Horizon asks for the namespaces of one resource type so.
+    unrelated = client.metadefs_namespace.create(namespace=_name("gc"), visibility="public")
+    found = client.metadefs_namespace.list(filters={"resource_types": ["OS::Glance::Image"],
+                                                    "visibility": "public"})
+    found = list(found)
+    assert name in [ns["namespace"] for ns in found]
+    assert unrelated["namespace"] not in [ns["namespace"] for ns in found]
+    assert all(ns["visibility"] == "public" and "OS::Glance::Image" in
+               [rt["name"] for rt in ns["resource_type_associations"]] for ns in found)
     client.metadefs_resource_type.deassociate(name, "OS::Glance::Image")
     client.metadefs_namespace.delete(name)
+    client.metadefs_namespace.delete(unrelated["namespace"])
     with pytest.raises(glanceclient.exc.HTTPNotFound):
         client.metadefs_namespace.get(name)
 
