@@ -67,10 +67,12 @@ def wiped_registry(server, engine):
 
 
 def in_memory_app(**options):
-    """A registry app on its own in-memory SQLite database; ``options`` change its
-    configuration.  Dispose of ``app.extensions["glance_registry"].engine`` afterwards."""
+    """Yield a registry app on its own in-memory SQLite database (``options`` change its
+    configuration); its engine is disposed of afterwards.  For ``yield from`` in a fixture."""
     conf = config.load_config("glance-registry").replace(sql_connection="sqlite://", **options)
-    return create_app(conf, engine=db.make_engine("sqlite://"))
+    engine = db.make_engine("sqlite://")
+    yield create_app(conf, engine=engine)
+    engine.dispose()
 
 
 class InProcessRegistry(rc.RegistryClient):

@@ -19,9 +19,7 @@ CPU = {"title": "vCPUs", "type": "integer", "minimum": 1}
 
 @pytest.fixture(scope="module")
 def registry_app():
-    app = in_memory_app()
-    yield app
-    app.extensions["glance_registry"].engine.dispose()
+    yield from in_memory_app()
 
 
 @pytest.fixture

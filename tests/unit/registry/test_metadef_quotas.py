@@ -9,11 +9,16 @@ QUOTAS = {"metadef_namespace_quota": 2, "metadef_object_quota": 2,
 PROP = {"title": "P", "type": "string"}
 
 
+@pytest.fixture(scope="module")
+def app():
+    yield from in_memory_app(**QUOTAS)
+
+
 @pytest.fixture
-def registry():
-    client = InProcessRegistry(in_memory_app(**QUOTAS))
-    yield client
-    client.engine.dispose()
+def registry(app):
+    client = InProcessRegistry(app)
+    client.wipe()
+    return client
 
 
 def test_namespaces(registry):

@@ -9,9 +9,7 @@ from contract.registry_support import InProcessRegistry, in_memory_app
 
 @pytest.fixture(scope="module")
 def app():
-    app = in_memory_app()
-    yield app
-    app.extensions["glance_registry"].engine.dispose()
+    yield from in_memory_app()
 
 
 @pytest.fixture
