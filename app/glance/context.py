@@ -145,6 +145,24 @@ class RequestContext:
         """Only admins point an image at data: a location names an object our keys reach."""
         return self.is_admin
 
+    def can_see_namespace(self, namespace):
+        """May the caller read a metadata definition namespace and what it holds?
+
+        Public namespaces are read by every identified caller, private ones by
+        their owner and admins (a private namespace without owner: admins only).
+        Anonymous callers read no metadata definitions.
+        """
+        if self.is_admin:
+            return True
+        if self.anonymous:
+            return False
+        return _field(namespace, "visibility") == "public" or self.owns(namespace)
+
+    @property
+    def may_manage_metadefs(self):
+        """Glance's default policy: only admins create, change or delete metadata definitions."""
+        return self.is_admin
+
 
 def _first(headers, names):
     for name in names:

@@ -90,6 +90,16 @@ OPTIONS = [
         ("max_request_body_size", "int", 1048576, "Largest request body (image metadata or "
          "a member list, as JSON) glance-registry reads, in bytes; more is refused with 413."),
     ),
+    *_opts("Metadata definitions", (REGISTRY,),
+        ("metadef_namespace_quota", "int", 1000, "Most metadata definition namespaces "
+         "(/v2/metadefs); creating more is refused with 413."),
+        ("metadef_object_quota", "int", 500, "Most objects one metadata definition namespace "
+         "may hold; more is refused with 413."),
+        ("metadef_property_quota", "int", 1000, "Most properties one metadata definition "
+         "namespace may hold; more is refused with 413."),
+        ("metadef_tag_quota", "int", 1000, "Most tags one metadata definition namespace may "
+         "hold; more is refused with 413."),
+    ),
     *_opts("Registry client", (API, CACHE),
         ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),
         ("registry_port", "port", 9191, "Port of glance-registry."),

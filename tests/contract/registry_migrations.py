@@ -15,6 +15,7 @@ from contract.registry_support import InProcessRegistry
 from glance import config
 from glance.registry import client as rc
 from glance.registry import create_app, db
+from glance.registry import metadef_models
 from glance.registry.models import Base
 from servers import APP, write_conf
 
@@ -193,5 +194,56 @@ def check_downgrade_and_upgrade(url):
         assert not db.has_tables(engine)
         db.db_sync(engine)
         assert db.has_tables(engine) and schema_drift(engine) == []
+    finally:
+        engine.dispose()
+
+
+V2_IMAGE_SQL = ("INSERT INTO images (id, name, status, visibility, min_disk, min_ram, protected,"
+                " owner, created_at, deleted) VALUES (:id, :name, 'active', :visibility, 0, 0,"
+                " :f, 'alice', :now, :f)")
+METADEF_TABLES = ("metadef_namespaces", "metadef_resource_types",
+                  "metadef_namespace_resource_types", "metadef_objects", "metadef_properties",
+                  "metadef_tags")
+
+
+def _image_rows(engine):
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT id, name, visibility FROM images ORDER BY id")).all()
+
+
+def check_metadefs_upgrade_keeps_images_and_downgrades(url):
+    """0002 -> 0003 on a database holding images: the images stay as they were, the
+    catalog starts with the seeded resource types and works; back to 0002 drops the
+    catalog only, and upgrading again gives it back, empty."""
+    engine = db.make_engine(url)
+    now = datetime.datetime(2026, 11, 29, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn), "0002")
+            for n, visibility in enumerate(("public", "private", "shared")):
+                conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(n), "name": visibility,
+                                                     "visibility": visibility, "f": False,
+                                                     "now": now})
+        images = _image_rows(engine)
+        assert db.db_sync(engine) == db.head_revision() == "0003"
+        assert schema_drift(engine) == []
+        assert _image_rows(engine) == images
+        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        alice = _tenant("alice")
+        assert [rt["name"] for rt in registry.list_resource_types(headers=alice)] == \
+            list(metadef_models.SEEDED_RESOURCE_TYPES)
+        registry.create_namespace({"namespace": "kept-until-downgrade", "tags": [{"name": "t"}],
+                                   "resource_type_associations": [{"name": "OS::Glance::Image"}]},
+                                  headers={})
+        assert sorted(i["name"] for i in registry.list_v2(headers=alice)) == [
+            "private", "public", "shared"]
+        with engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0002")
+        assert not set(METADEF_TABLES) & set(sa.inspect(engine).get_table_names())
+        assert _image_rows(engine) == images
+        assert db.db_sync(engine) == "0003"
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM metadef_namespaces")).scalar() == 0
     finally:
         engine.dispose()

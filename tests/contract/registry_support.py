@@ -8,16 +8,24 @@ import json
 import requests
 from sqlalchemy import text
 
+from glance import config
 from glance.registry import client as rc
-from glance.registry import db
+from glance.registry import create_app, db
 from servers import Server
 
 
+METADEF_TABLES = ("metadef_tags", "metadef_properties", "metadef_objects",
+                  "metadef_namespace_resource_types", "metadef_namespaces")
+
+
 def wipe(engine):
-    """Empty the registry tables between tests (the schema stays)."""
+    """Empty the registry tables between tests (the schema and the seeded resource types stay)."""
     with engine.begin() as conn:
-        for table in ("image_tags", "image_members", "image_properties", "images"):
+        for table in ("image_tags", "image_members", "image_properties", "images",
+                      *METADEF_TABLES):
             conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("DELETE FROM metadef_resource_types WHERE protected = :f"),
+                     {"f": False})
 
 
 class HTTPRegistry(rc.RegistryClient):
@@ -58,14 +66,24 @@ def wiped_registry(server, engine):
     return client
 
 
+def in_memory_app(**options):
+    """Yield a registry app on its own in-memory SQLite database (``options`` change its
+    configuration); its engine is disposed of afterwards.  For ``yield from`` in a fixture."""
+    conf = config.load_config("glance-registry").replace(sql_connection="sqlite://", **options)
+    engine = db.make_engine("sqlite://")
+    yield create_app(conf, engine=engine)
+    engine.dispose()
+
+
 class InProcessRegistry(rc.RegistryClient):
     """The client's methods, sent through Flask's test client (no sockets)."""
 
     concurrent = False      # one in-memory SQLite connection: no requests at once
 
-    def __init__(self, app, engine):
+    def __init__(self, app, engine=None):
         super().__init__("127.0.0.1", 9191)
-        self.test_client, self.engine = app.test_client(), engine
+        self.test_client = app.test_client()
+        self.engine = engine or app.extensions["glance_registry"].engine
 
     def _request(self, method, path, *, body=None, params=None, headers=None):
         response = self.test_client.open(path, method=method, query_string=params,

@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from contract.registry import RegistryContract
+from contract.registry_metadefs import RegistryMetadefsContract
 from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import live_registry, wiped_registry
 from glance.registry.client import RegistryClient, RegistryError, Unavailable
@@ -21,7 +22,7 @@ def registry(live):
     return wiped_registry(*live)
 
 
-class TestLiveRegistrySQLite(RegistryContract, RegistryV2Contract):
+class TestLiveRegistrySQLite(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
     pass
 
 

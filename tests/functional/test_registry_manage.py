@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from contract.registry_migrations import (check_downgrade_and_upgrade,
+                                          check_metadefs_upgrade_keeps_images_and_downgrades,
                                           check_sync_from_empty_and_again,
                                           check_sync_adopts_an_unversioned_current_schema,
                                           check_sync_keeps_images_of_unversioned_database,
@@ -27,6 +28,10 @@ def test_db_sync_adopts_a_current_create_all_database(tmp_path):
 
 def test_db_sync_upgrades_a_populated_0001_database(tmp_path):
     check_upgrade_of_a_populated_database(tmp_path, f"sqlite:///{tmp_path}/g.sqlite")
+
+
+def test_metadefs_upgrade_keeps_images_and_downgrades(tmp_path):
+    check_metadefs_upgrade_keeps_images_and_downgrades(f"sqlite:///{tmp_path}/g.sqlite")
 
 
 def test_downgrade_to_base_and_back(tmp_path):

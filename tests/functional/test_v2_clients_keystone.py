@@ -288,3 +288,25 @@ def test_openstack_with_a_wrong_password_fails_before_glance(keystone_glance):
     assert done.returncode != 0
     assert "401" in done.stderr or "authenticat" in done.stderr.lower()
     assert "wrong" not in done.stdout
+
+
+def test_metadefs_default_policy_with_keystone_tokens(keystone_glance):
+    """/v2/metadefs: admins write, members read public namespaces, no token reads nothing."""
+    url = keystone_glance.api.url
+    NS = "/v2/metadefs/namespaces"
+    as_user = lambda user: {"X-Auth-Token": keystone_glance.token(user)}
+    call = lambda method, path, user=None, **kw: requests.request(
+        method, url + path, headers=as_user(user) if user else {}, timeout=30, **kw)
+    name = _name("ks-ns")
+    assert call("POST", NS, "owner", json={"namespace": name}).status_code == 403
+    assert call("POST", NS, json={"namespace": name}).status_code == 401
+    made = call("POST", NS, "admin", json={"namespace": name, "tags": [{"name": "t"}]})
+    assert made.status_code == 201, made.text
+    assert call("GET", f"{NS}/{name}", "owner").status_code == 404      # private, not theirs
+    assert call("GET", f"{NS}/{name}").status_code == 401
+    public = {"namespace": name, "visibility": "public"}
+    assert call("PUT", f"{NS}/{name}", "admin", json=public).status_code == 200
+    assert call("GET", f"{NS}/{name}", "owner").json()["tags"] == [{"name": "t"}]
+    assert call("DELETE", f"{NS}/{name}", "owner").status_code == 403
+    assert call("GET", f"{NS}/{name}/tags", "admin").json() == {"tags": [{"name": "t"}]}
+    assert call("DELETE", f"{NS}/{name}", "admin").status_code == 204

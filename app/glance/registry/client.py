@@ -10,6 +10,7 @@ from urllib.parse import quote
 import requests
 
 from glance.errors import StatusError, by_status
+from glance.registry.metadef_client import MetadefClient
 
 JSON = "application/json"
 
@@ -87,7 +88,7 @@ def _wire(value):
     return value
 
 
-class RegistryClient:
+class RegistryClient(MetadefClient):
     """Talk to glance-registry at ``host:port`` with JSON over HTTP.
 
     ``headers`` on every method are the caller's auth headers (X-Auth-Token,

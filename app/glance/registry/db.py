@@ -113,6 +113,8 @@ def db_sync(engine):
 
 def _unversioned_revision(conn):
     """The revision whose schema an unversioned database's tables have."""
+    if "metadef_namespaces" in sa.inspect(conn).get_table_names():
+        return "0003"
     columns = {c["name"] for c in sa.inspect(conn).get_columns("images")}
     return "0002" if "visibility" in columns else "0001"
 

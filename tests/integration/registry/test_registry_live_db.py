@@ -2,6 +2,7 @@
 import pytest
 
 from contract.registry import RegistryContract
+from contract.registry_metadefs import RegistryMetadefsContract
 from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import live_registry, wiped_registry
 
@@ -16,5 +17,5 @@ def registry(live):
     return wiped_registry(*live)
 
 
-class TestLiveRegistryDatabase(RegistryContract, RegistryV2Contract):
+class TestLiveRegistryDatabase(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
     pass

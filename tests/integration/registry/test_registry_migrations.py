@@ -1,5 +1,6 @@
 """Alembic migrations and glance-manage on real MariaDB and PostgreSQL."""
 from contract.registry_migrations import (check_downgrade_and_upgrade,
+                                          check_metadefs_upgrade_keeps_images_and_downgrades,
                                           check_sync_from_empty_and_again,
                                           check_sync_adopts_an_unversioned_current_schema,
                                           check_sync_keeps_images_of_unversioned_database,
@@ -24,3 +25,7 @@ def test_db_sync_upgrades_a_populated_0001_database(tmp_path, fresh_database_url
 
 def test_downgrade_to_base_and_back(fresh_database_url):
     check_downgrade_and_upgrade(fresh_database_url)
+
+
+def test_metadefs_upgrade_keeps_images_and_downgrades(fresh_database_url):
+    check_metadefs_upgrade_keeps_images_and_downgrades(fresh_database_url)

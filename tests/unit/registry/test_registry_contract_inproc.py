@@ -2,26 +2,22 @@
 import pytest
 
 from contract.registry import RegistryContract
+from contract.registry_metadefs import RegistryMetadefsContract
 from contract.registry_v2 import RegistryV2Contract
-from contract.registry_support import InProcessRegistry
-from glance import config
-from glance.registry import create_app, db
+from contract.registry_support import InProcessRegistry, in_memory_app
 
 
 @pytest.fixture(scope="module")
 def app():
-    conf = config.load_config("glance-registry").replace(sql_connection="sqlite://")
-    engine = db.make_engine("sqlite://")
-    yield create_app(conf, engine=engine)
-    engine.dispose()
+    yield from in_memory_app()
 
 
 @pytest.fixture
 def registry(app):
-    client = InProcessRegistry(app, app.extensions["glance_registry"].engine)
+    client = InProcessRegistry(app)
     client.wipe()
     return client
 
 
-class TestInProcessRegistry(RegistryContract, RegistryV2Contract):
+class TestInProcessRegistry(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
     pass

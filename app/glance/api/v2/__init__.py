@@ -5,6 +5,9 @@ upload path and :class:`glance.context.RequestContext` as v1, so one image
 is the same image through both APIs.
 """
 from glance.api.v2 import discovery, identity, image_data, images, members, schemas, tags
+from glance.api.v2 import metadef_items, metadef_schemas, metadefs
 
 BLUEPRINTS = (images.bp, image_data.bp, tags.bp, members.bp, schemas.bp, discovery.bp,
               identity.bp)
+# The metadata definitions catalog (/v2/metadefs, /v2/schemas/metadefs).
+BLUEPRINTS += (metadefs.bp, metadef_items.bp, metadef_schemas.bp)
