@@ -204,6 +204,13 @@ OPTIONS = [
         ("s3_store_region", "str", "us-east-1", "Region name sent to the endpoint."),
         ("s3_store_large_object_size", "int", 100, "Images of this many MiB or more use multipart upload."),
         ("s3_store_large_object_chunk_size", "int", 10, "Multipart part size in MiB (at least 5)."),
+        ("s3_store_max_retries", "int", 3, "Times one S3 request is retried after a connection "
+         "error, a timeout or a 5xx/throttling answer, with growing random pauses (up to 20 s) "
+         "between tries; an upload part only while none of its bytes were sent. 0: no retries."),
+        ("s3_store_connect_timeout", "int", 10, "Seconds to wait for a connection to the S3 "
+         "endpoint."),
+        ("s3_store_read_timeout", "int", 60, "Seconds to wait for the S3 endpoint to answer or "
+         "send the next bytes."),
     ),
     *_opts("HTTP store", STORES,
         ("http_store_allow_private", "bool", False, "Allow image locations on loopback, link-local "

@@ -26,7 +26,6 @@ import sqlalchemy as sa
 from glance.registry import db
 from glance.registry.models import Image, utcnow
 from glance.store import build_stores
-from glance.store import leftovers as store_leftovers
 from glance.store.base import NotFound, StoreError
 
 LOG = logging.getLogger(__name__)
@@ -144,13 +143,11 @@ class Scrubber:
         """Every leftover the scrubber may remove now."""
         cutoff = time.time() - self.stale_time
         found = []
-        for store in self.stores.stores.values():
-            if isinstance(store, Exception) or store.read_only:
-                continue
+        for name, store in self.stores.configured().items():
             try:
-                found.extend(store_leftovers.find(store, cutoff))
-            except (StoreError, OSError) as exc:
-                LOG.error("Cannot list the %s store: %s", store.name, exc)
+                found.extend(store.leftovers(cutoff))
+            except StoreError as exc:
+                LOG.error("Cannot list the %s store: %s", name, exc)
         statuses = self._statuses({item.image_id for item in found})
         return [item for item in found if _removable(item, statuses.get(item.image_id))]
 

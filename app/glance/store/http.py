@@ -38,10 +38,11 @@ class HTTPStore:
     """Read-only access to images on web servers; see the module docstring."""
 
     name = "http"
+    description = "HTTP store (read-only)"
     schemes = ("http", "https")
     read_only = True
 
-    def __init__(self, allow_private=False, timeout=60, ca_file=""):
+    def __init__(self, *, allow_private, timeout, ca_file):
         self.allow_private = allow_private
         self.timeout = timeout
         self.verify = ca_file or True
@@ -49,9 +50,8 @@ class HTTPStore:
     @classmethod
     def from_config(cls, conf):
         """Build from ``http_store_*`` options; needs nothing else."""
-        return cls(allow_private=conf.get("http_store_allow_private", False),
-                   timeout=conf.get("http_store_timeout", 60),
-                   ca_file=conf.get("http_store_ca_file", ""))
+        return cls(allow_private=conf.http_store_allow_private,
+                   timeout=conf.http_store_timeout, ca_file=conf.http_store_ca_file)
 
     def check_location(self, uri):
         """Accept ``uri`` only if it is http(s) and its host is allowed.
@@ -192,6 +192,10 @@ class HTTPStore:
     def owns(self, uri, image_id):
         """Never: this store writes nothing."""
         return False
+
+    def leftovers(self, cutoff):
+        """Nothing: this store writes nothing."""
+        return iter(())
 
     def delete(self, uri):
         """:raises ReadOnly: always; the image stays on its web server."""

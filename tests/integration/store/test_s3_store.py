@@ -128,8 +128,8 @@ def test_rclone_dying_mid_upload_leaves_no_object_or_upload(rclone, s3_check, kn
 
 def test_swift_proxy_dying_mid_multipart_upload_aborts_it(saio, s3_check):
     backend = (saio, *saio.s3_keys)
-    store, image_id, data = make_store(backend), new_id(), os.urandom(16 * MiB)
-    store.retries = 12                   # keep retrying the abort while the proxy restarts
+    # Retries keep the abort going while the proxy restarts.
+    store, image_id, data = make_store(backend, s3_store_max_retries=12), new_id(), os.urandom(16 * MiB)
     outage = Outage(saio.stop_proxy, saio.start_proxy)
     try:
         with pytest.raises(base.BackendError):
