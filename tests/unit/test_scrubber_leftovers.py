@@ -18,6 +18,9 @@ def _item(partial):
 
 @pytest.mark.parametrize("status, partial, removable", [
     ("saving", True, False),          # a live upload's .part or multipart upload
+    ("uploading", True, False),       # a long v2 stage's multipart upload
+    ("importing", True, False),       # a long web-download's multipart upload
+    ("uploading", False, False),      # staged data waiting for its import
     ("killed", True, True),
     ("active", True, True),           # a stray .part next to a complete image
     ("deleted", True, True),
