@@ -215,7 +215,12 @@ OPTIONS = [
     *_opts("HTTP store", STORES,
         ("http_store_allow_private", "bool", False, "Allow image locations on loopback, link-local "
          "and private addresses (off: the API is not a way into the internal network)."),
-        ("http_store_timeout", "int", 60, "Seconds to wait for a remote image server."),
+        ("http_store_timeout", "int", 60, "Seconds to wait for a remote image server to accept "
+         "a connection, answer, or send the next bytes."),
+        ("http_store_transfer_timeout", "int", 3600, "Most seconds one read from an image "
+         "server may take in all (a web-download, or the download of an image with an http "
+         "location), redirects included; then the connection is cut and the read fails, so "
+         "a server that trickles bytes holds no thread for longer."),
         ("http_store_ca_file", "str", "", "CA certificates (PEM) that https image locations are "
          "verified against; empty: the system's."),
     ),

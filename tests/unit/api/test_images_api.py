@@ -122,8 +122,9 @@ def test_location_registration_skips_saving(client, registry):
     assert "location" not in image
 
 
-@pytest.mark.parametrize("location", ["file:///etc/shadow", "ftp://x/y", "/etc/passwd"])
-def test_local_or_unknown_locations_are_400(client, location):
+@pytest.mark.parametrize("location", ["file:///etc/shadow", "ftp://x/y", "/etc/passwd",
+                                      "http://[::1", "http://[64:ff9b::7f00:1]/x"])
+def test_local_invalid_or_unknown_locations_are_400(client, location):
     assert post(client, name="x", location=location).status_code == 400
 
 
