@@ -218,13 +218,23 @@ class SwiftStore(ObjectStore):
                         content_type="application/octet-stream")
 
     def _remove(self, conn, names):
-        for name in reversed(names):
+        """Delete what a failed upload wrote; stop at the first delete Swift fails.
+
+        Each delete is retried with backoff: with Swift down, trying the other
+        segments too held the upload's thread for minutes.  glance-scrubber
+        removes what is left once the image is killed.
+        """
+        for done, name in enumerate(reversed(names)):
             try:
                 conn.delete_object(self.container, name)
-            except Exception as exc:  # already gone, or Swift is down for good
-                if getattr(exc, "http_status", None) != 404:
-                    LOG.error("Could not remove %s/%s after a failed upload: %s",
-                              self.container, name, self._error(exc, name))
+            except Exception as exc:
+                if getattr(exc, "http_status", None) == 404:
+                    continue            # already gone
+                LOG.error("Could not remove %s/%s and %d more objects after a failed "
+                          "upload (glance-scrubber removes them once the image is killed): "
+                          "%s", self.container, name, len(names) - done - 1,
+                          self._error(exc, name))
+                return
 
     def get(self, uri, offset=0, length=None):
         """Stream the object; the iterator raises BackendError if it ends short.
