@@ -30,6 +30,7 @@ from glance.store.base import StoreError
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+WEB_SCHEMES = ("http", "https")
 
 
 class RangeNotSatisfiable(APIError):
@@ -181,11 +182,12 @@ def _web_download(image, uri):
     if image["status"] != "queued":
         raise Conflict(f"Image {image['id']} is {image['status']}: only a queued image "
                        "can be imported")
-    source = context.stores().for_uri(uri)      # only http(s): UnknownScheme -> 400
-    check = getattr(source, "check_location", None)
-    if check is None:
+    # Only a web server: a store's own location (s3+http://…) would be read with
+    # glance's credentials, whoever's image it holds.
+    if uri.partition("://")[0].lower() not in WEB_SCHEMES:
         raise BadRequest("web-download takes an http:// or https:// URI")
-    check(uri)                                  # the HTTP store's address guard -> 400
+    source = context.stores().for_uri(uri)      # BadLocation -> 400
+    source.check_location(uri)                  # the HTTP store's address guard -> 400
     target = context.stores().by_name(None)
     upload._reserve(image["id"], "importing")
     app = current_app._get_current_object()
