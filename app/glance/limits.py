@@ -1,13 +1,13 @@
 """Input limits shared by glance-api and glance-registry.
 
 No Flask or SQLAlchemy here: both servers (and their tests) import it.  Every
-check raises :class:`LimitError`, which carries the status to answer; each
-server turns it into its own error type.
+check raises :class:`~glance.errors.BadRequest` (or, over a quota,
+:class:`~glance.errors.TooLarge`), which both servers answer as they are.
 """
 import json
 import re
 
-from glance.errors import StatusError
+from glance.errors import BadRequest, TooLarge
 
 BIGINT_MAX = 2 ** 63 - 1
 DIGITS = re.compile(r"[0-9]{1,19}")     # 19 digits hold any value up to BIGINT_MAX
@@ -17,39 +17,33 @@ CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")     # all but HTAB
 LIST_CONTROLS = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
 
-class LimitError(StatusError):
-    """A request breaks a limit or sends a value of the wrong kind (400 unless told)."""
-
-    status = 400
-
-
 def parse_count(name, text, maximum=BIGINT_MAX):
     """A count given as text: plain ASCII digits only, at most ``maximum``.
 
     ``int()`` alone would take ``' 5'``, ``'+5'``, ``'5_0'`` and ``'١٢'``.
 
-    :raises LimitError: not digits, or too large.
+    :raises BadRequest: not digits, or too large.
     """
     if not isinstance(text, str) or not DIGITS.fullmatch(text):
         shown = text if not isinstance(text, str) or len(text) <= 40 else text[:40] + "..."
-        raise LimitError(f"Invalid value {shown!r} for {name}: it must be a whole number "
+        raise BadRequest(f"Invalid value {shown!r} for {name}: it must be a whole number "
                          f"from 0 to {maximum}, in ASCII digits")
     value = int(text)
     if value > maximum:
-        raise LimitError(f"Invalid value {value} for {name}: it must be at most {maximum}")
+        raise BadRequest(f"Invalid value {value} for {name}: it must be at most {maximum}")
     return value
 
 
 def parse_bool(name, text):
     """``true``/``false`` (any case) or ``1``/``0``.
 
-    :raises LimitError: anything else.
+    :raises BadRequest: anything else.
     """
     lowered = text.strip().lower() if isinstance(text, str) else None
     if lowered in TRUE or lowered in FALSE:
         return lowered in TRUE
     shown = text if not isinstance(text, str) or len(text) <= 40 else text[:40] + "..."
-    raise LimitError(f"Invalid value {shown!r} for {name}: it must be true or false")
+    raise BadRequest(f"Invalid value {shown!r} for {name}: it must be true or false")
 
 
 def check_headers(environ, conf):
@@ -60,17 +54,17 @@ def check_headers(environ, conf):
     ``max_request_header_size``, waitress's ``max_request_header_size``);
     neither counts them.
 
-    :raises LimitError: 400 with the count and the limit.
+    :raises BadRequest: 400 with the count and the limit.
     """
     for key, value in environ.items():
         if key.startswith("HTTP_") and isinstance(value, str) and CONTROL.search(value):
             name = key[5:].replace("_", "-").title()
-            raise LimitError(f"Invalid value in header {name}: control characters are not "
+            raise BadRequest(f"Invalid value in header {name}: control characters are not "
                              "allowed in HTTP header values")
     count = sum(1 for key in environ if key.startswith("HTTP_"))
     count += sum(1 for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key))
     if count > conf.max_header_count:
-        raise LimitError(f"Too many request headers: {count}; at most "
+        raise BadRequest(f"Too many request headers: {count}; at most "
                          f"{conf.max_header_count} are accepted")
 
 
@@ -78,32 +72,32 @@ def check_filter_count(params, conf):
     """Refuse a list query with more than ``max_list_filters`` filters.
 
     :param params: the query parameters as ``(name, value)`` pairs.
-    :raises LimitError:
+    :raises BadRequest:
     """
     count = sum(1 for name, _ in params if name not in LIST_CONTROLS)
     if count > conf.max_list_filters:
-        raise LimitError(f"Too many filters in the query: {count}; at most "
+        raise BadRequest(f"Too many filters in the query: {count}; at most "
                          f"{conf.max_list_filters} are accepted")
 
 
 def check_property_count(count, conf):
-    """:raises LimitError: 413 when an image would have more properties than the quota."""
+    """:raises TooLarge: when an image would have more properties than the quota."""
     if count > conf.image_property_quota:
-        raise LimitError(f"An image may have at most {conf.image_property_quota} properties; "
-                         f"this request would give it {count}", 413)
+        raise TooLarge(f"An image may have at most {conf.image_property_quota} properties; "
+                       f"this request would give it {count}")
 
 
 def check_tag_count(count, conf):
-    """:raises LimitError: 413 when an image would have more tags than ``image_tag_quota``."""
+    """:raises TooLarge: when an image would have more tags than ``image_tag_quota``."""
     if count > conf.image_tag_quota:
-        raise LimitError(f"An image may have at most {conf.image_tag_quota} tags; "
-                         f"this request would give it {count}", 413)
+        raise TooLarge(f"An image may have at most {conf.image_tag_quota} tags; "
+                       f"this request would give it {count}")
 
 
 def check_length(what, text, limit):
-    """:raises LimitError: ``text`` is longer than ``limit`` characters."""
+    """:raises BadRequest: ``text`` is longer than ``limit`` characters."""
     if text is not None and len(text) > limit:
-        raise LimitError(f"{what} is too long: {len(text)} characters; at most {limit} "
+        raise BadRequest(f"{what} is too long: {len(text)} characters; at most {limit} "
                          "are accepted")
 
 

@@ -1,7 +1,7 @@
 """The checks glance-api and glance-registry share (glance.limits)."""
 import pytest
 
-from glance import limits
+from glance import errors, limits
 from glance.config import load_config
 
 CONF = load_config("glance-api", overrides={"max_header_count": "3", "max_list_filters": "2"})
@@ -15,14 +15,14 @@ def test_plain_digits_are_counts(text, value):
 @pytest.mark.parametrize("text", ["", " 5", "5 ", "+5", "-5", "5_0", "\u0661\u0662", "\u00b2",
                                   "0x10", "1e3", "5.0", str(2 ** 63), "9" * 5000, None, 5])
 def test_anything_else_is_refused(text):
-    with pytest.raises(limits.LimitError) as info:
+    with pytest.raises(errors.StatusError) as info:
         limits.parse_count("size", text)
     assert info.value.status == 400 and "size" in info.value.message
 
 
 def test_counts_have_a_maximum():
     assert limits.parse_count("min_ram", "10", maximum=10) == 10
-    with pytest.raises(limits.LimitError):
+    with pytest.raises(errors.StatusError):
         limits.parse_count("min_ram", "11", maximum=10)
 
 
@@ -34,24 +34,24 @@ def test_booleans(text, value):
 
 @pytest.mark.parametrize("text", ["yes", "no", "", "2", "t", None])
 def test_not_booleans(text):
-    with pytest.raises(limits.LimitError):
+    with pytest.raises(errors.StatusError):
         limits.parse_bool("is_public", text)
 
 
 def test_header_count_and_control_characters():
     limits.check_headers({"HTTP_A": "1", "HTTP_B": "2", "CONTENT_TYPE": "x"}, CONF)
-    with pytest.raises(limits.LimitError, match="Too many request headers: 4"):
+    with pytest.raises(errors.StatusError, match="Too many request headers: 4"):
         limits.check_headers({"HTTP_A": "1", "HTTP_B": "2", "HTTP_C": "3", "CONTENT_LENGTH": "5"},
                              CONF)
     limits.check_headers({"HTTP_X_TAB": "a\tb"}, CONF)
-    with pytest.raises(limits.LimitError, match="header X-Roles"):
+    with pytest.raises(errors.StatusError, match="header X-Roles"):
         limits.check_headers({"HTTP_X_ROLES": "admin\x00"}, CONF)
 
 
 def test_filter_count_leaves_out_paging_and_sorting():
     limits.check_filter_count([("name", "a"), ("limit", "1"), ("marker", "m"),
                                ("sort_key", "name"), ("property-a", "b")], CONF)
-    with pytest.raises(limits.LimitError, match="Too many filters in the query: 3"):
+    with pytest.raises(errors.StatusError, match="Too many filters in the query: 3"):
         limits.check_filter_count([("name", "a"), ("property-a", "b"), ("size_min", "1")], CONF)
 
 

@@ -11,7 +11,7 @@ Each API node answers for its own cache.
 from flask import Blueprint
 
 from glance.api import context
-from glance.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from glance.api.images import json_response
 from glance.cache.entries import cacheable_id
 

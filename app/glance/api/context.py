@@ -5,7 +5,7 @@ them before it acts, and glance-registry asks them again for what reaches it.
 """
 from flask import current_app, g, request
 
-from glance.api.errors import Unauthorized
+from glance.errors import Unauthorized
 from glance.context import IDENTITY_HEADERS, KEYSTONE, from_headers
 
 

@@ -8,7 +8,7 @@ Responses use each attribute's own name: ``x-image-meta-disk_format``.
 import re
 
 from glance import limits
-from glance.api.errors import APIError, BadRequest
+from glance.errors import BadRequest
 
 PREFIX = "x-image-meta-"
 PROPERTY_PREFIX = "x-image-meta-property-"
@@ -76,27 +76,25 @@ def meta_from_headers(headers, conf=None):
     :param conf: when given, the name and property limits of ``conf`` are checked.
     :returns: ``(fields, properties)``; ``properties`` is None when the request
         names none, so a caller can tell "no properties" from "no change".
-    :raises APIError: a value has the wrong type (400) or breaks a limit (400, 413).
+    :raises BadRequest: a value has the wrong type or breaks a limit.
+    :raises TooLarge: more properties than ``image_property_quota``.
     """
     fields, properties = {}, None
-    try:
-        for name, value in headers.items():
-            lower = name.lower().replace("_", "-")
-            if lower.startswith(PROPERTY_PREFIX):
-                key = property_key(lower[len(PROPERTY_PREFIX):])
-                if key:
-                    properties = properties if properties is not None else {}
-                    properties[key] = _text(value)
-            elif lower.startswith(PREFIX):
-                field = lower[len(PREFIX):].replace("-", "_")
-                kind = FIELDS.get(field)
-                converted = _convert(field, kind, _text(value)) if kind else None
-                if kind is str or converted is not None:   # an empty flag says nothing
-                    fields[field] = converted
-        if conf is not None:
-            _check_limits(fields, properties, conf)
-    except limits.LimitError as exc:
-        raise APIError(exc.message, exc.status) from None
+    for name, value in headers.items():
+        lower = name.lower().replace("_", "-")
+        if lower.startswith(PROPERTY_PREFIX):
+            key = property_key(lower[len(PROPERTY_PREFIX):])
+            if key:
+                properties = properties if properties is not None else {}
+                properties[key] = _text(value)
+        elif lower.startswith(PREFIX):
+            field = lower[len(PREFIX):].replace("-", "_")
+            kind = FIELDS.get(field)
+            converted = _convert(field, kind, _text(value)) if kind else None
+            if kind is str or converted is not None:   # an empty flag says nothing
+                fields[field] = converted
+    if conf is not None:
+        _check_limits(fields, properties, conf)
     return fields, properties
 
 
@@ -104,13 +102,13 @@ def check_request(environ, params, conf):
     """The limits every request meets: the number of headers and of list filters.
 
     :param params: the query parameters as ``(name, value)`` pairs.
-    :raises APIError: 400, asking to close the connection (a body may follow).
+    :raises BadRequest: asking to close the connection (a body may follow).
     """
     try:
         limits.check_headers(environ, conf)
         limits.check_filter_count(params, conf)
-    except limits.LimitError as exc:
-        raise APIError(exc.message, exc.status, [("Connection", "close")]) from None
+    except BadRequest as exc:
+        raise BadRequest(exc.message, headers=[("Connection", "close")]) from None
 
 
 def _header_value(value):

@@ -11,6 +11,8 @@ import logging
 import threading
 from contextlib import contextmanager
 
+from glance.errors import Conflict
+
 LOG = logging.getLogger("glance.api")
 
 
@@ -19,10 +21,9 @@ def touch(registry, image_id, headers, status="saving"):
 
     :returns: False if the image is no longer ``saving`` (deleted or killed).
     """
-    from glance.registry.client import Duplicate
     try:
         registry.update(image_id, {}, headers=headers, expect_status=status)
-    except Duplicate:
+    except Conflict:
         return False
     except Exception as exc:     # registry briefly down: try again next beat
         LOG.warning("Heartbeat of image %s failed: %s", image_id, exc)

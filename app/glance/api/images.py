@@ -9,9 +9,9 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import cached, context
-from glance.api.errors import Forbidden, NotFound, status_line
+from glance.api.errors import status_line
+from glance.errors import Forbidden, NotFound
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
-from glance.registry.client import NotFound as RegistryNotFound
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 from glance.store.hashing import HashThread, available
@@ -67,7 +67,7 @@ def show(image_id):
     """
     try:
         image = context.registry().get(image_id, headers=context.auth_headers())
-    except RegistryNotFound:
+    except NotFound:
         cached.forget_if_gone(image_id)     # deleted, maybe through another node
         raise
     headers = image_headers(image, request.host_url.rstrip("/"))

@@ -7,7 +7,8 @@ from flask import Blueprint, Response, request
 
 from glance import limits
 from glance.api import context
-from glance.api.errors import BadRequest, NotFound, status_line
+from glance.api.errors import status_line
+from glance.errors import BadRequest, NotFound
 from glance.api.images import json_response
 
 bp = Blueprint("members", __name__)

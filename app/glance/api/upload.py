@@ -14,12 +14,10 @@ from flask import Blueprint, request
 
 from glance.api import body as request_body
 from glance.api import context
-from glance.api.errors import BadRequest, Conflict, Forbidden
 from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.api.heartbeat import heartbeat
-from glance.registry.client import Duplicate as RegistryDuplicate
-from glance.registry.client import RegistryError
+from glance.errors import BadRequest, Conflict, Forbidden, StatusError
 from glance.store.base import BackendError, NotFound, StoreError
 from glance.store.hashing import MultihashReader
 
@@ -83,7 +81,7 @@ def _reserve(image_id, busy="saving"):
     try:
         context.registry().update(image_id, {"status": busy},
                                   headers=context.service_headers(), expect_status="queued")
-    except RegistryDuplicate:
+    except Conflict:
         raise Conflict(f"Image {image_id} is not queued: another upload to it is in "
                        "progress or done") from None
 
@@ -106,7 +104,7 @@ def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
 
     :param drain: called first on failure; False means the connection must close.
     :returns: the store's ``Stored`` record, with ``hash_algo`` and ``hash_value``.
-    :raises StoreError: (or RegistryError) the image is killed and the store
+    :raises StatusError: the image is killed and the store
         has removed what it wrote.
     """
     hashed = MultihashReader(reader, context.conf().hashing_algorithm)
@@ -120,7 +118,7 @@ def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
         hashed.abandon()
         closed = drain is not None and not drain()
         _kill(image_id, _reason(exc), busy)
-        if not isinstance(exc, (StoreError, RegistryError)):
+        if not isinstance(exc, StatusError):
             LOG.exception("Upload of image %s failed", image_id)
             exc = BackendError(f"Error uploading image: {_reason(exc)}")
         if closed:
@@ -147,7 +145,7 @@ def _activate(image_id, store, stored, busy="saving", changes=None):
     try:
         image = context.registry().update(image_id, changes, headers=context.service_headers(),
                                           expect_status=busy)
-    except RegistryDuplicate:
+    except Conflict:
         _remove_data(store, stored.uri)
         raise Conflict(f"Image {image_id} was deleted or killed during the upload; "
                        "its data has been removed") from None
@@ -165,10 +163,11 @@ def _activate(image_id, store, stored, busy="saving", changes=None):
 def _reason(exc):
     """Why an upload failed, fit for the image.upload ERROR event.
 
-    Store and registry errors are written for clients; anything else may
-    carry a file path or URL, so only its type goes out (the log has the rest).
+    Errors with a status (store, registry, Keystone) are written for clients;
+    anything else may carry a file path or URL, so only its type goes out (the
+    log has the rest).
     """
-    if isinstance(exc, (StoreError, RegistryError)):
+    if isinstance(exc, StatusError):
         return f"{type(exc).__name__}: {exc}"
     return f"{type(exc).__name__} (see the glance-api log)"
 

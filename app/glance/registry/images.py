@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from glance import limits
 from glance.registry import queries, v2_lists, validation
-from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
 from glance.registry.serialize import image_detail, image_index
 
@@ -86,11 +86,8 @@ def details_of(session, rows):
 
 def _list(detail_view):
     conf = state().conf
-    try:
-        query = validation.list_params(request.args, g.ctx.is_admin,
-                                       conf.limit_param_default, conf.api_limit_max)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    query = validation.list_params(request.args, g.ctx.is_admin,
+                                   conf.limit_param_default, conf.api_limit_max)
     with state().Session() as session:
         try:
             rows = queries.list_images(session, g.ctx, query, detail=detail_view)
@@ -116,11 +113,8 @@ def details():
 def list_v2():
     """A page of the v2 list (always full records); see :mod:`glance.registry.v2_lists`."""
     conf = state().conf
-    try:
-        query = validation.list_params_v2(request.args, conf.limit_param_default,
-                                          conf.api_limit_max)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    query = validation.list_params_v2(request.args, conf.limit_param_default,
+                                      conf.api_limit_max)
     with state().Session() as session:
         try:
             rows = v2_lists.list_images(session, g.ctx, query)
@@ -144,16 +138,13 @@ def _writable(body):
     the v1 ``is_public`` flag (None: not given) of a create or update body."""
     values = {k: body[k] for k in WRITABLE if k in body}
     conf = state().conf
-    try:
-        is_public = body.get("is_public")
-        if is_public is not None:
-            is_public = validation.clean_values({"is_public": is_public}, conf)["is_public"]
-        validation.clean_values(values, conf)
-        props = (validation.clean_properties(body["properties"], conf)
-                 if "properties" in body else None)
-        tags = validation.clean_tags(body["tags"], conf) if "tags" in body else None
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    is_public = body.get("is_public")
+    if is_public is not None:
+        is_public = validation.clean_values({"is_public": is_public}, conf)["is_public"]
+    validation.clean_values(values, conf)
+    props = (validation.clean_properties(body["properties"], conf)
+             if "properties" in body else None)
+    tags = validation.clean_tags(body["tags"], conf) if "tags" in body else None
     return values, props, tags, is_public
 
 
@@ -184,28 +175,18 @@ def set_tags(session, image, tags):
             row.deleted, row.deleted_at = True, now
 
 
-def _validate(values):
-    try:
-        validation.validate_image(values)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
-
-
 @bp.post("/images")
 def create():
     body = json_object("image")
     values, props, tags, is_public = _writable(body)
     _v1_visibility(values, is_public, None)
-    try:
-        image_id = validation.new_or_given_id(body.get("id"))
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    image_id = validation.new_or_given_id(body.get("id"))
     require_identity()
     _check_system_fields(values)
     values.setdefault("status", "active" if g.ctx.is_admin else "queued")
     if not g.ctx.is_admin or values.get("owner") is None:
         values["owner"] = g.ctx.owner
-    _validate(values)
+    validation.validate_image(values)
     duplicate = f"An image with identifier {image_id} already exists"
     with state().Session() as session:
         if queries.get_image(session, image_id) is not None:
@@ -254,7 +235,7 @@ def update(image_id):
         _check_system_fields(values, image)
         _v1_visibility(values, is_public, image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
-        _validate({**current, **values})
+        validation.validate_image({**current, **values})
         expected = request.headers.get(EXPECT_STATUS)
         if expected is not None:
             _compare_and_set(session, image, expected, values)
@@ -331,10 +312,7 @@ def _modifiable(session, image_id):
 def add_tag(image_id, tag):
     """Tag the image (204; adding a tag it has is no change)."""
     require_identity()
-    try:
-        validation.clean_tag(tag)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    validation.clean_tag(tag)
     with state().Session() as session:
         image = _modifiable(session, image_id)
         rows = queries.tag_rows(session, image.id)

@@ -12,7 +12,7 @@ private image before it gets here.
 from flask import Blueprint, Response, g, jsonify, request
 
 from glance.registry import queries, validation
-from glance.registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from glance.registry.images import load_undeleted, state
 from glance.registry.models import ImageMember, utcnow
 from glance.registry.serialize import member as member_dict
@@ -47,12 +47,7 @@ def _can_share(value, default):
 
 
 def _status(value):
-    if value is None:
-        return "accepted"
-    try:
-        return validation.member_status(value)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    return "accepted" if value is None else validation.member_status(value)
 
 
 def _set_member(session, image, member, can_share, status="accepted"):

@@ -7,7 +7,7 @@ import pytest
 
 from glance.api import create_app
 from glance.config import load_config
-from glance.registry import client as rc
+from glance import errors
 from glance.store import StoreMap
 from glance.store.filesystem import FilesystemStore
 
@@ -34,16 +34,16 @@ class FakeRegistry:
     def get(self, image_id, headers=None):
         self.calls.append(("get", image_id, headers))
         if image_id not in self.images:
-            raise rc.NotFound(f"No image found with ID {image_id}")
+            raise errors.NotFound(f"No image found with ID {image_id}")
         return copy.deepcopy(self.images[image_id])
 
     def create(self, image, headers=None):
         self.calls.append(("create", copy.deepcopy(image), headers))
         image_id = image.get("id") or str(uuid.uuid4())
         if image_id in self.images:
-            raise rc.Duplicate(f"Image with identifier {image_id} already exists!")
+            raise errors.Conflict(f"Image with identifier {image_id} already exists!")
         if image.get("disk_format") not in (None, "raw", "qcow2", "ami"):
-            raise rc.Invalid(f"Invalid disk format '{image['disk_format']}' for image.")
+            raise errors.BadRequest(f"Invalid disk format '{image['disk_format']}' for image.")
         record = {"id": image_id, "name": None, "status": "queued", "size": 0,
                   "disk_format": None, "container_format": None, "min_disk": 0, "min_ram": 0,
                   "is_public": False, "checksum": None, "owner": None, "location": None,
@@ -58,10 +58,10 @@ class FakeRegistry:
         self.calls.append(("update", image_id, copy.deepcopy(image), purge_props, headers))
         record = self.images.get(image_id)
         if record is None:
-            raise rc.NotFound(f"No image found with ID {image_id}")
+            raise errors.NotFound(f"No image found with ID {image_id}")
         if expect_status is not None and (record["status"] != expect_status
                                           or record.get("deleted")):
-            raise rc.Duplicate(f"Image {image_id} is no longer {expect_status}")
+            raise errors.Conflict(f"Image {image_id} is no longer {expect_status}")
         changes = copy.deepcopy(image)
         properties = changes.pop("properties", None)
         record.update(changes)

@@ -2,7 +2,7 @@
 import pytest
 
 from contract.registry_support import InProcessRegistry
-from glance import config
+from glance import config, errors
 from glance.registry import context, create_app, db, validation
 
 CONF = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
@@ -58,7 +58,7 @@ def test_booleans_accept_text(value, expected):
 
 def test_sizes_are_bounded_by_bigint():
     assert validation.clean_values({"size": str(2 ** 63 - 1)}, CONF)["size"] == 2 ** 63 - 1
-    with pytest.raises(validation.Invalid):
+    with pytest.raises(errors.BadRequest):
         validation.clean_values({"size": 2 ** 63}, CONF)
 
 

@@ -4,7 +4,7 @@ Base fields go to registry columns; every other key is an extra property
 (a v1 property).  Read-only and reserved names are refused with 403 as Glance does.
 """
 from glance.api import context
-from glance.api.errors import BadRequest, Forbidden
+from glance.errors import BadRequest, Forbidden
 from glance.api.v2.wire import BASE, READ_ONLY, RESERVED_PREFIX, VISIBILITIES
 from glance.registry import validation
 

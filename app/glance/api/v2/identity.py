@@ -8,8 +8,8 @@ the command.  Under keystone the lookup goes to Keystone and never here.
 """
 from flask import Blueprint
 
-from glance.api.errors import Forbidden, NotFound
 from glance.api import context
+from glance.errors import Forbidden, NotFound
 
 bp = Blueprint("v2_identity", __name__)
 

@@ -19,21 +19,16 @@ from flask import Blueprint, Response, current_app, request
 
 from glance.api import body as request_body
 from glance.api import context, upload
-from glance.api.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, \
-    UnsupportedMediaType, status_line
+from glance.api.errors import status_line
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
+    StatusError, UnsupportedMediaType
 from glance.api.images import open_data, sending, whole_download
 from glance.api.v2.images import get_image, modifiable
 from glance.api.v2.wire import empty, json_body
-from glance.registry.client import Duplicate as RegistryDuplicate
-from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-class RangeNotSatisfiable(APIError):
-    status = 416
 
 
 def _check_octet_stream():
@@ -154,7 +149,7 @@ def _import_staged(image):
     try:
         context.registry().update(image["id"], {"status": "active"},
                                   headers=context.service_headers(), expect_status="uploading")
-    except RegistryDuplicate:
+    except Conflict:
         raise Conflict(f"Image {image['id']} changed status during the import") from None
 
 
@@ -212,7 +207,7 @@ def _download(app, image_id, source, target, uri):
                 if close:
                     close()
             upload._activate(image_id, target, stored, "importing")
-        except (StoreError, APIError) as exc:
+        except StatusError as exc:
             LOG.warning("web-download of image %s failed: %s", image_id, exc)
         except Exception:
             LOG.exception("web-download of image %s failed", image_id)

@@ -6,13 +6,11 @@ from flask import Blueprint, request
 
 from glance.api import context
 from glance.api import images as v1_images
-from glance.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.api.headers import public
 from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
 from glance.api.v2.wire import empty, image_view, json_body, json_response
-from glance.registry.client import Duplicate as RegistryDuplicate
-from glance.registry.client import NotFound as RegistryNotFound
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_images", __name__)
@@ -30,7 +28,7 @@ def get_image(image_id):
     """The caller's view of an image record; 404 when it may not see it."""
     try:
         image = context.registry().get(image_id, headers=context.auth_headers())
-    except RegistryNotFound:
+    except NotFound:
         raise NotFound(f"No image found with ID {image_id}") from None
     if image.get("deleted") or image.get("status") == "deleted":
         raise NotFound(f"No image found with ID {image_id}")
@@ -64,7 +62,7 @@ def create():
         record["id"] = image_id
     try:
         image = context.registry().create(record, headers=context.auth_headers())
-    except RegistryDuplicate:
+    except Conflict:
         raise Conflict(f"Image with identifier {image_id} already exists!") from None
     context.notifier().info("image.create", public(image))
     methods = context.conf().enabled_import_methods
@@ -163,7 +161,7 @@ def _change_status(image_id, wanted, allowed_from):
     try:
         context.registry().update(image_id, {"status": wanted},
                                   headers=context.service_headers(), expect_status=status)
-    except RegistryDuplicate:
+    except Conflict:
         raise Conflict(f"Image {image_id} changed status meanwhile; try again") from None
     return empty(204)
 

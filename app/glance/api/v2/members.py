@@ -8,7 +8,7 @@ own membership only; the owner and admins see them all.
 from flask import Blueprint
 
 from glance.api import context
-from glance.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.api.v2.images import get_image, modifiable
 from glance.api.v2.wire import MEMBER_STATUSES, empty, json_body, json_response, \
     member_view, visibility

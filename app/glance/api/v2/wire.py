@@ -9,7 +9,8 @@ from flask import Response, request
 
 from glance import limits
 from glance.api import context
-from glance.api.errors import APIError, BadRequest, UnsupportedMediaType, status_line
+from glance.api.errors import status_line
+from glance.errors import BadRequest, TooLarge, UnsupportedMediaType
 from glance.context import visibility_of
 
 # Always present in an image (null when unset), in Glance's order.
@@ -27,10 +28,6 @@ WRITABLE = ("name", "visibility", "protected", "os_hidden", "owner", "container_
 RESERVED_PREFIX = "os_glance"
 VISIBILITIES = ("public", "community", "shared", "private")
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
-
-
-class RequestEntityTooLarge(APIError):
-    status = 413
 
 
 def timestamp(value):
@@ -95,7 +92,7 @@ def json_body(kinds=("application/json",), required=True):
     """The request's JSON document, read up to ``max_json_body`` bytes.
 
     :param kinds: accepted media types; anything else is 415.
-    :raises UnsupportedMediaType: :raises RequestEntityTooLarge: :raises BadRequest:
+    :raises UnsupportedMediaType: :raises TooLarge: :raises BadRequest:
     """
     kind = (request.mimetype or "").lower()
     raw_len = request.content_length
@@ -104,11 +101,11 @@ def json_body(kinds=("application/json",), required=True):
                                    f"expected {' or '.join(kinds)}")
     limit = context.conf().max_json_body
     if raw_len is not None and raw_len > limit:       # refused before reading it
-        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes",
+        raise TooLarge(f"Request body is larger than {limit} bytes",
                                     headers=[("Connection", "close")])
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
+        raise TooLarge(f"Request body is larger than {limit} bytes")
     if not raw.strip():
         if required:
             raise BadRequest("Request body is required")
