@@ -24,6 +24,8 @@ the owner and admins.
 """
 from dataclasses import dataclass, field
 
+from glance.rules import DELETED, PUBLIC, READABLE_BY_ALL, SHARED
+
 NOAUTH = "noauth"
 KEYSTONE = "keystone"
 
@@ -46,10 +48,7 @@ def visibility_of(image):
     visibility = _field(image, "visibility")
     if visibility:
         return visibility
-    return "public" if _field(image, "is_public") else "shared"
-
-
-READABLE_BY_ALL = ("public", "community")
+    return PUBLIC if _field(image, "is_public") else SHARED
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ class RequestContext:
         """
         if self.is_admin:
             return True
-        if _field(image, "deleted"):
+        if _field(image, DELETED):
             return False
         visibility = visibility_of(image)
         if visibility in READABLE_BY_ALL:
@@ -93,7 +92,7 @@ class RequestContext:
         # (Diablo's "beta image"), but listed only to admins.
         if _field(image, "owner") is None or self.owns(image):
             return True
-        return visibility == "shared" and is_member
+        return visibility == SHARED and is_member
 
     def can_modify(self, image):
         """May the caller update or delete ``image``?"""

@@ -25,12 +25,13 @@ import sqlalchemy as sa
 
 from glance.registry import db
 from glance.registry.models import Image, utcnow
+from glance.rules import DELETED, KILLED, PENDING_DELETE, SAVING
 from glance.store import build_stores
 from glance.store import leftovers as store_leftovers
 from glance.store.base import NotFound, StoreError
 
 LOG = logging.getLogger(__name__)
-GONE = ("killed", "deleted")      # images whose whole files and objects may go
+GONE = (KILLED, DELETED)      # images whose whole files and objects may go
 
 
 class Scrubber:
@@ -72,7 +73,7 @@ class Scrubber:
         """``(id, updated_at)`` of saving images untouched for ``saving_stale_time``."""
         cutoff = utcnow() - datetime.timedelta(seconds=self.stale_time)
         query = (sa.select(Image.id, Image.updated_at)
-                 .where(Image.status == "saving", Image.deleted == sa.false(),
+                 .where(Image.status == SAVING, Image.deleted == sa.false(),
                         Image.updated_at <= cutoff))
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
@@ -90,9 +91,9 @@ class Scrubber:
         cutoff = utcnow() - datetime.timedelta(seconds=self.stale_time)
         with self.engine.begin() as conn:
             # Conditional: a heartbeat that came meanwhile keeps the upload alive.
-            conn.execute(sa.update(Image).where(Image.id == image_id, Image.status == "saving",
+            conn.execute(sa.update(Image).where(Image.id == image_id, Image.status == SAVING,
                                                 Image.updated_at <= cutoff)
-                         .values(status="killed", updated_at=utcnow()))
+                         .values(status=KILLED, updated_at=utcnow()))
 
     # -- 2. delayed deletes --------------------------------------------------------
 
@@ -100,7 +101,7 @@ class Scrubber:
         """Images whose data may now be removed: ``(id, location)`` pairs."""
         cutoff = utcnow() - datetime.timedelta(seconds=self.scrub_time)
         query = (sa.select(Image.id, Image.location)
-                 .where(Image.status == "pending_delete", Image.deleted_at <= cutoff)
+                 .where(Image.status == PENDING_DELETE, Image.deleted_at <= cutoff)
                  .order_by(Image.deleted_at))
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
@@ -135,8 +136,8 @@ class Scrubber:
             LOG.info("Data of image %s was already gone", image_id)
         with self.engine.begin() as conn:
             conn.execute(sa.update(Image).where(Image.id == image_id,
-                                                Image.status == "pending_delete")
-                         .values(status="deleted"))
+                                                Image.status == PENDING_DELETE)
+                         .values(status=DELETED))
 
     # -- 3. leftovers ------------------------------------------------------------
 
@@ -182,5 +183,5 @@ def _removable(item, status):
     if status is None:
         return False
     if item.partial:
-        return status != "saving"
+        return status != SAVING
     return status in GONE

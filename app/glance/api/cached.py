@@ -8,10 +8,9 @@ import logging
 from glance.api import context
 from glance.cache import stream
 from glance.errors import NotFound
+from glance.rules import GONE
 
 LOG = logging.getLogger("glance.api")
-
-GONE = ("deleted", "pending_delete", "killed")
 
 
 def cache():

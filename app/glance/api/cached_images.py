@@ -14,6 +14,7 @@ from glance.api import context
 from glance.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from glance.api.images import json_response
 from glance.cache.entries import cacheable_id
+from glance.rules import ACTIVE
 
 bp = Blueprint("cached_images", __name__)
 
@@ -61,7 +62,7 @@ def queue(image_id):
     """Queue an active image with data; glance-cache-prefetcher fetches it."""
     node = _admin_cache()
     image = context.registry().get(image_id, headers=context.auth_headers())
-    if image.get("status") != "active" or not image.get("location"):
+    if image.get("status") != ACTIVE or not image.get("location"):
         raise BadRequest(f"Image {image_id} is not active: only active images are cached")
     if not cacheable_id(image_id):
         raise BadRequest(f"Image id {image_id!r} cannot be a cache file name")

@@ -7,7 +7,7 @@ Responses use each attribute's own name: ``x-image-meta-disk_format``.
 """
 import re
 
-from glance import limits
+from glance import rules
 from glance.errors import BadRequest
 
 PREFIX = "x-image-meta-"
@@ -24,8 +24,6 @@ FIELDS = {
 HIDDEN = ("location",)
 # The registry's v2 fields: not part of v1's answers, which stay as they were.
 V2_FIELDS = ("visibility", "os_hidden", "os_hash_algo", "os_hash_value", "tags")
-
-MAX_SIZE = 2 ** 50
 
 
 def property_key(raw):
@@ -46,26 +44,27 @@ def _convert(field, kind, value):
     if value == "" or value == "None":
         return None
     if kind is bool:
-        return limits.parse_bool(field, value)
+        return rules.parse_bool(field, value)
     if kind is int:
         if field == "size" and not re.fullmatch("[0-9]+", value):
             raise BadRequest(f"Incoming image size of {value[:40]!r} was not convertible "
                              "to an integer.")
-        number = limits.parse_count(field, value)
-        if field == "size" and number > MAX_SIZE:
-            raise BadRequest(f"Denying attempt to upload image larger than {MAX_SIZE} bytes.")
+        number = rules.parse_count(field, value)
+        if field == "size" and number > rules.MAX_IMAGE_SIZE:
+            raise BadRequest("Denying attempt to upload image larger than "
+                             f"{rules.MAX_IMAGE_SIZE} bytes.")
         return number
     return value
 
 
 def _check_limits(fields, properties, conf):
-    limits.check_length("Image name", fields.get("name"), conf.image_name_max_length)
+    rules.check_length("Image name", fields.get("name"), conf.image_name_max_length)
     if properties is None:
         return
-    limits.check_property_count(len(properties), conf)
+    rules.check_property_count(len(properties), conf)
     for key, value in properties.items():
-        limits.check_length(f"Property name {key[:40]!r}", key, conf.property_key_max_length)
-        limits.check_length(f"Value of property {key[:40]!r}", value,
+        rules.check_length(f"Property name {key[:40]!r}", key, conf.property_key_max_length)
+        rules.check_length(f"Value of property {key[:40]!r}", value,
                             conf.property_value_max_length)
 
 
@@ -105,8 +104,8 @@ def check_request(environ, params, conf):
     :raises BadRequest: asking to close the connection (a body may follow).
     """
     try:
-        limits.check_headers(environ, conf)
-        limits.check_filter_count(params, conf)
+        rules.check_headers(environ, conf)
+        rules.check_filter_count(params, conf)
     except BadRequest as exc:
         raise BadRequest(exc.message, headers=[("Connection", "close")]) from None
 

@@ -12,11 +12,12 @@ import threading
 from contextlib import contextmanager
 
 from glance.errors import Conflict
+from glance.rules import SAVING
 
 LOG = logging.getLogger("glance.api")
 
 
-def touch(registry, image_id, headers, status="saving"):
+def touch(registry, image_id, headers, status=SAVING):
     """Refresh ``updated_at`` of a ``saving`` image.
 
     :returns: False if the image is no longer ``saving`` (deleted or killed).
@@ -31,7 +32,7 @@ def touch(registry, image_id, headers, status="saving"):
 
 
 @contextmanager
-def heartbeat(registry, image_id, headers, interval, status="saving"):
+def heartbeat(registry, image_id, headers, interval, status=SAVING):
     """Touch the image every ``interval`` seconds until the block ends (0: never).
 
     :param status: the status the upload holds the image in (v2 import: uploading, importing).

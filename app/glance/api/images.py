@@ -12,6 +12,7 @@ from glance.api import cached, context
 from glance.api.errors import status_line
 from glance.errors import Forbidden, NotFound
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
+from glance.rules import ACTIVE, DELETED, PENDING_DELETE
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 from glance.store.hashing import HashThread, available
@@ -75,7 +76,7 @@ def show(image_id):
         headers.append(("Content-Length", str(image.get("size") or 0)))
         return Response(status=status_line(200), headers=headers,
                         content_type="application/octet-stream")
-    if image["status"] != "active":
+    if image["status"] != ACTIVE:
         cached.forget(image_id)
         raise NotFound(f"Image {image_id} is not active")
     if not image.get("location"):
@@ -206,7 +207,7 @@ def delete_image(image_id):
     registry, ctx = context.registry(), context.request_context()
     context.require_identity()
     image = registry.get(image_id, headers=context.auth_headers())
-    if image.get("status") == "pending_delete":
+    if image.get("status") == PENDING_DELETE:
         raise Forbidden("Forbidden to delete a pending_delete image.")
     if image.get("deleted"):
         raise NotFound(f"Image {image_id} not found")
@@ -221,8 +222,8 @@ def delete_image(image_id):
     context.notifier().info("image.delete", public(image))
     location = marked.get("location") or image.get("location")
     if location and not context.conf().delayed_delete:
-        if _delete_data(image_id, location) == "deleted":
-            registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())
+        if _delete_data(image_id, location) == DELETED:
+            registry.update(image_id, {"status": DELETED}, headers=context.service_headers())
 
 
 def _delete_data(image_id, location):
@@ -242,5 +243,5 @@ def _delete_data(image_id, location):
     except StoreError as exc:
         LOG.warning("Could not delete data of image %s (%s): %s; leaving it pending_delete",
                     image_id, type(exc).__name__, exc)
-        return "pending_delete"
-    return "deleted"
+        return PENDING_DELETE
+    return DELETED

@@ -5,7 +5,7 @@ this module checks the shape of request bodies and passes the calls on.
 """
 from flask import Blueprint, Response, request
 
-from glance import limits
+from glance import rules
 from glance.api import context
 from glance.api.errors import status_line
 from glance.errors import BadRequest, NotFound
@@ -24,7 +24,7 @@ def _json_body(required):
             raise BadRequest("Membership body is required")
         return None
     try:
-        return limits.parse_json(raw)
+        return rules.parse_json(raw)
     except ValueError:
         raise BadRequest("Membership body is not valid JSON") from None
 

@@ -12,9 +12,11 @@ import datetime
 import logging
 import threading
 
+from glance.rules import IMPORTING, KILLED, SAVING
+
 LOG = logging.getLogger("glance.api")
 PAGE = 100
-BUSY = ("saving", "importing")      # statuses an upload holds with its heartbeat
+BUSY = (SAVING, IMPORTING)      # statuses an upload holds with its heartbeat
 
 
 def service_headers(app):
@@ -23,7 +25,7 @@ def service_headers(app):
     return service.headers() if service is not None else {}
 
 
-def stale_uploads(registry, headers, stale_time, now=None, status="saving"):
+def stale_uploads(registry, headers, stale_time, now=None, status=SAVING):
     """Ids of ``status`` (saving) images untouched for ``stale_time`` seconds."""
     now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     cutoff = now - datetime.timedelta(seconds=stale_time)
@@ -52,7 +54,7 @@ def kill_stale_uploads(app):
         headers = service_headers(app)
         for status in BUSY:
             for image_id in stale_uploads(registry, headers, stale_time, status=status):
-                registry.update(image_id, {"status": "killed"}, headers=headers,
+                registry.update(image_id, {"status": KILLED}, headers=headers,
                                 expect_status=status)
                 LOG.warning("Image %s was %s with no heartbeat for over %d s (its upload "
                             "died): set to 'killed'", image_id, status, stale_time)

@@ -18,6 +18,7 @@ from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.api.heartbeat import heartbeat
 from glance.errors import BadRequest, Conflict, Forbidden, StatusError
+from glance.rules import ACTIVE, KILLED, QUEUED, SAVING
 from glance.store.base import BackendError, NotFound, StoreError
 from glance.store.hashing import MultihashReader
 
@@ -55,7 +56,7 @@ def _check_location(location):
         check(location)     # e.g. the HTTP store refuses private addresses: BadLocation -> 400
 
 
-def _kill(image_id, reason, busy="saving"):
+def _kill(image_id, reason, busy=SAVING):
     """Set a ``busy`` (saving) image killed and send image.upload ERROR; never raises.
 
     Conditional: an image another request deleted or activated meanwhile stays as it is.
@@ -65,7 +66,7 @@ def _kill(image_id, reason, busy="saving"):
     LOG.warning("Setting image %s to status 'killed': %s", image_id, reason)
     context.notifier().error("image.upload", f"Upload of image {image_id} failed: {reason}")
     try:
-        context.registry().update(image_id, {"status": "killed"},
+        context.registry().update(image_id, {"status": KILLED},
                                   headers=context.service_headers(), expect_status=busy)
     except Exception as exc:     # registry down: the original error is reported
         LOG.error("Could not kill image %s: %s", image_id, exc)
@@ -73,20 +74,20 @@ def _kill(image_id, reason, busy="saving"):
     return True
 
 
-def _reserve(image_id, busy="saving"):
+def _reserve(image_id, busy=SAVING):
     """queued -> ``busy`` (saving), as one compare-and-set: only one upload gets the image.
 
     :raises Conflict: another upload (or a delete) got there first; nothing was written.
     """
     try:
         context.registry().update(image_id, {"status": busy},
-                                  headers=context.service_headers(), expect_status="queued")
+                                  headers=context.service_headers(), expect_status=QUEUED)
     except Conflict:
         raise Conflict(f"Image {image_id} is not queued: another upload to it is in "
                        "progress or done") from None
 
 
-def _upload(image_id, store, environ, size, checksum, busy="saving"):
+def _upload(image_id, store, environ, size, checksum, busy=SAVING):
     """Stream the request body into ``store``; on failure kill the image and re-raise."""
     body = request_body.Body(environ)
     try:
@@ -96,7 +97,7 @@ def _upload(image_id, store, environ, size, checksum, busy="saving"):
         body.close()
 
 
-def write(image_id, store, reader, size, checksum, busy="saving", drain=None):
+def write(image_id, store, reader, size, checksum, busy=SAVING, drain=None):
     """Stream ``reader`` into ``store`` while the image is ``busy``, with the heartbeat.
 
     The multihash (``hashing_algorithm``) of the bytes the store reads is
@@ -134,14 +135,14 @@ def data_fields(stored):
     return fields
 
 
-def _activate(image_id, store, stored, busy="saving", changes=None):
+def _activate(image_id, store, stored, busy=SAVING, changes=None):
     """``busy`` (saving) -> active, conditional: an image deleted or killed meanwhile stays so.
 
     :param changes: what to record; default: active with the data's fields.
     :raises Conflict: the image left ``busy`` during the upload; its data is removed.
     """
     if changes is None:
-        changes = {"status": "active", **data_fields(stored)}
+        changes = {"status": ACTIVE, **data_fields(stored)}
     try:
         image = context.registry().update(image_id, changes, headers=context.service_headers(),
                                           expect_status=busy)
@@ -172,7 +173,7 @@ def _reason(exc):
     return f"{type(exc).__name__} (see the glance-api log)"
 
 
-def upload_and_activate(image, store, environ, size=None, checksum=None, busy="saving",
+def upload_and_activate(image, store, environ, size=None, checksum=None, busy=SAVING,
                         activate=True):
     """Reserve the image, stream the request body into ``store``, activate the image.
 
@@ -213,7 +214,7 @@ def _register_location(image, location, fields):
         except StoreError as exc:
             LOG.info("Size of external image %s unknown: %s", image["id"], exc)
             size = 0
-    changes = {"location": location, "status": "active", "size": size}
+    changes = {"location": location, "status": ACTIVE, "size": size}
     if fields.get("checksum"):
         changes["checksum"] = fields["checksum"]
     return context.registry().update(image["id"], changes, headers=context.service_headers())
@@ -285,7 +286,7 @@ def create():
         store = _target(environ, fields, with_body)
         record = _record(fields, properties)
         record.setdefault("properties", {})
-        record.update(status="queued", size=fields.get("size") or 0)
+        record.update(status=QUEUED, size=fields.get("size") or 0)
         image = context.registry().create(record, headers=context.auth_headers())
     return _answer(_finish(image, store, environ, fields), 201)
 
@@ -313,7 +314,7 @@ def update(image_id):
         if not context.request_context().can_modify(image):
             raise Forbidden("Forbidden to modify an image you do not own")
         _authorise_fields(fields)
-        if image["status"] != "queued":
+        if image["status"] != QUEUED:
             if with_body:
                 raise Conflict("Cannot upload to an unqueued image")
             if fields.get("location"):
@@ -321,7 +322,7 @@ def update(image_id):
         store = _target(environ, fields, with_body)
         changes = _record(fields, properties)
         changes.pop("id", None)
-        if image["status"] == "queued" and fields.get("size") is not None and not with_body:
+        if image["status"] == QUEUED and fields.get("size") is not None and not with_body:
             changes["size"] = fields["size"]
         purge = _purge(with_body)
         if purge and "properties" not in changes:

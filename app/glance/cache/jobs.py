@@ -6,11 +6,10 @@ import time
 from glance.cache import stream
 from glance.cache.entries import INCOMPLETE, INVALID
 from glance.errors import NotFound, StatusError
+from glance.rules import ACTIVE, GONE
 from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.cache")
-
-GONE = ("deleted", "pending_delete", "killed")
 
 
 def prune(cache):
@@ -94,7 +93,7 @@ def prefetch(cache, registry, stores, verify, headers=dict):
             LOG.warning("Cannot prefetch image %s: %s", image_id, exc)
             failed += 1
             continue
-        if (image is None or image.get("deleted") or image.get("status") != "active"
+        if (image is None or image.get("deleted") or image.get("status") != ACTIVE
                 or not image.get("location")):
             LOG.info("Not prefetching image %s: not an active image with data", image_id)
             cache.dequeue(image_id)

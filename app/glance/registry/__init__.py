@@ -4,15 +4,15 @@ from dataclasses import dataclass
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
-from glance import limits
+from glance import rules
 
 
 class StrictJSON(DefaultJSONProvider):
     """Request bodies that parse but cannot be stored are not JSON either
-    (see :func:`glance.limits.parse_json`)."""
+    (see :func:`glance.rules.parse_json`)."""
 
     def loads(self, s, **kwargs):
-        return limits.parse_json(s)
+        return rules.parse_json(s)
 
 
 @dataclass
@@ -46,8 +46,8 @@ def create_app(conf, *, engine=None):
     def _context():
         # The state's conf, read per request: SIGHUP may have replaced it.
         current = app.extensions["glance_registry"].conf
-        limits.check_headers(request.environ, current)
-        limits.check_filter_count(request.args.items(multi=True), current)
+        rules.check_headers(request.environ, current)
+        rules.check_filter_count(request.args.items(multi=True), current)
         g.ctx = context.for_request(request.headers, current)
 
     app.register_blueprint(images.bp)

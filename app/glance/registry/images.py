@@ -3,11 +3,12 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import false, update as sql_update
 from sqlalchemy.exc import IntegrityError
 
-from glance import limits
-from glance.registry import queries, v2_lists, validation
+from glance import rules
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from glance.registry import queries, v2_lists, validation
 from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
 from glance.registry.serialize import image_detail, image_index
+from glance.rules import ACTIVE, DELETED, PENDING_DELETE, QUEUED
 
 bp = Blueprint("images", __name__)
 EXPECT_STATUS = "X-Glance-Registry-Expect-Status"
@@ -30,7 +31,7 @@ def json_object(key):
 
 def load_visible(session, image_id):
     """The image the caller may read, or :raises NotFound:."""
-    image = queries.visible_image(session, g.ctx, validation.canonical_id(image_id))
+    image = queries.visible_image(session, g.ctx, rules.canonical_id(image_id))
     if image is None:
         raise NotFound("Image not found")
     return image
@@ -64,12 +65,12 @@ def _check_system_fields(values, image=None):
     if g.ctx.is_admin:
         return
     for name in SYSTEM_FIELDS:
-        allowed = image is None and name == "status" and values.get(name) == "queued"
+        allowed = image is None and name == "status" and values.get(name) == QUEUED
         if name in values and not allowed:
             raise Forbidden(f"Only glance itself may set {name}")
     if "owner" in values and values["owner"] != (image.owner if image else g.ctx.owner):
         raise Forbidden("Only an admin may set the owner of an image")
-    if image is not None and "size" in values and image.status != "queued":
+    if image is not None and "size" in values and image.status != QUEUED:
         raise Forbidden("Only glance itself may set the size of an image with data")
 
 
@@ -126,7 +127,7 @@ def list_v2():
 @bp.get("/images/<image_id>")
 def show(image_id):
     with state().engine.connect() as conn:
-        image, props = queries.visible_record(conn, g.ctx, validation.canonical_id(image_id))
+        image, props = queries.visible_record(conn, g.ctx, rules.canonical_id(image_id))
         tags = queries.tags_of(conn, [image.id])[image.id] if image is not None else []
     if image is None:
         raise NotFound("Image not found")
@@ -140,11 +141,11 @@ def _writable(body):
     conf = state().conf
     is_public = body.get("is_public")
     if is_public is not None:
-        is_public = validation.clean_values({"is_public": is_public}, conf)["is_public"]
-    validation.clean_values(values, conf)
-    props = (validation.clean_properties(body["properties"], conf)
+        is_public = rules.clean_values({"is_public": is_public}, conf)["is_public"]
+    rules.clean_values(values, conf)
+    props = (rules.clean_properties(body["properties"], conf)
              if "properties" in body else None)
-    tags = validation.clean_tags(body["tags"], conf) if "tags" in body else None
+    tags = rules.clean_tags(body["tags"], conf) if "tags" in body else None
     return values, props, tags, is_public
 
 
@@ -180,13 +181,13 @@ def create():
     body = json_object("image")
     values, props, tags, is_public = _writable(body)
     _v1_visibility(values, is_public, None)
-    image_id = validation.new_or_given_id(body.get("id"))
+    image_id = rules.new_or_given_id(body.get("id"))
     require_identity()
     _check_system_fields(values)
-    values.setdefault("status", "active" if g.ctx.is_admin else "queued")
+    values.setdefault("status", ACTIVE if g.ctx.is_admin else QUEUED)
     if not g.ctx.is_admin or values.get("owner") is None:
         values["owner"] = g.ctx.owner
-    validation.validate_image(values)
+    rules.validate_image(values)
     duplicate = f"An image with identifier {image_id} already exists"
     with state().Session() as session:
         if queries.get_image(session, image_id) is not None:
@@ -209,7 +210,7 @@ def set_properties(session, image, props, purge):
     now = utcnow()
     rows = queries.property_rows(session, image.id)
     kept = set() if purge else {name for name, row in rows.items() if not row.deleted}
-    limits.check_property_count(len(kept | set(props or {})), state().conf)
+    rules.check_property_count(len(kept | set(props or {})), state().conf)
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None:
@@ -235,7 +236,7 @@ def update(image_id):
         _check_system_fields(values, image)
         _v1_visibility(values, is_public, image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
-        validation.validate_image({**current, **values})
+        rules.validate_image({**current, **values})
         expected = request.headers.get(EXPECT_STATUS)
         if expected is not None:
             _compare_and_set(session, image, expected, values)
@@ -288,8 +289,8 @@ def delete(image_id):
         props = {row.name: row.value for row in live}
         now = utcnow()
         image.deleted, image.deleted_at, image.updated_at = True, now, now
-        if image.status != "pending_delete":
-            image.status = "pending_delete" if image.location else "deleted"
+        if image.status != PENDING_DELETE:
+            image.status = PENDING_DELETE if image.location else DELETED
         for row in live:
             row.deleted, row.deleted_at = True, now
         for member in queries.memberships(session, image.id):
@@ -312,13 +313,13 @@ def _modifiable(session, image_id):
 def add_tag(image_id, tag):
     """Tag the image (204; adding a tag it has is no change)."""
     require_identity()
-    validation.clean_tag(tag)
+    rules.clean_tag(tag)
     with state().Session() as session:
         image = _modifiable(session, image_id)
         rows = queries.tag_rows(session, image.id)
         live = {value for value, row in rows.items() if not row.deleted}
         if tag not in live:
-            limits.check_tag_count(len(live) + 1, state().conf)
+            rules.check_tag_count(len(live) + 1, state().conf)
             set_tags(session, image, sorted(live | {tag}))
             image.updated_at = utcnow()
             session.commit()

@@ -11,8 +11,9 @@ private image before it gets here.
 """
 from flask import Blueprint, Response, g, jsonify, request
 
-from glance.registry import queries, validation
+from glance import rules
 from glance.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.registry import queries
 from glance.registry.images import load_undeleted, state
 from glance.registry.models import ImageMember, utcnow
 from glance.registry.serialize import member as member_dict
@@ -47,7 +48,7 @@ def _can_share(value, default):
 
 
 def _status(value):
-    return "accepted" if value is None else validation.member_status(value)
+    return rules.ACCEPTED if value is None else rules.member_status(value)
 
 
 def _set_member(session, image, member, can_share, status="accepted"):

@@ -1,176 +1,32 @@
-"""Checking image attributes and list parameters; every failure is a 400 (or a 413 over a quota)."""
+"""The query parameters of the registry's lists; every bad value is a 400.
+
+The rules of an image itself are :mod:`glance.rules`.
+"""
 import datetime
-import uuid
 
-from glance import limits
 from glance.errors import BadRequest
-from glance.registry.models import MEMBER_STATUSES, VISIBILITIES, new_id
+from glance.rules import ACCEPTED, DIGITS, VISIBILITIES, boolean, canonical_id, \
+    member_status, parse_count
 
-# v1's statuses, then v2's: deactivated, and uploading/importing (interoperable import).
-STATUSES = ("active", "saving", "queued", "killed", "pending_delete", "deleted",
-            "deactivated", "uploading", "importing")
-# v1's formats, then those today's Glance adds (its default enums).
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vmdk", "raw", "qcow2", "vdi", "iso",
-                "vhdx", "ploop")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
-AMAZON = ("ami", "ari", "aki")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
              "created_at", "updated_at")
 SORT_DIRS = ("asc", "desc")
-BIGINT_MAX = limits.BIGINT_MAX
-INT_MAX = 2 ** 31 - 1
-STRING_LIMITS = {"owner": 255, "checksum": 32, "os_hash_algo": 64, "os_hash_value": 128}
-TAG_MAX_LENGTH = 255
 # v2 list operators: in: on these fields, comparisons on the others.
 IN_FIELDS = ("id", "name", "status", "container_format", "disk_format")
 COMPARED_FIELDS = ("created_at", "updated_at", "size")
 COMPARISONS = ("eq", "neq", "gt", "gte", "lt", "lte")
 
 
-def canonical_id(value):
-    """The canonical text of a UUID, or None when ``value`` is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
-def _bool(name, value):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0"):
-        return value.strip().lower() in ("true", "1")
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise BadRequest(f"{name} must be a boolean (true or false), not {value!r}")
-
-
-def _count(name, value, limit, nullable):
-    if value is None and nullable:
-        return None
-    if isinstance(value, str):
-        return limits.parse_count(name, value, limit)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadRequest(f"{name} must be a non-negative integer, not {value!r}")
-    if value > limit:
-        raise BadRequest(f"{name} must be at most {limit}, not {value}")
-    return value
-
-
-def clean_values(values, conf):
-    """Check and normalise the writable attributes in ``values`` (in place).
-
-    :param conf: gives ``image_name_max_length``.
-    :raises BadRequest: a value has the wrong type or is out of range.
-    :raises glance.errors.StatusError: a number is not plain digits, or a name too long.
-    """
-    for name in ("is_public", "protected", "os_hidden"):
-        if name in values:
-            values[name] = _bool(name, values[name])
-    if "size" in values:
-        values["size"] = _count("size", values["size"], BIGINT_MAX, nullable=True)
-    for name in ("min_ram", "min_disk"):
-        if name in values:
-            values[name] = _count(name, values[name], INT_MAX, nullable=False)
-    if "visibility" in values and values["visibility"] not in VISIBILITIES:
-        raise BadRequest(f"Invalid visibility {str(values['visibility'])[:40]!r}: it must be one "
-                      "of " + ", ".join(VISIBILITIES))
-    for name in ("name", "disk_format", "container_format", "status", "location",
-                 "checksum", "owner", "os_hash_algo", "os_hash_value"):
-        value = values.get(name)
-        if value is not None and not isinstance(value, str):
-            raise BadRequest(f"{name} must be a string, not {value!r}")
-        limit = STRING_LIMITS.get(name)
-        if value is not None and limit and len(value) > limit:
-            raise BadRequest(f"{name} must be at most {limit} characters")
-    limits.check_length("Image name", values.get("name"), conf.image_name_max_length)
-    return values
-
-
-def validate_image(image):
-    """Check status, formats and the ami/ari/aki rule on the final values.
-
-    :param image: mapping with status, disk_format and container_format.
-    :raises BadRequest: with the messages Glance used.
-    """
-    status = image.get("status")
-    if not status:
-        raise BadRequest("Image status is required.")
-    if status not in STATUSES:
-        raise BadRequest(f"Invalid image status '{status}' for image.")
-    disk, container = image.get("disk_format"), image.get("container_format")
-    if disk and disk not in DISK_FORMATS:
-        raise BadRequest(f"Invalid disk format '{disk}' for image.")
-    if container and container not in CONTAINER_FORMATS:
-        raise BadRequest(f"Invalid container format '{container}' for image.")
-    if (disk in AMAZON or container in AMAZON) and disk != container:
-        raise BadRequest("Invalid mix of disk and container formats. When setting a disk or "
-                      "container format to one of 'ami', 'ari', or 'aki', the container "
-                      "and disk formats must match.")
-
-
-def clean_properties(properties, conf):
-    """Check a ``properties`` mapping: text names and values within the length
-    limits, and no more of them than ``image_property_quota``.
-
-    :raises BadRequest: not a mapping, or an empty name.
-    :raises glance.errors.StatusError: a limit is exceeded.
-    """
-    if not isinstance(properties, dict):
-        raise BadRequest("properties must be an object of names and values")
-    limits.check_property_count(len(properties), conf)
-    cleaned = {}
-    for name, value in properties.items():
-        if not name:
-            raise BadRequest("Invalid property name: it must not be empty")
-        limits.check_length(f"Property name {name[:40]!r}", name, conf.property_key_max_length)
-        if value is not None and not isinstance(value, str):
-            value = str(value).lower() if isinstance(value, bool) else str(value)
-        limits.check_length(f"Value of property {name[:40]!r}", value,
-                            conf.property_value_max_length)
-        cleaned[name] = value
-    return cleaned
-
-
-def clean_tag(tag):
-    """A tag: text of 1 to 255 characters.  :raises BadRequest:"""
-    if not isinstance(tag, str) or not tag:
-        raise BadRequest(f"Invalid tag {tag!r}: it must be non-empty text")
-    if len(tag) > TAG_MAX_LENGTH:
-        raise BadRequest(f"Tag is too long: {len(tag)} characters; at most {TAG_MAX_LENGTH} "
-                      "are accepted")
-    return tag
-
-
-def clean_tags(tags, conf):
-    """A list of tags, duplicates dropped (order kept).  :raises BadRequest: :raises TooLarge:"""
-    if not isinstance(tags, list):
-        raise BadRequest("tags must be a list of strings")
-    cleaned = list(dict.fromkeys(clean_tag(tag) for tag in tags))
-    limits.check_tag_count(len(cleaned), conf)
-    return cleaned
-
-
-def member_status(value):
-    """:raises BadRequest: ``value`` is not pending, accepted or rejected."""
-    if value not in MEMBER_STATUSES:
-        raise BadRequest(f"Invalid member status {str(value)[:40]!r}: it must be one of "
-                      + ", ".join(MEMBER_STATUSES))
-    return value
-
-
 def _int_param(params, name, message=None):
     """The count ``params[name]`` (None when absent).
 
-    :param message: says what is wrong instead of :func:`glance.limits.parse_count`.
+    :param message: says what is wrong instead of :func:`glance.parse_count`.
     """
     raw = params.get(name)
     if raw is None:
         return None
     try:
-        return limits.parse_count(name, raw)
+        return parse_count(name, raw)
     except BadRequest:
         if message is None:
             raise
@@ -186,7 +42,7 @@ def list_params(params, is_admin, limit_default, limit_max):
     :raises BadRequest: with the message Glance gave for each bad value.
     """
     raw_limit = params.get("limit") or ""
-    if raw_limit.startswith("-") and limits.DIGITS.fullmatch(raw_limit[1:]):
+    if raw_limit.startswith("-") and DIGITS.fullmatch(raw_limit[1:]):
         raise BadRequest("limit param must be positive")
     limit = _int_param(params, "limit", "limit param must be an integer")
     if limit is None:
@@ -241,7 +97,7 @@ def _operator(name, text):
     if not sep or op not in COMPARISONS:
         op, rest = "eq", text
     if name == "size":
-        return op, limits.parse_count(name, rest)
+        return op, parse_count(name, rest)
     return op, _timestamp(name, rest)
 
 
@@ -281,7 +137,7 @@ def list_params_v2(params, limit_default, limit_max):
     :raises BadRequest:
     """
     raw_limit = params.get("limit") or ""
-    if raw_limit.startswith("-") and limits.DIGITS.fullmatch(raw_limit[1:]):
+    if raw_limit.startswith("-") and DIGITS.fullmatch(raw_limit[1:]):
         raise BadRequest("limit param must be positive")
     limit = _int_param(params, "limit", "limit param must be an integer")
     limit = limit_default if limit is None else limit
@@ -293,12 +149,12 @@ def list_params_v2(params, limit_default, limit_max):
     visibility = params.get("visibility")
     if visibility is not None and visibility not in VISIBILITIES + ("all",):
         raise BadRequest("Invalid visibility value: " + visibility[:40])
-    status = params.get("member_status", "accepted")
+    status = params.get("member_status", ACCEPTED)
     if status != "all":
         member_status(status)
     os_hidden = False
     if "os_hidden" in params:
-        os_hidden = _bool("os_hidden", params["os_hidden"])
+        os_hidden = boolean("os_hidden", params["os_hidden"])
     equal, within, compared = {}, {}, []
     for name in IN_FIELDS + ("owner", "min_ram", "min_disk", "protected"):
         if name not in params:
@@ -309,7 +165,7 @@ def list_params_v2(params, limit_default, limit_max):
         elif name in ("min_ram", "min_disk"):
             equal[name] = _int_param(params, name)
         elif name == "protected":
-            equal[name] = _bool(name, text)
+            equal[name] = boolean(name, text)
         else:
             equal[name] = (canonical_id(text) or text) if name == "id" else text
     for name in COMPARED_FIELDS:
@@ -325,16 +181,3 @@ def list_params_v2(params, limit_default, limit_max):
             "visibility": visibility, "member_status": status, "os_hidden": os_hidden,
             "tags": params.getlist("tag"), "equal": equal, "within": within,
             "compared": compared, "properties": properties}
-
-
-def new_or_given_id(value):
-    """The id of a new image: the client's UUID (canonical form) or a fresh one.
-
-    :raises BadRequest: ``value`` is given but is not a UUID.
-    """
-    if value is None:
-        return new_id()
-    image_id = canonical_id(value)
-    if image_id is None:
-        raise BadRequest(f"Invalid image id {value!r}: it must be a UUID")
-    return image_id

@@ -25,6 +25,7 @@ from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSat
 from glance.api.images import open_data, sending, whole_download
 from glance.api.v2.images import get_image, modifiable
 from glance.api.v2.wire import empty, json_body
+from glance.rules import ACTIVE, DEACTIVATED, IMPORTING, QUEUED, SAVING, UPLOADING
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
@@ -42,7 +43,7 @@ def _upload(image_id, busy, activate):
     with upload._refused_with_body(environ, True):
         _check_octet_stream()
         image = modifiable(image_id)
-        if image["status"] != "queued":
+        if image["status"] != QUEUED:
             raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
                            "uploaded to a queued image")
         store = context.stores().by_name(None)
@@ -53,14 +54,14 @@ def _upload(image_id, busy, activate):
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def put_file(image_id):
-    _upload(image_id, "saving", activate=True)
+    _upload(image_id, SAVING, activate=True)
     return empty(204)
 
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
 def stage(image_id):
     _require_method("glance-direct")
-    _upload(image_id, "uploading", activate=False)
+    _upload(image_id, UPLOADING, activate=False)
     return empty(204)
 
 
@@ -88,10 +89,10 @@ def _byte_range(header, size):
 def get_file(image_id):
     image = get_image(image_id)
     ctx = context.request_context()
-    if image["status"] == "deactivated" and not ctx.is_admin:
+    if image["status"] == DEACTIVATED and not ctx.is_admin:
         raise Forbidden("The requested image has been deactivated. "
                         "Image data download is forbidden.")
-    if image["status"] not in ("active", "deactivated") or not image.get("location"):
+    if image["status"] not in (ACTIVE, DEACTIVATED) or not image.get("location"):
         return empty(204)                 # no data (yet): Glance answers 204
     size = image.get("size") or 0
     wanted = _byte_range(request.headers.get("Range"), size)
@@ -143,12 +144,12 @@ def import_image(image_id):
 
 def _import_staged(image):
     """uploading, with its staged data recorded -> active."""
-    if image["status"] != "uploading" or not image.get("location"):
+    if image["status"] != UPLOADING or not image.get("location"):
         raise Conflict(f"Image {image['id']} has no staged data to import "
                        f"(status {image['status']})")
     try:
-        context.registry().update(image["id"], {"status": "active"},
-                                  headers=context.service_headers(), expect_status="uploading")
+        context.registry().update(image["id"], {"status": ACTIVE},
+                                  headers=context.service_headers(), expect_status=UPLOADING)
     except Conflict:
         raise Conflict(f"Image {image['id']} changed status during the import") from None
 
@@ -173,7 +174,7 @@ class _ChunkReader:
 def _web_download(image, uri):
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")
-    if image["status"] != "queued":
+    if image["status"] != QUEUED:
         raise Conflict(f"Image {image['id']} is {image['status']}: only a queued image "
                        "can be imported")
     source = context.stores().for_uri(uri)      # only http(s): UnknownScheme -> 400
@@ -182,7 +183,7 @@ def _web_download(image, uri):
         raise BadRequest("web-download takes an http:// or https:// URI")
     check(uri)                                  # the HTTP store's address guard -> 400
     target = context.stores().by_name(None)
-    upload._reserve(image["id"], "importing")
+    upload._reserve(image["id"], IMPORTING)
     app = current_app._get_current_object()
     thread = threading.Thread(target=_download, args=(app, image["id"], source, target, uri),
                               daemon=True, name=f"web-download-{image['id'][:8]}")
@@ -197,16 +198,16 @@ def _download(app, image_id, source, target, uri):
                 chunks, size = source.get(uri)
             except Exception as exc:
                 upload._kill(image_id, f"web-download failed: {type(exc).__name__}: {exc}",
-                             "importing")
+                             IMPORTING)
                 return
             reader = _ChunkReader(chunks)
             try:
-                stored = upload.write(image_id, target, reader, size, None, "importing")
+                stored = upload.write(image_id, target, reader, size, None, IMPORTING)
             finally:
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
-            upload._activate(image_id, target, stored, "importing")
+            upload._activate(image_id, target, stored, IMPORTING)
         except StatusError as exc:
             LOG.warning("web-download of image %s failed: %s", image_id, exc)
         except Exception:

@@ -11,6 +11,7 @@ from glance.api.headers import public
 from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
 from glance.api.v2.wire import empty, image_view, json_body, json_response
+from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_images", __name__)
@@ -30,7 +31,7 @@ def get_image(image_id):
         image = context.registry().get(image_id, headers=context.auth_headers())
     except NotFound:
         raise NotFound(f"No image found with ID {image_id}") from None
-    if image.get("deleted") or image.get("status") == "deleted":
+    if image.get("deleted") or image.get("status") == DELETED:
         raise NotFound(f"No image found with ID {image_id}")
     return image
 
@@ -56,7 +57,7 @@ def create():
         checks.check_name_allowed(key)
         values[key] = checks.check_value(key, value)
     fields, properties, tags = checks.split(values)
-    record = {**fields, "properties": properties, "status": "queued", "tags": tags or []}
+    record = {**fields, "properties": properties, "status": QUEUED, "tags": tags or []}
     record.setdefault("visibility", "shared")
     if image_id is not None:
         record["id"] = image_id
@@ -123,7 +124,7 @@ def update(image_id):
     if fields.get("disk_format", image.get("disk_format")) != image.get("disk_format") \
             or fields.get("container_format", image.get("container_format")) \
             != image.get("container_format"):
-        if image["status"] != "queued":
+        if image["status"] != QUEUED:
             raise Forbidden("Attribute container_format and disk_format can be only "
                             "replaced for a queued image.")
     update_body = dict(fields)
@@ -168,9 +169,9 @@ def _change_status(image_id, wanted, allowed_from):
 
 @bp.route("/v2/images/<image_id>/actions/deactivate", methods=["POST"])
 def deactivate(image_id):
-    return _change_status(image_id, "deactivated", ("active",))
+    return _change_status(image_id, DEACTIVATED, (ACTIVE,))
 
 
 @bp.route("/v2/images/<image_id>/actions/reactivate", methods=["POST"])
 def reactivate(image_id):
-    return _change_status(image_id, "active", ("deactivated",))
+    return _change_status(image_id, ACTIVE, (DEACTIVATED,))

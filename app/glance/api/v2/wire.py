@@ -7,27 +7,18 @@ import json
 
 from flask import Response, request
 
-from glance import limits
+from glance import rules
 from glance.api import context
 from glance.api.errors import status_line
 from glance.errors import BadRequest, TooLarge, UnsupportedMediaType
 from glance.context import visibility_of
+from glance.rules import QUEUED
 
 # Always present in an image (null when unset), in Glance's order.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
         "os_hash_algo", "os_hash_value", "owner", "size", "virtual_size", "container_format",
         "disk_format", "created_at", "updated_at", "tags", "min_ram", "min_disk",
         "self", "file", "schema")
-# Set by glance only.
-READ_ONLY = ("status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
-             "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations",
-             "stores", "deleted", "deleted_at", "location", "is_public")
-# Base fields a client may write, and the registry column each is.
-WRITABLE = ("name", "visibility", "protected", "os_hidden", "owner", "container_format",
-            "disk_format", "min_ram", "min_disk")
-RESERVED_PREFIX = "os_glance"
-VISIBILITIES = ("public", "community", "shared", "private")
-MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
 
 def timestamp(value):
@@ -51,7 +42,7 @@ def image_view(image):
         "os_hidden": bool(image.get("os_hidden")), "checksum": image.get("checksum"),
         "os_hash_algo": image.get("os_hash_algo"), "os_hash_value": image.get("os_hash_value"),
         "owner": image.get("owner"),
-        "size": image.get("size") if image.get("status") not in ("queued",) else None,
+        "size": image.get("size") if image.get("status") not in (QUEUED,) else None,
         "virtual_size": image.get("virtual_size"),
         "container_format": image.get("container_format"),
         "disk_format": image.get("disk_format"),
@@ -111,6 +102,6 @@ def json_body(kinds=("application/json",), required=True):
             raise BadRequest("Request body is required")
         return None
     try:
-        return limits.parse_json(raw)
+        return rules.parse_json(raw)
     except ValueError as exc:
         raise BadRequest(f"Malformed JSON in request body: {exc}") from None
