@@ -48,9 +48,15 @@ def auth_headers():
     return {name: headers[name] for name in names if name in headers}
 
 
+def service_auth():
+    """glance-api's own identity: ``headers()`` for what only glance writes (status,
+    location, checksum, size).  :raises ServiceAuthError: (from ``headers()``) Keystone down."""
+    return current_app.extensions["glance"]["service_auth"]
+
+
 def service_headers():
-    """glance-api's own identity, for what only glance writes (status, location, checksum, size)."""
-    return current_app.extensions["glance"]["service_auth"].headers()
+    """The headers of :func:`service_auth`."""
+    return service_auth().headers()
 
 
 def registry():

@@ -1,6 +1,6 @@
 """Reading and deleting images: lists, HEAD, GET (data), DELETE.
 
-Creating and updating live in :mod:`glance.api.upload`.
+Creating and updating live in :mod:`glance.api.image_writes`.
 """
 import json
 import logging

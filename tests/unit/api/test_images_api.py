@@ -221,9 +221,8 @@ def test_chunked_body_in_test_client(client):
 
 
 def test_body_read_honours_the_size_asked_for():
-    from glance.api.body import Body
-    environ = {"wsgi.input": io.BytesIO(b"a" * 3000), "CONTENT_LENGTH": "3000"}
-    body = Body(environ)
+    from glance.api.body import RequestBody
+    body = RequestBody(io.BytesIO(b"a" * 3000), 3000)
     assert len(body.read(1000)) == 1000
     assert len(body.read(5000)) == 2000
     assert body.read(10) == b""
@@ -232,8 +231,8 @@ def test_body_read_honours_the_size_asked_for():
 
 
 def test_body_that_ends_early_raises_client_disconnected():
-    from glance.api.body import Body
-    body = Body({"wsgi.input": io.BytesIO(b"a" * 10), "CONTENT_LENGTH": "100"})
+    from glance.api.body import RequestBody
+    body = RequestBody(io.BytesIO(b"a" * 10), 100)
     assert body.read() == b"a" * 10
     with pytest.raises(base.ClientDisconnected):
         body.read()

@@ -1,7 +1,7 @@
 """Image data under v2: PUT/GET /file, and interoperable import (PUT /stage, POST /import).
 
-Uploads go through :func:`glance.api.upload.upload_and_activate`, v1's path:
-a compare-and-set reserves the image, the body streams into the store with
+Uploads go through :class:`glance.api.upload.Upload`, as v1's do: a
+compare-and-set reserves the image, the body streams into the store with
 the heartbeat running, and any failure kills the image with nothing active.
 
 * PUT /file: queued -> saving -> active.
@@ -15,17 +15,17 @@ import logging
 import re
 import threading
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from glance.api import body as request_body
-from glance.api import context, upload
+from glance.api import context
 from glance.api.errors import status_line
-from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
-    StatusError, UnsupportedMediaType
 from glance.api.images import open_data, sending, whole_download
+from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
 from glance.api.v2.wire import empty, json_body
-from glance.rules import ACTIVE, DEACTIVATED, IMPORTING, QUEUED, SAVING, UPLOADING
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
+    StatusError, UnsupportedMediaType
+from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
@@ -38,30 +38,35 @@ def _check_octet_stream():
         raise UnsupportedMediaType("Content-Type must be application/octet-stream")
 
 
-def _upload(image_id, busy, activate):
-    environ = request.environ
-    with upload._refused_with_body(environ, True):
-        _check_octet_stream()
-        image = modifiable(image_id)
-        if image["status"] != QUEUED:
-            raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
-                           "uploaded to a queued image")
-        store = context.stores().by_name(None)
-    size = request_body.content_length(environ)
-    return upload.upload_and_activate(image, store, environ, size=size, busy=busy,
-                                      activate=activate)
+def _receive(image_id, busy):
+    """Reserve a queued image and write the request body into the default store.
+
+    :returns: the :class:`Upload` and the store's record of the data.
+    """
+    _check_octet_stream()
+    image = modifiable(image_id)
+    if image["status"] != QUEUED:
+        raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
+                       "uploaded to a queued image")
+    upload = Upload.to(image_id, context.stores().by_name(None), busy)
+    upload.reserve()
+    return upload, upload.write(request.body, size=request.body.length)
 
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def put_file(image_id):
-    _upload(image_id, SAVING, activate=True)
+    """queued -> saving -> active."""
+    upload, stored = _receive(image_id, SAVING)
+    upload.activate(stored)
     return empty(204)
 
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
 def stage(image_id):
+    """queued -> uploading, with the data recorded; the import makes it active."""
     _require_method("glance-direct")
-    _upload(image_id, UPLOADING, activate=False)
+    upload, stored = _receive(image_id, UPLOADING)
+    upload.record_staged(stored)
     return empty(204)
 
 
@@ -92,7 +97,7 @@ def get_file(image_id):
     if image["status"] == DEACTIVATED and not ctx.is_admin:
         raise Forbidden("The requested image has been deactivated. "
                         "Image data download is forbidden.")
-    if image["status"] not in (ACTIVE, DEACTIVATED) or not image.get("location"):
+    if image["status"] not in READABLE or not image.get("location"):
         return empty(204)                 # no data (yet): Glance answers 204
     size = image.get("size") or 0
     wanted = _byte_range(request.headers.get("Range"), size)
@@ -147,11 +152,7 @@ def _import_staged(image):
     if image["status"] != UPLOADING or not image.get("location"):
         raise Conflict(f"Image {image['id']} has no staged data to import "
                        f"(status {image['status']})")
-    try:
-        context.registry().update(image["id"], {"status": ACTIVE},
-                                  headers=context.service_headers(), expect_status=UPLOADING)
-    except Conflict:
-        raise Conflict(f"Image {image['id']} changed status during the import") from None
+    Upload.to(image["id"], None, UPLOADING).activate_staged()
 
 
 class _ChunkReader:
@@ -182,33 +183,29 @@ def _web_download(image, uri):
     if check is None:
         raise BadRequest("web-download takes an http:// or https:// URI")
     check(uri)                                  # the HTTP store's address guard -> 400
-    target = context.stores().by_name(None)
-    upload._reserve(image["id"], IMPORTING)
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_download, args=(app, image["id"], source, target, uri),
-                              daemon=True, name=f"web-download-{image['id'][:8]}")
+    upload = Upload.to(image["id"], context.stores().by_name(None), IMPORTING)
+    upload.reserve()
+    thread = threading.Thread(target=_download, args=(upload, source, uri), daemon=True,
+                              name=f"web-download-{image['id'][:8]}")
     thread.start()
 
 
-def _download(app, image_id, source, target, uri):
+def _download(upload, source, uri):
     """Background: stream ``uri`` into the store; importing -> active, or killed."""
-    with app.app_context():
+    try:
         try:
-            try:
-                chunks, size = source.get(uri)
-            except Exception as exc:
-                upload._kill(image_id, f"web-download failed: {type(exc).__name__}: {exc}",
-                             IMPORTING)
-                return
-            reader = _ChunkReader(chunks)
-            try:
-                stored = upload.write(image_id, target, reader, size, None, IMPORTING)
-            finally:
-                close = getattr(chunks, "close", None)
-                if close:
-                    close()
-            upload._activate(image_id, target, stored, IMPORTING)
-        except StatusError as exc:
-            LOG.warning("web-download of image %s failed: %s", image_id, exc)
-        except Exception:
-            LOG.exception("web-download of image %s failed", image_id)
+            chunks, size = source.get(uri)
+        except Exception as exc:
+            upload.kill(f"web-download failed: {type(exc).__name__}: {exc}")
+            return
+        try:
+            stored = upload.write(_ChunkReader(chunks), size)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        upload.activate(stored)
+    except StatusError as exc:
+        LOG.warning("web-download of image %s failed: %s", upload.image_id, exc)
+    except Exception:
+        LOG.exception("web-download of image %s failed", upload.image_id)

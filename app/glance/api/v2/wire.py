@@ -93,8 +93,8 @@ def json_body(kinds=("application/json",), required=True):
     limit = context.conf().max_json_body
     if raw_len is not None and raw_len > limit:       # refused before reading it
         raise TooLarge(f"Request body is larger than {limit} bytes",
-                                    headers=[("Connection", "close")])
-    raw = request.stream.read(limit + 1)
+                       headers=[("Connection", "close")])
+    raw = request.body.read_all(limit)
     if len(raw) > limit:
         raise TooLarge(f"Request body is larger than {limit} bytes")
     if not raw.strip():
