@@ -253,3 +253,17 @@ def test_empty_chunked_body_is_no_body(client, registry):
                          headers={**empty, "x-image-meta-name": "renamed"})
     assert renamed.status_code == 200
     assert renamed.get_json()["image"]["name"] == "renamed"
+
+
+@pytest.mark.parametrize("path", ["/v1/images/{id}/members", "/v1/images/{id}/members/m2"])
+def test_v1_member_bodies_are_read_like_v2_ones(make_client, registry, path):
+    """One JSON reader: a body over max_json_body is 413 under v1 as under v2."""
+    client = make_client(max_json_body=1024)
+    image_id = post(client, b"x").get_json()["image"]["id"]
+    members = [{"member_id": f"member-{n:04d}", "can_share": False} for n in range(40)]
+    body = {"memberships": members} if path.endswith("members") else \
+        {"member": {"can_share": False}, "padding": "p" * 2000}
+    response = client.put(path.format(id=image_id), json=body)
+    assert response.status_code == 413
+    assert response.get_data(as_text=True).strip() == "Request body is larger than 1024 bytes"
+    assert registry.members.get(image_id) is None

@@ -22,7 +22,8 @@ from glance.api.errors import status_line
 from glance.api.images import open_data, sending, whole_download
 from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
-from glance.api.v2.wire import empty, json_body
+from glance.api.json_body import json_body
+from glance.api.v2.wire import empty
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
     StatusError, UnsupportedMediaType
 from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING

@@ -10,7 +10,8 @@ from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.api.headers import public
 from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
-from glance.api.v2.wire import empty, image_view, json_body, json_response
+from glance.api.json_body import json_body
+from glance.api.v2.wire import empty, image_view, json_response
 from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED
 
 LOG = logging.getLogger("glance.api")

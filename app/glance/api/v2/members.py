@@ -10,7 +10,8 @@ from flask import Blueprint
 from glance.api import context
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.api.v2.images import get_image, modifiable
-from glance.api.v2.wire import empty, json_body, json_response, member_view, visibility
+from glance.api.json_body import json_body
+from glance.api.v2.wire import empty, json_response, member_view, visibility
 from glance.rules import MEMBER_STATUSES
 
 bp = Blueprint("v2_members", __name__)

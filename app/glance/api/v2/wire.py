@@ -1,16 +1,13 @@
-"""The v2 shapes of images and members, and JSON requests and answers.
+"""The v2 shapes of images and members, and JSON answers.
 
 The registry keeps v1's record (core fields plus a ``properties`` dict);
 v2 shows the properties as flat top-level keys beside the base ones.
 """
 import json
 
-from flask import Response, request
+from flask import Response
 
-from glance import rules
-from glance.api import context
 from glance.api.errors import status_line
-from glance.errors import BadRequest, TooLarge, UnsupportedMediaType
 from glance.context import visibility_of
 from glance.rules import QUEUED
 
@@ -77,31 +74,3 @@ def json_response(document, status=200, headers=()):
 
 def empty(status=204, headers=()):
     return Response(status=status_line(status), headers=list(headers))
-
-
-def json_body(kinds=("application/json",), required=True):
-    """The request's JSON document, read up to ``max_json_body`` bytes.
-
-    :param kinds: accepted media types; anything else is 415.
-    :raises UnsupportedMediaType: :raises TooLarge: :raises BadRequest:
-    """
-    kind = (request.mimetype or "").lower()
-    raw_len = request.content_length
-    if kind not in kinds and (kind or raw_len):
-        raise UnsupportedMediaType(f"Unsupported Content-Type {kind or '(none)'}; "
-                                   f"expected {' or '.join(kinds)}")
-    limit = context.conf().max_json_body
-    if raw_len is not None and raw_len > limit:       # refused before reading it
-        raise TooLarge(f"Request body is larger than {limit} bytes",
-                       headers=[("Connection", "close")])
-    raw = request.body.read_all(limit)
-    if len(raw) > limit:
-        raise TooLarge(f"Request body is larger than {limit} bytes")
-    if not raw.strip():
-        if required:
-            raise BadRequest("Request body is required")
-        return None
-    try:
-        return rules.parse_json(raw)
-    except ValueError as exc:
-        raise BadRequest(f"Malformed JSON in request body: {exc}") from None
