@@ -49,7 +49,7 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
         stores = build_stores(conf)
     if service_auth is None:
         service_auth = (keystone.service_auth(conf) if keystone.enabled(conf)
-                        else context.NoAuthService())
+                        else context.NoAuthService(conf.admin_role))
     if notifier is None:
         notifier = build_notifier(conf)
     app = Flask("glance.api")

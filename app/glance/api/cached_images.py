@@ -11,7 +11,7 @@ Each API node answers for its own cache.
 from flask import Blueprint
 
 from glance.api import context
-from glance.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, NotFound
 from glance.api.images import json_response
 from glance.cache.entries import cacheable_id
 from glance.rules import ACTIVE
@@ -20,11 +20,7 @@ bp = Blueprint("cached_images", __name__)
 
 
 def _admin_cache():
-    ctx = context.request_context()
-    if ctx.anonymous:
-        raise Unauthorized("Authentication required")
-    if not ctx.is_admin:
-        raise Forbidden("The image cache is managed by admins only")
+    context.request_context().check_admin()
     node = context.cache()
     if node is None:
         raise NotFound("The image cache is not enabled on this node (image_cache_enabled)")

@@ -61,16 +61,17 @@ def _register_location(image, location, fields):
     return context.registry().update(image["id"], changes, headers=context.service_headers())
 
 
-def _authorise_fields(fields):
+def _authorise_fields(fields, image=None):
     """Only admins set an owner or point an image at existing data.
 
+    :param image: the image changed; None on create.
     :raises Forbidden: and nothing has been changed.
     """
     ctx = context.request_context()
-    if "owner" in fields and not ctx.may_set_owner:
-        raise Forbidden("Only an admin may set the owner of an image")
-    if fields.get("location") and not ctx.may_set_location:
-        raise Forbidden("Only an admin may set the location of an image")
+    if "owner" in fields:
+        ctx.check_owner(fields["owner"], image["owner"] if image else None)
+    if fields.get("location"):
+        ctx.check_location()
 
 
 def _target(fields, with_body):
@@ -111,7 +112,7 @@ def _answer(image, status):
 def create():
     """Create an image queued; upload its data or register its location if given."""
     with_body = request.body.has_data()
-    context.require_identity()
+    context.request_context().check_identity()
     fields, properties = meta_from_headers(request.headers, context.conf())
     _authorise_fields(fields)
     store = _target(fields, with_body)
@@ -134,15 +135,14 @@ def _purge(with_body):
 def update(image_id):
     """Change metadata; upload data if the image is queued."""
     with_body = request.body.has_data()
-    registry, auth = context.registry(), context.auth_headers()
-    context.require_identity()
+    registry, auth, ctx = context.registry(), context.auth_headers(), context.request_context()
+    ctx.check_identity()
     fields, properties = meta_from_headers(request.headers, context.conf())
     image = registry.get(image_id, headers=auth)
     if image.get("deleted"):
         raise Forbidden("Forbidden to update deleted image.")
-    if not context.request_context().can_modify(image):
-        raise Forbidden("Forbidden to modify an image you do not own")
-    _authorise_fields(fields)
+    ctx.check_modify(image)
+    _authorise_fields(fields, image)
     if image["status"] != QUEUED:
         if with_body:
             raise Conflict("Cannot upload to an unqueued image")

@@ -198,23 +198,23 @@ def delete(image_id):
     In that order a refused caller can never cost the owner their data, and
     a crash after the mark leaves a pending_delete image for glance-scrubber.
     """
-    delete_image(image_id)
-    return Response(status=status_line(200))
-
-
-def delete_image(image_id):
-    """DELETE for v1 and v2: the checks, the mark, then the data (see :func:`delete`)."""
-    registry, ctx = context.registry(), context.request_context()
-    context.require_identity()
-    image = registry.get(image_id, headers=context.auth_headers())
+    context.request_context().check_identity()
+    image = context.registry().get(image_id, headers=context.auth_headers())
     if image.get("status") == PENDING_DELETE:
         raise Forbidden("Forbidden to delete a pending_delete image.")
     if image.get("deleted"):
         raise NotFound(f"Image {image_id} not found")
-    if not ctx.can_modify(image):
-        raise Forbidden("Forbidden to delete an image you do not own")
-    if image.get("protected"):
-        raise Forbidden("Image is protected")
+    delete_image(image)
+    return Response(status=status_line(200))
+
+
+def delete_image(image):
+    """DELETE for v1 and v2: the checks, the mark, then the data (see :func:`delete`).
+
+    :param image: the record as the caller sees it.
+    """
+    image_id, registry = image["id"], context.registry()
+    context.request_context().check_delete(image)
     # The record as deleted: an upload that activated the image since it was
     # read above brought its location, whose data must go too.
     marked = registry.delete(image_id, headers=context.auth_headers()) or image

@@ -34,7 +34,8 @@ def create_app(conf, *, engine=None):
     # Imported here, not at the top: glance-api imports glance.registry.client
     # and must not pay for SQLAlchemy (about 20 MiB of resident memory).
     from glance import keystone
-    from glance.registry import context, db, errors, images, members
+    from glance.context import for_request
+    from glance.registry import db, errors, images, members
     if engine is None:
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
     db.ensure_schema(engine)
@@ -48,7 +49,7 @@ def create_app(conf, *, engine=None):
         current = app.extensions["glance_registry"].conf
         rules.check_headers(request.environ, current)
         rules.check_filter_count(request.args.items(multi=True), current)
-        g.ctx = context.for_request(request.headers, current)
+        g.ctx = for_request(request.headers, current)
 
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)

@@ -4,7 +4,7 @@ from sqlalchemy import false, update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from glance import rules
-from glance.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.registry import queries, v2_lists, validation
 from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
 from glance.registry.serialize import image_detail, image_index
@@ -50,12 +50,6 @@ def load_undeleted(session, image_id):
 SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value")
 
 
-def require_identity():
-    """:raises Unauthorized: anonymous callers write nothing."""
-    if not g.ctx.may_write:
-        raise Unauthorized("Authentication required")
-
-
 def _check_system_fields(values, image=None):
     """Refuse what only an admin (glance-api's service user) may write.
 
@@ -68,8 +62,8 @@ def _check_system_fields(values, image=None):
         allowed = image is None and name == "status" and values.get(name) == QUEUED
         if name in values and not allowed:
             raise Forbidden(f"Only glance itself may set {name}")
-    if "owner" in values and values["owner"] != (image.owner if image else g.ctx.owner):
-        raise Forbidden("Only an admin may set the owner of an image")
+    if "owner" in values:
+        g.ctx.check_owner(values["owner"], image.owner if image else None)
     if image is not None and "size" in values and image.status != QUEUED:
         raise Forbidden("Only glance itself may set the size of an image with data")
 
@@ -182,7 +176,7 @@ def create():
     values, props, tags, is_public = _writable(body)
     _v1_visibility(values, is_public, None)
     image_id = rules.new_or_given_id(body.get("id"))
-    require_identity()
+    g.ctx.check_identity()
     _check_system_fields(values)
     values.setdefault("status", ACTIVE if g.ctx.is_admin else QUEUED)
     if not g.ctx.is_admin or values.get("owner") is None:
@@ -227,12 +221,11 @@ def set_properties(session, image, props, purge):
 def update(image_id):
     body = json_object("image")
     values, props, tags, is_public = _writable(body)
-    require_identity()
+    g.ctx.check_identity()
     purge = request.headers.get("X-Glance-Registry-Purge-Props", "false").lower() == "true"
     with state().Session() as session:
         image = load_visible(session, image_id)
-        if not g.ctx.can_modify(image):
-            raise Forbidden("Forbidden to modify an image you do not own")
+        g.ctx.check_modify(image)
         _check_system_fields(values, image)
         _v1_visibility(values, is_public, image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
@@ -276,13 +269,10 @@ def delete(image_id):
     The row is marked before any data goes, so a crash in between leaves a
     pending_delete image for glance-scrubber, never data nobody points at.
     """
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         image = load_undeleted(session, image_id)
-        if not g.ctx.can_modify(image):
-            raise Forbidden("Forbidden to delete an image you do not own")
-        if image.protected:
-            raise Forbidden("Image is protected")
+        g.ctx.check_delete(image)
         # The answer shows the properties the image had before it was deleted.
         live = [row for row in queries.property_rows(session, image.id).values()
                 if not row.deleted]
@@ -304,15 +294,14 @@ def delete(image_id):
 def _modifiable(session, image_id):
     """The undeleted image, if the caller may change it.  :raises NotFound: :raises Forbidden:"""
     image = load_undeleted(session, image_id)
-    if not g.ctx.can_modify(image):
-        raise Forbidden("Forbidden to modify an image you do not own")
+    g.ctx.check_modify(image)
     return image
 
 
 @bp.put("/images/<image_id>/tags/<tag>")
 def add_tag(image_id, tag):
     """Tag the image (204; adding a tag it has is no change)."""
-    require_identity()
+    g.ctx.check_identity()
     rules.clean_tag(tag)
     with state().Session() as session:
         image = _modifiable(session, image_id)
@@ -329,7 +318,7 @@ def add_tag(image_id, tag):
 @bp.delete("/images/<image_id>/tags/<tag>")
 def delete_tag(image_id, tag):
     """Remove a tag (204); 404 when the image does not have it."""
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         image = _modifiable(session, image_id)
         row = queries.tag_rows(session, image.id).get(tag)

@@ -170,7 +170,7 @@ def test_noauth_forwards_identity_headers_but_not_a_bare_token(client, registry)
 
 def test_keystone_forwards_only_the_token(make_client, registry):
     # No keystonemiddleware here (no Keystone): the headers stand for what it set.
-    client = make_client(auth_strategy="keystone", service_auth=NoAuthService(),
+    client = make_client(auth_strategy="keystone", service_auth=NoAuthService("admin"),
                          auth_token=lambda app, conf: app)
     client.get("/v1/images", headers={"X-Auth-Token": "tok", "X-Identity-Status": "Confirmed",
                                       "X-Roles": "admin", "X-Project-Id": "p"})

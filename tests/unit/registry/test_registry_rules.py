@@ -2,8 +2,8 @@
 import pytest
 
 from contract.registry_support import InProcessRegistry
-from glance import config, errors, rules
-from glance.registry import context, create_app, db
+from glance import config, context, errors, rules
+from glance.registry import create_app, db
 
 CONF = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
 

@@ -25,7 +25,6 @@ def check_value(key, value):
 
     :returns: the value to store.
     :raises BadRequest: wrong type or not in the enum.
-    :raises Forbidden: only an admin may set the owner.
     """
     conf = context.conf()
     if key == "name":
@@ -51,11 +50,9 @@ def check_value(key, value):
     elif key == "owner":
         if value is not None and (not isinstance(value, str) or len(value) > NAME_MAX_LENGTH):
             raise BadRequest("Invalid value for 'owner'")
-        if not context.request_context().may_set_owner:
-            raise Forbidden("Only an admin may set the owner of an image")
     elif key == "tags":
-        if not isinstance(value, list) or not all(isinstance(t, str) and 0 < len(t) <= TAG_MAX_LENGTH
-                                                  for t in value):
+        if not isinstance(value, list) or not all(
+                isinstance(t, str) and 0 < len(t) <= TAG_MAX_LENGTH for t in value):
             raise BadRequest("Invalid value for 'tags': a list of strings (1-255 characters)")
     else:
         if not isinstance(value, str):
