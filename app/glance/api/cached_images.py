@@ -11,19 +11,16 @@ Each API node answers for its own cache.
 from flask import Blueprint
 
 from glance.api import context
-from glance.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, NotFound
 from glance.api.images import json_response
 from glance.cache.entries import cacheable_id
+from glance.rules import ACTIVE
 
 bp = Blueprint("cached_images", __name__)
 
 
 def _admin_cache():
-    ctx = context.request_context()
-    if ctx.anonymous:
-        raise Unauthorized("Authentication required")
-    if not ctx.is_admin:
-        raise Forbidden("The image cache is managed by admins only")
+    context.request_context().check_admin()
     node = context.cache()
     if node is None:
         raise NotFound("The image cache is not enabled on this node (image_cache_enabled)")
@@ -61,7 +58,7 @@ def queue(image_id):
     """Queue an active image with data; glance-cache-prefetcher fetches it."""
     node = _admin_cache()
     image = context.registry().get(image_id, headers=context.auth_headers())
-    if image.get("status") != "active" or not image.get("location"):
+    if image.get("status") != ACTIVE or not image.get("location"):
         raise BadRequest(f"Image {image_id} is not active: only active images are cached")
     if not cacheable_id(image_id):
         raise BadRequest(f"Image id {image_id!r} cannot be a cache file name")
