@@ -4,15 +4,22 @@
 still opening its database.  glance-api then says once that it waits, runs its
 check for crashed uploads (images left ``saving`` by a glance-api that died)
 as soon as the registry answers, and gives up on the check, with one warning,
-after ``registry_wait_timeout`` seconds.
+after ``registry_wait_timeout`` seconds.  Under systemd both servers say
+``READY=1`` once their port answers, so ``After=glance-registry.service`` means
+ready, and bracket a reload with ``RELOADING=1`` … ``READY=1``.
 """
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
-from servers import Server, sqlite_registry, wait_for
+from servers import APP, Server, sqlite_registry, wait_for, write_conf
 
 STALE = 2
 FAST = {"upload_heartbeat_interval": 1, "saving_stale_time": STALE}
@@ -35,10 +42,13 @@ def api_server(tmp_path, registry, **options):
 def saving_image(registry):
     """An image left 'saving' (as by a glance-api killed mid-upload)."""
     made = requests.post(registry.url + "/images", timeout=30, json={
-        "image": {"name": "crashed", "status": "saving", "disk_format": "raw",
-                  "container_format": "bare"}})
+        "image": {"name": "crashed", "disk_format": "raw", "container_format": "bare"}})
     assert made.status_code == 200, made.text
-    return made.json()["image"]["id"]
+    image_id = made.json()["image"]["id"]
+    saving = requests.put(f"{registry.url}/images/{image_id}", timeout=30,
+                          json={"image": {"status": "saving"}})
+    assert saving.status_code == 200, saving.text
+    return image_id
 
 
 def status(registry, image_id):
@@ -82,3 +92,60 @@ def test_api_gives_up_waiting_for_the_registry_with_one_warning(registry, tmp_pa
         assert api.get("/versions").status_code == 300        # it serves meanwhile
     finally:
         assert api.stop() == 0
+
+
+@pytest.fixture
+def notify_socket(tmp_path, monkeypatch):
+    """A datagram socket standing in for systemd's $NOTIFY_SOCKET."""
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(60)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    yield sock
+    sock.close()
+
+
+def heard(sock):
+    return set(sock.recv(4096).decode().split("\n"))
+
+
+@pytest.mark.parametrize("program, path", [("glance-registry", "/images"),
+                                           ("glance-api", "/versions")])
+def test_ready_is_told_to_systemd_once_the_port_answers(program, path, registry, notify_socket,
+                                                        tmp_path):
+    # (registry before notify_socket: that one must not tell this socket anything)
+    options = {"workers": 2, "registry_host": "127.0.0.1", "registry_port": registry.port,
+               "sql_connection": f"sqlite:///{tmp_path}/r.sqlite",
+               "filesystem_store_datadir": str(tmp_path / "images")}
+    server = Server(program, tmp_path, options)
+    write_conf(server.conf, server.options)
+    proc = subprocess.Popen([sys.executable, "-m", "glance.cmd." + program.split("-")[1],
+                             "--config-file", server.conf], cwd=tmp_path,
+                            env=dict(os.environ, PYTHONPATH=APP))
+    try:
+        assert "READY=1" in heard(notify_socket)
+        # no waiting: it answers now
+        assert requests.get(server.url + path, timeout=2).status_code in (200, 300)
+        proc.send_signal(signal.SIGHUP)
+        assert "RELOADING=1" in heard(notify_socket)
+        assert "READY=1" in heard(notify_socket)     # once every worker has re-read the file
+        proc.send_signal(signal.SIGTERM)
+        assert "STOPPING=1" in heard(notify_socket)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_notify_reaches_an_abstract_socket_and_is_silent_outside_systemd():
+    from glance import sdnotify
+    name = f"glance-test-{os.getpid()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind("\0" + name)
+        sock.settimeout(5)
+        assert sdnotify.notify("READY=1", "STATUS=x", env={"NOTIFY_SOCKET": "@" + name})
+        assert sock.recv(100) == b"READY=1\nSTATUS=x"
+    assert not sdnotify.notify("READY=1", env={})
+    assert not sdnotify.notify("READY=1", env={"NOTIFY_SOCKET": "@" + name})   # gone: no error
