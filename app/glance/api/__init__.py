@@ -10,6 +10,7 @@ from glance import keystone
 from glance import cache as image_cache
 from glance.api import (cached_images, context, errors, headers, images, members, upload,
                         versions)
+from glance.api.healthcheck import Healthcheck
 from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
 
@@ -54,7 +55,9 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     def _limits():
         headers.check_request(request.environ, request.args.items(multi=True), conf)
 
-    app.wsgi_app = (auth_token or keystone.protect)(versions.VersionNegotiation(app.wsgi_app), conf)
+    protected = (auth_token or keystone.protect)(versions.VersionNegotiation(app.wsgi_app), conf)
+    # Load balancers ask without a token: answered before authentication.
+    app.wsgi_app = Healthcheck(protected, app)
     return app
 
 
