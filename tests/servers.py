@@ -8,6 +8,8 @@ import time
 
 import requests
 
+from glance.cmd.control import child_pids
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(os.path.dirname(HERE), "app")
 
@@ -85,12 +87,18 @@ class Server:
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signal the server and wait for it.  SIGKILL (given, or after ``timeout``) goes
+        to its worker processes too, as systemd's does: a crash of the whole server."""
         if self.proc and self.proc.poll() is None:
+            workers = child_pids(self.proc.pid)
             self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                kill(workers)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                kill(workers)
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
 
@@ -100,6 +108,14 @@ class Server:
 
     def get(self, path, **kw):
         return requests.get(self.url + path, timeout=30, **kw)
+
+
+def kill(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def sqlite_registry(workdir):

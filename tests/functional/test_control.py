@@ -40,7 +40,7 @@ class Control:
         for path in self.pid_files:
             pid = read_pid(path)
             if pid and alive(pid):
-                os.kill(pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)    # and its workers: it leads its group
 
 
 @pytest.fixture
