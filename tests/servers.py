@@ -1,9 +1,12 @@
 """Start real glance-registry and glance-api processes for the tests."""
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -102,6 +105,10 @@ class Server:
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
 
+    def pids(self):
+        """The server's processes: the parent, then its workers."""
+        return [self.proc.pid] + child_pids(self.proc.pid)
+
     def logtext(self):
         with open(self.log, encoding="utf-8", errors="replace") as handle:
             return handle.read()
@@ -116,6 +123,32 @@ def kill(pids):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+@contextlib.contextmanager
+def glance_pair(workdir=None, registry_options=None, api_options=None):
+    """``(api, registry)``: a glance-registry on SQLite and a glance-api on it with its
+    file store, both started in ``workdir`` (default: a temporary directory, removed
+    at the end); stopped at the end."""
+    temporary = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="glance-")
+    os.makedirs(workdir, exist_ok=True)
+    registry = Server("glance-registry", workdir, {
+        "sql_connection": f"sqlite:///{workdir}/registry.sqlite", **(registry_options or {})})
+    api = None
+    try:
+        registry.start()
+        api = Server("glance-api", workdir, {
+            "registry_host": "127.0.0.1", "registry_port": registry.port,
+            "filesystem_store_datadir": os.path.join(workdir, "images"),
+            **(api_options or {})}).start()
+        yield api, registry
+    finally:
+        if api:
+            api.stop()
+        registry.stop()
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def sqlite_registry(workdir):
