@@ -219,6 +219,8 @@ class Supervisor(Signals):
         return True
 
     def _timeout(self):
+        if self.kill_deadline is not None:
+            return TICK                 # stopping: empty slots stay empty
         now = time.monotonic()
         due = [slot.due - now for slot in self.slots if slot.pid is None]
         return max(0.0, min([TICK] + due))
