@@ -11,7 +11,8 @@ per worker), uploads --images images of --size-mib, then:
 3. while all of them stay open, times HEAD requests from --head-clients threads for
    --seconds, then checks every download is still streaming;
 4. prints HEAD p50/p99/max (quiet and under load), errors, the downloads started, still
-   open and failed, and RSS, peak RSS, open fds and threads of every glance process.
+   open and failed, RSS, peak RSS, open fds and threads of every glance process, and the
+   CPU seconds glance-api, glance-registry and the clients used while HEAD was timed.
 
     python bench/bench_slow_downloads.py [--downloads 512] [--seconds 20]
 
@@ -31,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app"))
 
-from bench_load import percentile, proc_status  # noqa: E402
+from bench_load import cpu_seconds, percentile, proc_status  # noqa: E402
 from servers import glance_pair  # noqa: E402
 
 MiB = 1024 * 1024
@@ -142,7 +143,41 @@ def upload(port, count, size):
     return ids
 
 
-def storm(api, image_ids, args):
+def machine_busy():
+    """``(busy, total)`` CPU jiffies of the whole machine so far (/proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def pid_cpu(pid):
+    """User + system CPU seconds of process ``pid`` (0 when gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_during(api, registry, clients):
+    """CPU seconds per party from now on: call the result to read them."""
+    parties = {"glance_api": lambda: cpu_seconds(api),
+               "glance_registry": lambda: cpu_seconds(registry),
+               "slow_clients": lambda: sum(pid_cpu(p.pid) for p in clients),
+               "this_process (HEAD clients)": lambda: pid_cpu(os.getpid())}
+    before = {name: read() for name, read in parties.items()}
+    machine = machine_busy()
+
+    def read():
+        busy, total = machine_busy()
+        used = {name: round(read() - before[name], 1) for name, read in parties.items()}
+        used["machine_busy_share"] = round((busy - machine[0]) / max(1, total - machine[1]), 2)
+        return used
+    return read
+
+
+def storm(api, registry, image_ids, args):
     context = multiprocessing.get_context("fork")
     started, results, stop = context.Queue(), context.Queue(), context.Event()
     shares = [args.downloads // args.client_processes
@@ -165,10 +200,12 @@ def storm(api, image_ids, args):
             heads.extend(got)
             errors.extend(failed)
     threads = [threading.Thread(target=head_client) for _ in range(args.head_clients)]
+    cpu = cpu_during(api, registry, procs)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    cpu = cpu()
     during = processes(api)
     stop.set()
     parts = [results.get(timeout=120) for _ in procs]
@@ -185,6 +222,7 @@ def storm(api, image_ids, args):
         "first_head_errors": errors[:5],
         "head_p50_ms": ms(percentile(heads, 0.50)), "head_p99_ms": ms(percentile(heads, 0.99)),
         "head_max_ms": round(max(heads), 1) if heads else None,
+        "cpu_seconds_while_timing_heads": cpu,
         "glance_api_processes": during,
     }
 
@@ -215,7 +253,7 @@ def main(argv=None):
                    "quiet_head_p99_ms": ms(percentile(quiet, 0.99)),
                    "quiet_head_errors": len(quiet_errors),
                    "idle_processes": processes(api),
-                   **storm(api, image_ids, args),
+                   **storm(api, registry, image_ids, args),
                    "registry_processes": processes(registry),
                    "load_average": [round(x, 2) for x in os.getloadavg()],
                    "cpus": len(os.sched_getaffinity(0))}
