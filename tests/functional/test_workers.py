@@ -128,3 +128,32 @@ def test_workers_stop_when_their_parent_is_killed(start_api):
     assert wait_for(lambda: not any(alive(pid) for pid in pids), timeout=10)
     assert "The parent process is gone: stopping" in server.logtext()
     assert refused(server.port)
+
+
+def test_downloads_are_not_capped_by_server_threads(start_api, api_for):
+    """Each held download pins a thread; the pool grows past server_threads for them."""
+    server = start_api(workers=1, server_threads=2)
+    client = api_for(server)
+    made = client.create(os.urandom(8 * MiB), name="held", disk_format="raw",
+                         container_format="bare")
+    assert made.status_code == 201, made.text
+    image_id = made.json()["image"]["id"]
+    held = []
+    try:
+        for _ in range(8):           # clients that read nothing: each download blocks its thread
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.settimeout(10)
+            sock.sendall(f"GET /v1/images/{image_id} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            held.append(sock)
+        began = time.monotonic()
+        for sock in held:
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200"), "a download waited for a thread"
+        assert time.monotonic() - began < 5, "the pool grew late"
+        began = time.monotonic()
+        assert client.head(image_id).status_code == 200
+        assert time.monotonic() - began < 2
+    finally:
+        for sock in held:
+            sock.close()
