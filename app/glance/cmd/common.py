@@ -62,7 +62,7 @@ class Signals:
 
     The handlers only set flags (a handler may interrupt the main thread
     anywhere, even inside a lock); the server's main loop acts on them.
-    ``link`` (see :mod:`glance.workers`) tells systemd, or the parent of a
+    ``link`` (see :mod:`glance.cmd.workers`) tells systemd, or the parent of a
     worker process, what happened.
     """
 
