@@ -31,6 +31,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app"))
 sys.path.insert(0, HERE)
 
 from bench_api_transfer import download, make_source, rate, upload  # noqa: E402

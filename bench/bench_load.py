@@ -17,7 +17,8 @@ threads.  The CPU seconds glance-api, glance-registry and the clients used
 are printed too: on a small machine they show who had the cores.
 
 It prints requests served, MiB/s each way, HEAD p50/p99, errors, checksum
-mismatches, glance-api's peak RSS (VmHWM) and open fds before and after,
+mismatches, glance-api's RSS and open fds (parent and workers together) before
+and after and the largest peak RSS (VmHWM) of one of its processes,
 and a plain MD5 loop's MiB/s over the same pool of bodies, measured in the
 same run.  --runs N repeats the load against the same processes, back to
 back, to show RSS or fd growth.
@@ -35,10 +36,8 @@ import multiprocessing
 import os
 import random
 import resource
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 
@@ -46,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app"))
 
-from servers import Server  # noqa: E402
+from servers import glance_pair  # noqa: E402
 
 MiB = 1024 * 1024
 SIZES_KIB = (64, 256, 1024, 4096, 16384)   # the mix of image sizes, cycled through the pool
@@ -70,14 +69,27 @@ def md5_loop(pool, seconds=2.0):
 
 
 def proc_status(pid):
-    """``(VmRSS MiB, VmHWM MiB, open fds)`` of process ``pid``."""
+    """``{"rss_mib", "peak_rss_mib", "fds", "threads"}`` of process ``pid`` (None: gone)."""
     fields = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-        for line in handle:
-            name, _, value = line.partition(":")
-            fields[name] = value.strip()
-    kib = lambda name: int(fields[name].split()[0]) / 1024  # noqa: E731
-    return kib("VmRSS"), kib("VmHWM"), len(os.listdir(f"/proc/{pid}/fd"))
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+    mib = lambda name: round(int(fields[name].split()[0]) / 1024, 1)  # noqa: E731
+    return {"rss_mib": mib("VmRSS"), "peak_rss_mib": mib("VmHWM"), "fds": fds,
+            "threads": int(fields["Threads"])}
+
+
+def server_status(server):
+    """``(RSS MiB of all its processes, largest peak RSS of one, open fds of all)``:
+    a server is its parent and its worker processes."""
+    found = [s for s in map(proc_status, server.pids()) if s]
+    return (sum(s["rss_mib"] for s in found), max(s["peak_rss_mib"] for s in found),
+            sum(s["fds"] for s in found))
 
 
 class Load:
@@ -239,11 +251,17 @@ def upload_seed(port, pool):
     return live
 
 
-def cpu_seconds(pid):
-    """User + system CPU seconds process ``pid`` has used so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        fields = handle.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(server):
+    """User + system CPU seconds the processes of ``server`` have used so far."""
+    total = 0
+    for pid in server.pids():
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def split(total, parts):
@@ -254,7 +272,7 @@ def split(total, parts):
 
 def one_run(api, registry, pool, seed, args):
     """Run the load once; returns its figures."""
-    rss_before, _, fds_before = proc_status(api.proc.pid)
+    rss_before, _, fds_before = server_status(api)
     md5_mibs = md5_loop(pool)
     context = multiprocessing.get_context("fork")
     start, results = context.Event(), context.Queue()
@@ -267,8 +285,7 @@ def one_run(api, registry, pool, seed, args):
         for role, n in plan if n]
     for proc in procs:
         proc.start()
-    cpu_before = {name: cpu_seconds(s.proc.pid) for name, s in (("api", api),
-                                                                ("registry", registry))}
+    cpu_before = {name: cpu_seconds(s) for name, s in (("api", api), ("registry", registry))}
     clients_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     start.set()
@@ -277,12 +294,12 @@ def one_run(api, registry, pool, seed, args):
     for proc in procs:
         proc.join(300)
     clients = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = {name: round(cpu_seconds(s.proc.pid) - cpu_before[name], 1)
+    cpu = {name: round(cpu_seconds(s) - cpu_before[name], 1)
            for name, s in (("api", api), ("registry", registry))}
     cpu["clients"] = round(clients.ru_utime + clients.ru_stime - clients_before.ru_utime
                            - clients_before.ru_stime, 1)
     time.sleep(1)      # let glance-api close what the clients left
-    rss_after, hwm, fds_after = proc_status(api.proc.pid)
+    rss_after, hwm, fds_after = server_status(api)
     counts = {key: sum(p["counts"][key] for p in parts) for key in parts[0]["counts"]}
     bytes_up = sum(p["bytes_up"] for p in parts)
     bytes_down = sum(p["bytes_down"] for p in parts)
@@ -301,9 +318,9 @@ def one_run(api, registry, pool, seed, args):
         "first_errors": errors[:5],
         "checksum_mismatches": sum(p["mismatches"] for p in parts),
         "cpu_seconds": cpu,
-        "api_rss_mib_before": round(rss_before, 1),
+        "api_rss_mib_before": round(rss_before, 1),     # parent and workers together
         "api_rss_mib_after": round(rss_after, 1),
-        "api_peak_rss_mib": round(hwm, 1),
+        "api_peak_rss_mib_per_process": round(hwm, 1),
         "api_fds_before": fds_before,
         "api_fds_after": fds_after,
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -335,17 +352,8 @@ def parse_args(argv):
 def main(argv=None):
     """Run the benchmark; returns the list of per-run figures (also printed)."""
     args = parse_args(argv)
-    workdir = args.workdir or tempfile.mkdtemp(prefix="bench-load-")
-    os.makedirs(workdir, exist_ok=True)
-    registry = Server("glance-registry", workdir, {
-        "sql_connection": f"sqlite:///{workdir}/registry.sqlite", "server_threads": 16})
-    api = None
-    try:
-        registry.start()
-        api = Server("glance-api", workdir, {
-            "registry_host": "127.0.0.1", "registry_port": registry.port,
-            "filesystem_store_datadir": os.path.join(workdir, "images"),
-            "server_threads": args.threads}).start()
+    with glance_pair(args.workdir, {"server_threads": 16},
+                     {"server_threads": args.threads}) as (api, registry):
         pool = make_pool(args.pool, int(args.max_size_mib * MiB))
         seed = upload_seed(api.port, pool)
         results = []
@@ -354,12 +362,6 @@ def main(argv=None):
             results.append(figures)
             print(f"run {number}: " + json.dumps(figures), flush=True)
         return results
-    finally:
-        if api:
-            api.stop()
-        registry.stop()
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def summary(results):

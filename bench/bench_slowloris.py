@@ -26,6 +26,7 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app"))
 
 from servers import Server  # noqa: E402
 from slowloris import SlowClients  # noqa: E402

@@ -1,12 +1,17 @@
 """Start real glance-registry and glance-api processes for the tests."""
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
+
+from glance.cmd.control import child_pids
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(os.path.dirname(HERE), "app")
@@ -85,14 +90,24 @@ class Server:
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signal the server and wait for it.  SIGKILL (given, or after ``timeout``) goes
+        to its worker processes too, as systemd's does: a crash of the whole server."""
         if self.proc and self.proc.poll() is None:
+            workers = child_pids(self.proc.pid)
             self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                kill(workers)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                kill(workers)
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
+
+    def pids(self):
+        """The server's processes: the parent, then its workers."""
+        return [self.proc.pid] + child_pids(self.proc.pid)
 
     def logtext(self):
         with open(self.log, encoding="utf-8", errors="replace") as handle:
@@ -100,6 +115,40 @@ class Server:
 
     def get(self, path, **kw):
         return requests.get(self.url + path, timeout=30, **kw)
+
+
+def kill(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@contextlib.contextmanager
+def glance_pair(workdir=None, registry_options=None, api_options=None):
+    """``(api, registry)``: a glance-registry on SQLite and a glance-api on it with its
+    file store, both started in ``workdir`` (default: a temporary directory, removed
+    at the end); stopped at the end."""
+    temporary = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix="glance-")
+    os.makedirs(workdir, exist_ok=True)
+    registry = Server("glance-registry", workdir, {
+        "sql_connection": f"sqlite:///{workdir}/registry.sqlite", **(registry_options or {})})
+    api = None
+    try:
+        registry.start()
+        api = Server("glance-api", workdir, {
+            "registry_host": "127.0.0.1", "registry_port": registry.port,
+            "filesystem_store_datadir": os.path.join(workdir, "images"),
+            **(api_options or {})}).start()
+        yield api, registry
+    finally:
+        if api:
+            api.stop()
+        registry.stop()
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def sqlite_registry(workdir):

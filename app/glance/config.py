@@ -102,6 +102,8 @@ def parse_value(opt, raw, source):
             return False
         raise BadValue(opt.name, source, f"{text!r} is not a boolean (true or false)")
     if opt.type in ("int", "port"):
+        if not text and opt.default is None:
+            return None          # unset: the program decides (e.g. workers: the CPUs)
         try:
             value = int(text)
         except ValueError:
@@ -334,7 +336,7 @@ def sample_config(program):
         value = opts.default_for(opt, program)
         if isinstance(value, bool):
             value = str(value).lower()
-        lines.append(f"#{opt.name} = {value}")
+        lines.append(f"#{opt.name} = {'' if value is None else value}")
     if "keystone_authtoken" in LIBRARY_SECTIONS.get(program, ()):
         lines += KEYSTONE_SAMPLE
     return "\n".join(lines) + "\n"

@@ -125,6 +125,15 @@ class LoggingStrategy:
         pass
 
 
+def _kombu():
+    try:
+        import kombu      # optional dependency (extra "rabbit"): only for this strategy
+    except ImportError:
+        raise ConfigError("notifier_strategy = rabbit needs kombu "
+                          "(pip install kombu, or apt install python3-kombu)") from None
+    return kombu
+
+
 class RabbitStrategy:
     """Events to RabbitMQ from one background thread, through a bounded queue.
 
@@ -132,12 +141,7 @@ class RabbitStrategy:
     """
 
     def __init__(self, conf):
-        try:
-            import kombu      # optional dependency (extra "rabbit"): only for this strategy
-        except ImportError:
-            raise ConfigError("notifier_strategy = rabbit needs kombu "
-                              "(pip install kombu, or apt install python3-kombu)") from None
-        self.kombu = kombu
+        self.kombu = _kombu()
         self.conf = conf
         self.topic = conf.rabbit_notification_topic
         self.timeout = float(conf.notifier_send_timeout)
@@ -282,6 +286,17 @@ STRATEGIES = {"noop": lambda conf: NoopStrategy(),
               "rabbit": RabbitStrategy}
 
 
-def build_notifier(conf):
-    """The :class:`Notifier` for ``conf.notifier_strategy`` (noop when unset)."""
-    return Notifier(STRATEGIES[conf.get("notifier_strategy", "noop")](conf))
+def build_notifier(conf, start=True):
+    """The :class:`Notifier` for ``conf.notifier_strategy`` (noop when unset).
+
+    :param start: False only checks that the strategy can run (kombu for rabbit)
+        and gives a noop notifier: for the parent of worker processes, which
+        sends nothing and must not fork with a sender thread running.
+    :raises ConfigError: rabbit without kombu.
+    """
+    name = conf.get("notifier_strategy", "noop")
+    if not start:
+        if name == "rabbit":
+            _kombu()
+        return Notifier(NoopStrategy())
+    return Notifier(STRATEGIES[name](conf))

@@ -61,7 +61,12 @@ OPTIONS = [
         ("bind_host", "str", "0.0.0.0", "Address to listen on (glance-api: 0.0.0.0, "
          "glance-registry: 127.0.0.1, since it trusts the identity headers it is sent)."),
         ("bind_port", "port", 0, "Port to listen on (glance-api: 9292, glance-registry: 9191)."),
-        ("server_threads", "int", 16, "Worker threads: the most requests served at once."),
+        ("workers", "int", None, "Worker processes. The parent process listens, starts this "
+         "many workers, replaces one that dies and passes SIGHUP and SIGTERM on to them. Empty: "
+         "the number of CPUs, at most 8. 0: no workers, the one process serves everything."),
+        ("server_threads", "int", 16, "Threads each worker process keeps ready for requests. "
+         "glance-api starts more while all are busy (up to max_connections) and ends them "
+         "again when idle; glance-registry serves at most this many requests at once."),
         ("server_timeout", "int", 300, "Seconds a kept-alive connection may stay idle between requests "
          "before it is closed."),
         ("shutdown_timeout", "int", 30, "On SIGTERM, seconds to let requests in flight finish."),
@@ -82,8 +87,9 @@ OPTIONS = [
          "headers, counted from the connection (or, between requests, from their first byte)."),
         ("body_timeout", "int", 60, "Seconds a request body (or a client reading an answer) may "
          "stay silent before the connection is closed."),
-        ("max_connections", "int", 512, "Most client connections open at once; glance-api "
-         "answers more with 503, glance-registry leaves them waiting to be accepted."),
+        ("max_connections", "int", 512, "Most client connections open at once in each worker "
+         "process; glance-api answers more with 503, glance-registry leaves them waiting to be "
+         "accepted."),
 
     ),
     *_opts("Limits", (REGISTRY,),
@@ -104,6 +110,16 @@ OPTIONS = [
         ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),
         ("registry_port", "port", 9191, "Port of glance-registry."),
         ("registry_timeout", "int", 60, "Seconds to wait for glance-registry to answer."),
+    ),
+    *_opts("Registry client", (API,),
+        ("registry_wait_timeout", "int", 300, "At start, seconds glance-api waits for "
+         "glance-registry to answer before it gives up its check for crashed uploads (left to "
+         "glance-scrubber then). glance-api serves meanwhile."),
+    ),
+    *_opts("Health check", (API,),
+        ("disable_by_file_path", "str", "/etc/glance/healthcheck_disable", "While this file "
+         "exists, GET /healthcheck answers 503 (DISABLED BY FILE) instead of 200 (OK): a load "
+         "balancer then sends this node no new requests. Empty: always 200."),
     ),
     *_opts("Images", (API,),
         ("default_store", "choice", "file", "Store that receives uploads without x-image-meta-store.",

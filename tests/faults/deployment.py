@@ -206,7 +206,16 @@ class Deployment:
         return image["id"]
 
     def open_fds(self):
-        return len(os.listdir(f"/proc/{self.api.proc.pid}/fd"))
+        """Open file descriptors of glance-api: its parent and worker processes together."""
+        return len(self.fd_targets())
+
+    def fds_besides_the_registry(self):
+        """Open file descriptors of glance-api but its kept-alive registry connections
+        (one per thread that asked the registry, and its pools grow with the requests)."""
+        peer = f"127.0.0.1:{self.registry.port}"
+        kept = [line for line in self.connections()
+                if line.startswith("ESTAB") and line.split()[4] == peer]
+        return self.open_fds() - len(kept)
 
     def connections(self):
         """glance-api's TCP sockets as ``ss`` shows them (for failure messages)."""
@@ -214,18 +223,24 @@ class Deployment:
             out = subprocess.run(["ss", "-tanp"], capture_output=True, text=True).stdout
         except OSError:      # no iproute2
             return []
+        pids = [f"pid={pid}," for pid in self.api.pids()]
         return [line for line in out.splitlines()
-                if f"pid={self.api.proc.pid}," in line or f":{self.api.port} " in line]
+                if any(pid in line for pid in pids) or f":{self.api.port} " in line]
 
     def fd_targets(self):
-        """What glance-api's open file descriptors point at."""
-        fds = f"/proc/{self.api.proc.pid}/fd"
+        """What the open file descriptors of glance-api's processes point at."""
         targets = []
-        for fd in os.listdir(fds):
+        for pid in self.api.pids():
+            fds = f"/proc/{pid}/fd"
             try:
-                targets.append(os.readlink(os.path.join(fds, fd)))
+                names = os.listdir(fds)
             except OSError:
-                pass        # closed meanwhile
+                continue    # a worker gone meanwhile
+            for fd in names:
+                try:
+                    targets.append(os.readlink(os.path.join(fds, fd)))
+                except OSError:
+                    pass        # closed meanwhile
         return targets
 
 

@@ -9,6 +9,7 @@ import time
 import pytest
 import requests
 
+from glance.cmd.control import child_pids
 from servers import APP, free_port, wait_for, write_conf
 
 
@@ -39,7 +40,7 @@ class Control:
         for path in self.pid_files:
             pid = read_pid(path)
             if pid and alive(pid):
-                os.kill(pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)    # and its workers: it leads its group
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def registry(control, tmp_path):
 # --- start, status, stop -------------------------------------------------------------
 
 def test_start_status_stop(control, tmp_path):
-    conf, port = registry_conf(tmp_path)
+    conf, port = registry_conf(tmp_path, workers=2)
     pid_file = str(tmp_path / "run" / "registry.pid")   # the directory is created
 
     started = control("registry", "start", conf, "--pid-file", pid_file)
@@ -121,9 +122,12 @@ def test_start_status_stop(control, tmp_path):
     assert os.getsid(pid) == pid          # its own session, detached from ours
     assert wait_for(lambda: answers(port, "/images"))
 
-    status = control("registry", "status", "--pid-file", pid_file)
-    assert (status.returncode, status.stdout.strip()) == (
-        0, f"glance-registry (pid {pid}) is running")
+    status = control("registry", "status", "--pid-file", pid_file, "--verbose")
+    assert status.returncode == 0
+    said, workers = status.stdout.strip().splitlines()
+    assert said == f"glance-registry (pid {pid}) is running with 2 worker processes"
+    children = [int(p) for p in workers.split(":")[1].split()]
+    assert len(children) == 2 and all(alive(child) for child in children)
 
     again = control("registry", "start", conf, "--pid-file", pid_file)
     assert again.returncode == 0
@@ -134,6 +138,7 @@ def test_start_status_stop(control, tmp_path):
     assert stopped.returncode == 0
     assert f"Stopping glance-registry pid: {pid} signal: 15" in stopped.stdout
     assert not alive(pid)                  # stop waits for the exit
+    assert not any(alive(child) for child in children)      # and its workers'
     assert not os.path.exists(pid_file)
 
     status = control("registry", "status", "--pid-file", pid_file)
@@ -254,6 +259,7 @@ def test_stop_sends_sigkill_after_the_timeout(control, tmp_path, registry):
     assert control("api", "start", conf, "--pid-file", pid_file).returncode == 0
     assert wait_for(lambda: answers(port, "/v1/images"))
     pid = read_pid(pid_file)
+    workers = child_pids(pid)
     # an upload that never finishes keeps the server from exiting on SIGTERM
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"POST /v1/images HTTP/1.1\r\nHost: x\r\nx-image-meta-name: stuck\r\n"
@@ -266,6 +272,8 @@ def test_stop_sends_sigkill_after_the_timeout(control, tmp_path, registry):
     assert stopped.returncode == 0, stopped.stdout
     assert f"Waited 2 seconds for pid {pid} (glance-api) to die; sending signal 9" in stopped.stdout
     assert not alive(pid) and not os.path.exists(pid_file)
+    assert workers and wait_for(lambda: not any(alive(w) for w in workers), timeout=5), \
+        "a worker outlived SIGKILL"
     assert 2 <= took < 15
 
 

@@ -119,6 +119,25 @@ def test_debug_logs_hold_no_password_and_no_token(debug_glance):
             assert debug_glance.token(user) not in text
 
 
+def test_healthcheck_needs_no_token_and_reaches_neither_keystone_nor_the_registry(
+        debug_glance):
+    api, registry = debug_glance.api, debug_glance.registry
+    refused = requests.post(api.url + "/v1/images", timeout=30, headers={"x-image-meta-name": "x"})
+    assert refused.status_code == 401
+    before_api, before_registry = len(api.logtext()), len(registry.logtext())
+    for headers in ({}, {"X-Auth-Token": "forged-token"}):
+        got = requests.get(api.url + "/healthcheck", timeout=10, headers=headers)
+        assert (got.status_code, got.text) == (200, "OK")
+    assert requests.head(api.url + "/healthcheck", timeout=10).status_code == 204
+    new = api.logtext()[before_api:]
+    assert "GET /healthcheck 200" in new
+    assert "keystonemiddleware" not in new, new      # at DEBUG it logs every token it sees
+    assert registry.logtext()[before_registry:] == ""
+    # the same forged token anywhere else goes through keystonemiddleware
+    requests.get(api.url + "/v1/images", timeout=30, headers={"X-Auth-Token": "forged-token"})
+    assert "keystonemiddleware" in api.logtext()[before_api:]
+
+
 def run(program, conf_path, hide_keystonemiddleware):
     """Run a server with ``conf_path`` (keystonemiddleware made unimportable if asked)."""
     hide = "sys.modules['keystonemiddleware'] = None; " if hide_keystonemiddleware else ""

@@ -6,8 +6,9 @@ upload and scrubber times, server_timeout, shutdown_timeout, logging.
 glance-registry: sql_connection, sql_idle_timeout, api_limit_max,
 limit_param_default, owner_is_tenant, admin_role, logging.  Need a restart (a
 new socket, thread pool or auth middleware; SIGHUP keeps the running value and
-logs a warning): bind_host, bind_port, server_threads, auth_strategy and the
-[keystone_authtoken] settings.
+logs a warning): bind_host, bind_port, workers, server_threads, auth_strategy and
+the [keystone_authtoken] settings.  With worker processes every worker re-reads
+the file (``test_workers.py``).
 """
 import signal
 

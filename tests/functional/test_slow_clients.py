@@ -32,7 +32,9 @@ def api(registry, tmp_path_factory):
     server = Server("glance-api", tmp, {"registry_host": "127.0.0.1",
                                         "registry_port": registry.port,
                                         "filesystem_store_datadir": str(tmp / "images"),
-                                        "max_connections": "80", **TIMEOUTS}).start()
+                                        # max_connections counts per worker process
+                                        "workers": "1", "max_connections": "80",
+                                        **TIMEOUTS}).start()
     yield server
     assert server.stop() == 0
 

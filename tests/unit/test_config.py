@@ -196,3 +196,27 @@ def test_underscore_flags_are_accepted(tmp_path):
 ])
 def test_mask_url_password(url, shown):
     assert config.mask_url_password(url) == shown
+
+
+@pytest.mark.parametrize("text, value", [("", None), ("0", 0), ("1", 1), ("16", 16)])
+def test_workers_empty_means_the_programs_default(tmp_path, text, value):
+    path = tmp_path / "glance-api.conf"
+    path.write_text(f"[DEFAULT]\nworkers = {text}\n")
+    assert config.load_config("glance-api", str(path)).workers == value
+
+
+def test_default_workers_are_the_cpus_at_most_8(monkeypatch):
+    from glance.cmd import workers
+    conf = config.load_config("glance-registry")
+    for cpus, expected in ((1, 1), (2, 2), (8, 8), (64, 8)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cpus: set(range(n)))
+        assert workers.worker_count(conf) == expected
+    assert workers.worker_count(conf.replace(workers=0)) == 0
+    assert workers.worker_count(conf.replace(workers=24)) == 24
+
+
+def test_negative_workers_is_refused(tmp_path):
+    path = tmp_path / "glance-api.conf"
+    path.write_text("[DEFAULT]\nworkers = -1\n")
+    with pytest.raises(config.BadValue, match="workers"):
+        config.load_config("glance-api", str(path))

@@ -13,6 +13,7 @@ from glance import cache as image_cache
 from glance.api import (cached_images, context, errors, headers, image_writes, images,
                         members, versions)
 from glance.api.body import RequestBody
+from glance.api.healthcheck import Healthcheck
 from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
 
@@ -83,7 +84,9 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
         request.body.close()
 
     negotiation = versions.VersionNegotiation(app.wsgi_app, versions.flask_minors(app))
-    app.wsgi_app = (auth_token or keystone.protect)(negotiation, conf)
+    protected = (auth_token or keystone.protect)(negotiation, conf)
+    # Load balancers ask without a token: answered before authentication.
+    app.wsgi_app = Healthcheck(protected, app)
     return app
 
 

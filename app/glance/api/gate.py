@@ -121,11 +121,12 @@ class Gate:
             return
         fd = conn.socket.fileno()
         with self.lock:
-            if self.stopped:
-                conn.close()
-                return
-            self.waiting[fd] = (conn, time.monotonic() + self.header_timeout)
-            self.epoll.register(fd, WATCH)
+            stopped = self.stopped
+            if not stopped:
+                self.waiting[fd] = (conn, time.monotonic() + self.header_timeout)
+                self.epoll.register(fd, WATCH)
+        if stopped:
+            conn.close()      # outside the lock: closing counts the connection out under it
 
     def _take(self, conn):
         """Move what arrived of the headers into ``conn.replay``.

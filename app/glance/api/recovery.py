@@ -8,7 +8,6 @@ same and removes their partial data.
 """
 import datetime
 import logging
-import threading
 
 from glance import stale
 from glance.errors import Conflict
@@ -74,15 +73,3 @@ def kill_stale_uploads(app):
         LOG.error("Could not check for crashed uploads: %s", exc)
     return killed
 
-
-def start_recovery(app):
-    """Run :func:`kill_stale_uploads` in the background: start-up does not wait for it."""
-    conf = app.extensions["glance"]["conf"]
-    if not 0 < conf.upload_heartbeat_interval * 2 <= conf.saving_stale_time:
-        LOG.warning("upload_heartbeat_interval (%d s) should be at most half of "
-                    "saving_stale_time (%d s), else live uploads may be killed",
-                    conf.upload_heartbeat_interval, conf.saving_stale_time)
-    thread = threading.Thread(target=kill_stale_uploads, args=(app,), daemon=True,
-                              name="recovery")
-    thread.start()
-    return thread

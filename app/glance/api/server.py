@@ -4,11 +4,15 @@ cheroot rather than waitress: it hands the request body to the application
 as it arrives (waitress spools it first) and keeps header names with
 underscores, which python-glanceclient sends (``x-image-meta-disk_format``).
 """
+import threading
+
 from cheroot import server, wsgi
 
 from glance.api.gate import Gate, Replay
 
 DIRECT_WRITE = 65536
+SPARE = 8             # idle threads kept ready, so a HEAD never waits behind downloads
+SHRINK_AFTER = 10.0   # seconds without a shortage before idle threads above that end
 
 
 class SocketBody:
@@ -122,37 +126,105 @@ class Connection(server.HTTPConnection):
                 self.server.gate.closed()
 
 
+class Elastic:
+    """Grow cheroot's thread pool while its threads are busy, shrink it when they idle.
+
+    A download holds its thread for as long as the client takes to read it, so
+    a fixed pool caps the downloads a node serves at once and makes every other
+    request wait behind them.  This keeps ``spare`` threads idle (starting more,
+    up to the pool's ``max``) and ends those above the pool's ``min`` once no
+    shortage was seen for ``SHRINK_AFTER`` seconds.  cheroot's own ``grow`` and
+    ``shrink`` do the work, in this thread: ``grow`` waits for its new threads.
+    """
+
+    def __init__(self, pool, spare=SPARE):
+        self.pool, self.spare = pool, spare
+        self.short = threading.Event()
+        self.stopped = False
+        self.thread = threading.Thread(target=self.run, name="thread-pool", daemon=True)
+
+    def free(self):
+        """Idle threads not already claimed by a queued connection."""
+        return self.pool.idle - self.pool.qsize
+
+    def wanted(self):
+        """Called for each connection handed to the pool."""
+        if self.free() < self.spare:
+            self.short.set()
+
+    def run(self):
+        while not self.stopped:
+            shortage = self.short.wait(SHRINK_AFTER)
+            self.short.clear()
+            if self.stopped:
+                return
+            free = self.free()
+            if free < self.spare:
+                self.pool.grow(self.spare - free)
+            elif not shortage and free > self.spare:
+                self.pool.shrink(free - self.spare)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopped = True
+        self.short.set()
+        self.thread.join(5)
+
+
 class Server(wsgi.Server):
-    """cheroot's WSGI server with the :class:`~glance.api.gate.Gate` in front of its workers."""
+    """cheroot's WSGI server with the :class:`~glance.api.gate.Gate` in front of its
+    workers, an :class:`Elastic` thread pool, on a socket it is given."""
 
     ConnectionClass = Connection
 
-    def __init__(self, *args, gate_options, **kwargs):
+    def __init__(self, *args, gate_options, listener, **kwargs):
         super().__init__(*args, **kwargs)
-        self.gate = Gate(super().process_conn, **gate_options)
+        self.listener = listener
+        self.gate = Gate(self._queue, **gate_options)
+        self.threads = Elastic(self.requests)
+
+    def bind(self, family, type, proto=0):   # noqa: A002 -- cheroot's signature
+        """Serve the socket opened before the worker processes were forked."""
+        self.socket = self.listener
 
     def prepare(self):
         super().prepare()
+        # Every worker process accepts from this socket: one that loses the race
+        # for a connection goes back to its own ones at once instead of waiting.
+        self.socket.settimeout(0)
         self.gate.start()
+        self.threads.start()
 
     def process_conn(self, conn):
         fresh, conn.fresh = conn.fresh, False
         self.gate.add(conn, fresh)
 
+    def _queue(self, conn):
+        """The gate's hand-off: the request is complete, a thread serves it."""
+        super().process_conn(conn)
+        self.threads.wanted()
+
     def stop(self):
         self.gate.stop()
+        self.threads.stop()
         super().stop()
 
 
-def make_server(conf, app):
-    """A cheroot server for ``app`` configured from ``conf`` (not started)."""
+def make_server(conf, app, sock, backlog):
+    """A cheroot server for ``app`` on the listening socket ``sock``, configured from
+    ``conf`` (not started).  ``backlog``: the socket's, as cheroot calls listen() again."""
     gate_options = {"header_timeout": conf.header_timeout, "io_timeout": conf.body_timeout,
                     "max_header_size": conf.max_header_size,
                     "max_connections": conf.max_connections}
+    # One thread per connection at most: the gate admits max_connections.
+    ceiling = max(conf.max_connections, conf.server_threads) if conf.max_connections > 0 else -1
     http_server = Server((conf.bind_host, conf.bind_port), app,
-                         numthreads=conf.server_threads, timeout=conf.server_timeout,
-                         shutdown_timeout=conf.shutdown_timeout, request_queue_size=128,
-                         server_name="glance-api", gate_options=gate_options)
+                         numthreads=conf.server_threads, max=ceiling,
+                         timeout=conf.server_timeout, shutdown_timeout=conf.shutdown_timeout,
+                         request_queue_size=backlog, server_name="glance-api",
+                         gate_options=gate_options, listener=sock)
     http_server.max_request_header_size = conf.max_header_size
     http_server.gateway = Gateway
     return http_server

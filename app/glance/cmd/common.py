@@ -52,8 +52,9 @@ def start(program, argv, parser, positional=None):
     return conf, args
 
 
-# Options SIGHUP cannot apply: they need a new socket, thread pool or auth middleware.
-RESTART_OPTIONS = ("bind_host", "bind_port", "server_threads", "auth_strategy")
+# Options SIGHUP cannot apply: they need a new socket, process, thread pool or auth middleware.
+RESTART_OPTIONS = ("bind_host", "bind_port", "workers", "server_threads", "auth_strategy")
+HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 class Signals:
@@ -61,10 +62,12 @@ class Signals:
 
     The handlers only set flags (a handler may interrupt the main thread
     anywhere, even inside a lock); the server's main loop acts on them.
+    ``link`` (see :mod:`glance.cmd.workers`) tells systemd, or the parent of a
+    worker process, what happened.
     """
 
-    def __init__(self, program, conf, args, log):
-        self.program, self.conf, self.log = program, conf, log
+    def __init__(self, program, conf, args, log, link):
+        self.program, self.conf, self.log, self.link = program, conf, log, link
         # A reload keeps what the command line said, as at startup.
         self.overrides = config.command_line_values(program, args)
         self.stop_requested = False
@@ -74,6 +77,8 @@ class Signals:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
+        # A worker is forked with these blocked, so none is lost before this point.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
     def request_stop(self, _signum, _frame):
         self.stop_requested = True
@@ -81,15 +86,27 @@ class Signals:
     def request_reload(self, _signum, _frame):
         self.reload_requested = True
 
+    def should_stop(self):
+        """Asked to stop, or (a worker) left alone by a parent that died."""
+        if not self.stop_requested and self.link.orphaned():
+            self.log.warning("The parent process is gone: stopping")
+            self.stop_requested = True
+        return self.stop_requested
+
     def reload_if_requested(self):
         """Re-read the same file and apply it; a bad file keeps the old settings.
 
         What needs no new socket is applied (:meth:`apply`, then logging);
-        the listening address, port and thread count need a restart.
+        the listening address, port, processes and threads need a restart.
         """
         if not self.reload_requested:
             return
         self.reload_requested = False
+        self.link.reloading()
+        self.reloaded(self._reload())
+
+    def _reload(self):
+        """The applied configuration, or None (logged) when it cannot be used."""
         try:
             conf = self._keep_restart_options(
                 config.load_config(self.program, self.conf.path, self.overrides))
@@ -97,22 +114,30 @@ class Signals:
             setup_logging(conf)
         except Exception as exc:     # ConfigError, or a store or database URL that cannot be used
             text = " ".join(str(exc).split())     # one line in the log, whatever the parser said
-            self.log.error("Reload failed, keeping the old settings: %s", text)
-            return
+            self.log.error("Reload failed%s, keeping the old settings: %s", self.link.where, text)
+            return None
         self.conf = conf
-        self.log.info("Reloaded configuration from %s", conf.path)
+        return conf
+
+    def reloaded(self, conf):
+        """Report the reload (``conf`` is None when it failed)."""
+        if conf is not None:
+            self.log.info("Reloaded configuration from %s%s", conf.path, self.link.where)
+        self.link.reloaded(conf is not None)
 
     def _keep_restart_options(self, conf):
         """``conf`` with the running values of what only a restart can change.
 
-        The socket, the thread pool and the auth middleware were built at start:
-        a new ``auth_strategy`` without its middleware would trust forged headers.
+        The socket, the processes, the thread pool and the auth middleware were
+        built at start: a new ``auth_strategy`` without its middleware would
+        trust forged headers.
         """
         kept = {name: self.conf.get(name) for name in RESTART_OPTIONS
                 if conf.get(name) != self.conf.get(name)}
-        for name in kept:
-            self.log.warning("%s changed in %s: restart %s to apply it", name, conf.path,
-                             self.program)
+        if self.link.leads:      # said once, by the process systemd knows
+            for name in kept:
+                self.log.warning("%s changed in %s: restart %s to apply it", name, conf.path,
+                                 self.program)
         return conf.replace(**kept) if kept else conf
 
     def apply(self, conf):

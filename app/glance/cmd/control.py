@@ -289,7 +289,7 @@ class Server:
         if not self.wait_gone(pid, self.args.kill_after):
             say(f"Waited {self.args.kill_after:g} seconds for pid {pid} ({self.name}) to die; "
                 f"sending signal {int(signal.SIGKILL)}")
-            self.signal(pid, signal.SIGKILL)
+            self.kill_group(pid)
             if not self.wait_gone(pid, 5):
                 say(f"{self.name} (pid {pid}) is still running")
                 return FAILED
@@ -305,6 +305,17 @@ class Server:
             say(f"Not allowed to signal {self.name} (pid {pid}).  Running as non-root?")
             return False
         return True
+
+    def kill_group(self, pid):
+        """SIGKILL the server and its worker processes (its process group, as ``start``
+        made it a session leader), or the server alone when it leads no group."""
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+                return
+        except ProcessLookupError:
+            return
+        self.signal(pid, signal.SIGKILL)
 
     def wait_gone(self, pid, seconds):
         deadline = time.monotonic() + seconds
@@ -331,7 +342,11 @@ class Server:
             say(f"{self.name} is not running")
             return NOT_RUNNING
         if self.owns(pid):
-            say(f"{self.name} (pid {pid}) is running")
+            children = child_pids(pid)
+            more = f" with {len(children)} worker processes" if children else ""
+            say(f"{self.name} (pid {pid}) is running{more}")
+            if children and self.args.verbose:
+                say("workers: " + " ".join(map(str, children)))
             return OK
         say(f"{self.name} is dead, but its pid file {self.pid_file} exists")
         return DEAD_WITH_PIDFILE
@@ -354,6 +369,22 @@ def preflight(conf):
         except OSError as exc:
             return f"Cannot open log file {log}: {exc.strerror}"
     return None
+
+
+def child_pids(pid):
+    """The processes whose parent is ``pid`` (a server's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] not in (b"Z", b"X"):
+            found.append(int(entry))
+    return sorted(found)
 
 
 def raise_nofile():

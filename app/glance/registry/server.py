@@ -48,12 +48,10 @@ class Channel(HTTPChannel):
         return None
 
 
-def make_server(conf, app):
-    """A waitress server for ``app`` with the limits of ``conf`` (listening, not serving).
-
-    :raises OSError: the address cannot be bound.
-    """
-    server = create_server(app, host=conf.bind_host, port=conf.bind_port,
+def make_server(conf, app, sock, backlog):
+    """A waitress server for ``app`` on the listening socket ``sock`` (of ``backlog``), with
+    the limits of ``conf`` (not serving yet)."""
+    server = create_server(app, sockets=[sock], backlog=backlog,
                            threads=conf.server_threads, channel_timeout=conf.server_timeout,
                            connection_limit=conf.max_connections,
                            max_request_header_size=conf.max_header_size,
