@@ -12,6 +12,7 @@ from glance.registry import metadef_validation as checks
 from glance.registry.errors import Conflict, NotFound
 from glance.registry.images import require_identity, state
 from glance.registry.metadef_models import MetadefObject, MetadefProperty, MetadefTag, utcnow
+from glance.registry.serialize import dump
 from glance.registry.metadefs import (body, check_quota, checked, commit, created, deletable,
                                       load_namespace, new_object, no_content, no_repeats,
                                       page_query)
@@ -122,8 +123,8 @@ def update_object(namespace, name):
 
     def change(obj):
         obj.name, obj.description = values["name"], values.get("description")
-        obj.required = queries.dump(values.get("required", []))
-        obj.json_schema = queries.dump(values.get("properties", {}))
+        obj.required = dump(values.get("required", []))
+        obj.json_schema = dump(values.get("properties", {}))
     return replace(MetadefObject, namespace, name, values["name"], change)
 
 
@@ -151,7 +152,7 @@ def create_property(namespace):
     require_identity()
     name, definition = checked(checks.property_definition, body())
     return add(MetadefProperty, namespace, name, lambda row, now: MetadefProperty(
-        namespace_id=row.id, name=name, json_schema=queries.dump(definition),
+        namespace_id=row.id, name=name, json_schema=dump(definition),
         created_at=now, updated_at=now))
 
 
@@ -191,7 +192,7 @@ def update_property(namespace, name):
     new_name, definition = checked(checks.property_definition, body())
 
     def change(prop):
-        prop.name, prop.json_schema = new_name, queries.dump(definition)
+        prop.name, prop.json_schema = new_name, dump(definition)
     return replace(MetadefProperty, namespace, name, new_name, change)
 
 
