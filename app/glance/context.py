@@ -163,6 +163,20 @@ class RequestContext:
         """Glance's default policy: only admins create, change or delete metadata definitions."""
         return self.is_admin
 
+    @property
+    def may_use_tasks_api(self):
+        """Glance's default ``tasks_api_access``: /v2/tasks is for admins only."""
+        return self.is_admin
+
+    @property
+    def may_manage_cache(self):
+        """Glance's default cache policies: only admins list, queue and clear a node's cache."""
+        return self.is_admin
+
+    def can_see_task(self, task):
+        """An image's tasks: admins see all, others those of their project (or of nobody)."""
+        return self.is_admin or _field(task, "owner") is None or self.owns(task)
+
 
 def _first(headers, names):
     for name in names:
