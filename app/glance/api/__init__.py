@@ -8,8 +8,8 @@ from flask import Flask, request
 
 from glance import keystone
 from glance import cache as image_cache
-from glance.api import (cached_images, context, errors, headers, images, members, upload,
-                        versions)
+from glance.api import (cached_images, context, errors, headers, images, members,
+                        request_id, upload, versions)
 from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
 
@@ -49,6 +49,7 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     for blueprint in (images.bp, upload.bp, members.bp, cached_images.bp, *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.init_app(app)
+    request_id.init_app(app)
 
     @app.before_request
     def _limits():

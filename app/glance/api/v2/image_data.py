@@ -23,6 +23,7 @@ from glance.api.errors import APIError, BadRequest, Conflict, Forbidden, NotFoun
     UnsupportedMediaType, status_line
 from glance.api.images import open_data, sending, whole_download
 from glance.api.v2.images import get_image, modifiable
+from glance.api.v2.import_tasks import ImportTask, web_source
 from glance.api.v2.wire import empty, json_body
 from glance.registry.client import Duplicate as RegistryDuplicate
 from glance.store.base import StoreError
@@ -139,10 +140,16 @@ def import_image(image_id):
     if document.get("stores") or document.get("all_stores"):
         raise Conflict("Multiple stores are not enabled on this server")
     image = modifiable(image_id)
-    if name == "glance-direct":
-        _import_staged(image)
-    else:
-        _web_download(image, method.get("uri"))
+    task = ImportTask.for_image_import(image, document)
+    try:
+        if name == "glance-direct":
+            _import_staged(image)
+            task.finish()
+        else:
+            _web_download(image, method.get("uri"), task)
+    except Exception:
+        task.discard()           # refused before it started: no task, as in Glance
+        raise
     return empty(202)
 
 
@@ -175,32 +182,31 @@ class _ChunkReader:
         return out
 
 
-def _web_download(image, uri):
+def _web_download(image, uri, task):
+    """Check ``uri``, reserve the image and start the download; ``task`` records its end."""
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")
     if image["status"] != "queued":
         raise Conflict(f"Image {image['id']} is {image['status']}: only a queued image "
                        "can be imported")
-    source = context.stores().for_uri(uri)      # only http(s): UnknownScheme -> 400
-    check = getattr(source, "check_location", None)
-    if check is None:
-        raise BadRequest("web-download takes an http:// or https:// URI")
-    check(uri)                                  # the HTTP store's address guard -> 400
+    source = web_source(uri)                    # http(s) behind the address guard, or 400
     target = context.stores().by_name(None)
     upload._reserve(image["id"], "importing")
     app = current_app._get_current_object()
-    thread = threading.Thread(target=_download, args=(app, image["id"], source, target, uri),
+    thread = threading.Thread(target=_download, args=(app, image["id"], source, target, uri, task),
                               daemon=True, name=f"web-download-{image['id'][:8]}")
     thread.start()
 
 
-def _download(app, image_id, source, target, uri):
+def _download(app, image_id, source, target, uri, task):
     """Background: stream ``uri`` into the store; importing -> active, or killed."""
+    error = None
     with app.app_context():
         try:
             try:
                 chunks, size = source.get(uri)
             except Exception as exc:
+                error = exc
                 upload._kill(image_id, f"web-download failed: {type(exc).__name__}: {exc}",
                              "importing")
                 return
@@ -213,6 +219,10 @@ def _download(app, image_id, source, target, uri):
                     close()
             upload._activate(image_id, target, stored, "importing")
         except (StoreError, APIError) as exc:
+            error = exc
             LOG.warning("web-download of image %s failed: %s", image_id, exc)
-        except Exception:
+        except Exception as exc:
+            error = exc
             LOG.exception("web-download of image %s failed", image_id)
+        finally:
+            task.finish(error)

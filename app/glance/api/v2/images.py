@@ -46,12 +46,15 @@ def modifiable(image_id, refusal="You are not permitted to modify this image."):
     return image
 
 
-@bp.route("/v2/images", methods=["POST"])
-def create():
-    context.require_identity()
-    document = json_body()
+def image_record(document):
+    """The registry record of the queued image a v2 create body describes.
+
+    :raises BadRequest: :raises Forbidden: a read-only or reserved attribute, or
+        an owner set by a non-admin.
+    """
     if not isinstance(document, dict):
         raise BadRequest("Image body must be a JSON object")
+    document = dict(document)
     image_id = document.pop("id", None)
     values = {}
     for key, value in document.items():
@@ -62,11 +65,23 @@ def create():
     record.setdefault("visibility", "shared")
     if image_id is not None:
         record["id"] = image_id
+    return record
+
+
+def create_image(record):
+    """Create the image of :func:`image_record` for the caller.  :raises Conflict: the id is taken."""
     try:
         image = context.registry().create(record, headers=context.auth_headers())
     except RegistryDuplicate:
-        raise Conflict(f"Image with identifier {image_id} already exists!") from None
+        raise Conflict(f"Image with identifier {record.get('id')} already exists!") from None
     context.notifier().info("image.create", public(image))
+    return image
+
+
+@bp.route("/v2/images", methods=["POST"])
+def create():
+    context.require_identity()
+    image = create_image(image_record(json_body()))
     methods = context.conf().enabled_import_methods
     headers = [("Location", f"{request.host_url.rstrip('/')}/v2/images/{image['id']}")]
     if methods:
@@ -89,8 +104,8 @@ def _registry_params():
     return params
 
 
-def _page_size():
-    """The most images one answer holds: a full page means there may be a next one."""
+def page_size():
+    """The most items one list answer holds: a full page means there may be a next one."""
     conf = context.conf()
     raw = request.args.get("limit")
     limit = int(raw) if raw and raw.isdigit() else conf.limit_param_default
@@ -105,7 +120,7 @@ def index():
     body = {"images": [image_view(image) for image in images],
             "first": "/v2/images" + (f"?{urlencode(query)}" if query else ""),
             "schema": "/v2/schemas/images"}
-    if images and len(images) == _page_size():
+    if images and len(images) == page_size():
         body["next"] = "/v2/images?" + urlencode(query + [("marker", images[-1]["id"])])
     return json_response(body)
 

@@ -1,0 +1,164 @@
+"""/v2/tasks (Glance's legacy task API, admin-only) and /v2/images/<id>/tasks (v2.12).
+
+* ``POST /v2/tasks``: an ``import`` task creates an image from
+  ``image_properties`` and imports its data from ``import_from`` as
+  web-download does (http(s) only, behind the HTTP store's address guard).
+* ``GET /v2/tasks`` lists (paged, ``status``/``type`` filters, sorted),
+  ``GET /v2/tasks/<id>`` shows one; there is no DELETE: tasks expire.
+* ``GET /v2/images/<id>/tasks``: the tasks of an image's imports, for
+  whoever may see the image.
+
+glance-registry keeps the tasks and applies the rules; this module checks
+requests and shapes the answers as Glance does.
+"""
+from urllib.parse import urlencode
+
+from flask import Blueprint, request
+
+from glance.api import context
+from glance.api.errors import APIError, BadRequest, Forbidden, NotFound, Unauthorized
+from glance.api.v2.image_data import _web_download
+from glance.api.v2.images import create_image, image_record, page_size
+from glance.api.v2.import_tasks import ImportTask, web_source, without_credentials
+from glance.api.v2.metadefs import isotime
+from glance.api.v2.task_schemas import TASK_PROPERTIES
+from glance.api.v2.wire import json_body, json_response
+from glance.registry.client import NotFound as RegistryNotFound
+
+bp = Blueprint("v2_tasks", __name__)
+LIST_PARAMS = ("limit", "marker", "sort_key", "sort_dir", "status", "type")
+LEGACY_INPUT = ("import_from", "import_from_format", "image_properties")
+
+
+def tasks_api_access():
+    """Glance's ``tasks_api_access`` (admin): :raises Unauthorized: :raises Forbidden:"""
+    ctx = context.request_context()
+    if ctx.anonymous:
+        raise Unauthorized("Authentication required")
+    if not ctx.may_use_tasks_api:
+        raise Forbidden("You are not authorized to complete this action.")
+
+
+def _times(record, view):
+    for key in ("created_at", "updated_at"):
+        view[key] = isotime(record[key])
+    if record.get("expires_at"):
+        view["expires_at"] = isotime(record["expires_at"])
+    return view
+
+
+def stub_view(record):
+    """A task in a list (no input, result or message)."""
+    return _times(record, {"id": record["id"], "type": record["type"],
+                           "status": record["status"], "owner": record["owner"],
+                           "self": f"/v2/tasks/{record['id']}", "schema": "/v2/schemas/task"})
+
+
+def task_view(record):
+    view = {**stub_view(record), "input": record["input"], "result": record["result"],
+            "message": record["message"]}
+    for key in ("image_id", "request_id", "user_id"):
+        if record.get(key):
+            view[key] = record[key]
+    return view
+
+
+IMAGE_TASK_FIELDS = ("id", "type", "status", "owner", "expires_at", "created_at", "updated_at",
+                     "image_id", "request_id", "user_id", "input", "result", "message")
+
+
+def image_task_view(record):
+    """A task as Glance lists an image's: its database record, times without a zone."""
+    return {**{key: record[key] for key in IMAGE_TASK_FIELDS}, "deleted_at": None,
+            "deleted": False}
+
+
+def _legacy_import(task_input):
+    """What an ``import`` task needs, checked: ``(import_from, image record)``.
+
+    :raises BadRequest: (or Forbidden) missing or wrong input, a URI that is no
+        http(s) or that the address guard refuses, image properties v2 refuses.
+    """
+    if not isinstance(task_input, dict):
+        raise BadRequest("Task 'input' must be a JSON object")
+    for key in LEGACY_INPUT:
+        if key not in task_input:
+            raise BadRequest(f"Input does not contain '{key}' field")
+    if not isinstance(task_input["import_from_format"], str):
+        raise BadRequest("Task input 'import_from_format' must be a string")
+    properties = task_input["image_properties"]
+    if properties == {}:
+        properties = {"disk_format": "qcow2", "container_format": "bare"}   # Glance's default
+    record = image_record(properties)
+    web_source(task_input["import_from"])
+    return task_input["import_from"], record
+
+
+@bp.route("/v2/tasks", methods=["POST"])
+def create():
+    tasks_api_access()
+    document = json_body()
+    if not isinstance(document, dict):
+        raise BadRequest("Task body must be a JSON object")
+    for key in ("type", "input"):
+        if key not in document:
+            raise BadRequest(f"Task '{key}' is required")
+    unknown = sorted(set(document) - set(TASK_PROPERTIES))
+    if unknown:
+        raise BadRequest(f"Additional properties are not allowed ({unknown[0][:40]!r})")
+    if document["type"] != "import":
+        raise BadRequest("Only 'import' tasks can be created")
+    uri, record = _legacy_import(document["input"])
+    task_input = {**document["input"], "import_from": without_credentials(uri)}
+    task = ImportTask.begin("import", task_input)
+    try:
+        image = create_image(record)
+        task.image_id = image["id"]
+        _web_download(image, uri, task)       # the download finishes the task
+    except Exception as exc:                  # recorded in the task, as Glance does
+        task.finish(exc)
+    view = task_view(task.record)
+    return json_response(view, 201, [("Location", view["self"])])
+
+
+@bp.route("/v2/tasks", methods=["GET"])
+def index():
+    tasks_api_access()
+    params = [(k, v) for k, v in request.args.items(multi=True) if k in LIST_PARAMS]
+    if not any(k == "limit" for k, _ in params):
+        params.append(("limit", str(context.conf().limit_param_default)))
+    found = context.registry().list_tasks(params=params, headers=context.auth_headers())
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
+    body = {"tasks": [stub_view(task) for task in found],
+            "first": "/v2/tasks" + (f"?{urlencode(query)}" if query else ""),
+            "schema": "/v2/schemas/tasks"}
+    if found and len(found) == page_size():
+        body["next"] = "/v2/tasks?" + urlencode(query + [("marker", found[-1]["id"])])
+    return json_response(body)
+
+
+@bp.route("/v2/tasks/<task_id>", methods=["GET"])
+def show(task_id):
+    tasks_api_access()
+    try:
+        record = context.registry().get_task(task_id, headers=context.auth_headers())
+    except RegistryNotFound:
+        raise NotFound(f"Task with the given ID {task_id} not found") from None
+    return json_response(task_view(record))
+
+
+@bp.route("/v2/tasks/<task_id>", methods=["DELETE"])
+def delete(task_id):
+    tasks_api_access()
+    raise APIError("This operation is currently not permitted on Glance Tasks. They are "
+                   "auto deleted after reaching the time based on their expires_at property.",
+                   405, headers=[("Allow", "GET")])
+
+
+@bp.route("/v2/images/<image_id>/tasks", methods=["GET"])
+def image_tasks(image_id):
+    try:
+        found = context.registry().image_tasks(image_id, headers=context.auth_headers())
+    except RegistryNotFound:
+        raise NotFound(f"No image found with ID {image_id}") from None
+    return json_response({"tasks": [image_task_view(task) for task in found]})
