@@ -69,7 +69,10 @@ def image_record(document):
 
 
 def create_image(record):
-    """Create the image of :func:`image_record` for the caller.  :raises Conflict: the id is taken."""
+    """Create the image of :func:`image_record` for the caller.
+
+    :raises Conflict: the id is taken.
+    """
     try:
         image = context.registry().create(record, headers=context.auth_headers())
     except RegistryDuplicate:
@@ -104,7 +107,7 @@ def _registry_params():
     return params
 
 
-def page_size():
+def _page_size():
     """The most items one list answer holds: a full page means there may be a next one."""
     conf = context.conf()
     raw = request.args.get("limit")
@@ -112,17 +115,22 @@ def page_size():
     return min(limit, conf.api_limit_max)
 
 
+def page_links(path, found):
+    """``first`` (the query without its marker) and, after a full page of ``found``
+    (records with an ``id``), ``next``: a v2 list's links."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
+    links = {"first": path + (f"?{urlencode(query)}" if query else "")}
+    if found and len(found) == _page_size():
+        links["next"] = f"{path}?" + urlencode(query + [("marker", found[-1]["id"])])
+    return links
+
+
 @bp.route("/v2/images", methods=["GET"])
 def index():
     params = _registry_params()
     images = context.registry().list_v2(params=params, headers=context.auth_headers())
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
-    body = {"images": [image_view(image) for image in images],
-            "first": "/v2/images" + (f"?{urlencode(query)}" if query else ""),
-            "schema": "/v2/schemas/images"}
-    if images and len(images) == page_size():
-        body["next"] = "/v2/images?" + urlencode(query + [("marker", images[-1]["id"])])
-    return json_response(body)
+    return json_response({"images": [image_view(image) for image in images],
+                          **page_links("/v2/images", images), "schema": "/v2/schemas/images"})
 
 
 @bp.route("/v2/images/<image_id>", methods=["GET"])

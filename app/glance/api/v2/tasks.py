@@ -11,14 +11,12 @@
 glance-registry keeps the tasks and applies the rules; this module checks
 requests and shapes the answers as Glance does.
 """
-from urllib.parse import urlencode
-
 from flask import Blueprint, request
 
 from glance.api import context
 from glance.api.errors import APIError, BadRequest, Forbidden, NotFound, Unauthorized
 from glance.api.v2.image_data import _web_download
-from glance.api.v2.images import create_image, image_record, page_size
+from glance.api.v2.images import create_image, image_record, page_links
 from glance.api.v2.import_tasks import ImportTask, web_source, without_credentials
 from glance.api.v2.metadefs import isotime
 from glance.api.v2.task_schemas import TASK_PROPERTIES
@@ -131,13 +129,8 @@ def index():
     if not any(k == "limit" for k, _ in params):
         params.append(("limit", str(context.conf().limit_param_default)))
     found = context.registry().list_tasks(params=params, headers=context.auth_headers())
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
-    body = {"tasks": [stub_view(task) for task in found],
-            "first": "/v2/tasks" + (f"?{urlencode(query)}" if query else ""),
-            "schema": "/v2/schemas/tasks"}
-    if found and len(found) == page_size():
-        body["next"] = "/v2/tasks?" + urlencode(query + [("marker", found[-1]["id"])])
-    return json_response(body)
+    return json_response({"tasks": [stub_view(task) for task in found],
+                          **page_links("/v2/tasks", found), "schema": "/v2/schemas/tasks"})
 
 
 @bp.route("/v2/tasks/<task_id>", methods=["GET"])
