@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 REPO_DIR ?= build/repo
 
-.PHONY: run test test-unit test-bookworm test-deploy bench setup venv samples repo clean
+.PHONY: run test test-unit test-bookworm test-deploy test-tempest bench setup venv samples repo clean
 
 run: venv            ## glance-registry + glance-api on SQLite and ./var/images
 	tools/run-local.sh
@@ -29,6 +29,9 @@ test-deploy:         ## the .deb in a booted container, the Ansible roles under 
 	tests/deploy/test_deb_install.sh
 	tests/deploy/run-molecule.sh
 	tests/deploy/test_keystone_register.sh
+
+test-tempest: venv   ## OpenStack Tempest's image tests against this checkout in keystone mode
+	tests/tempest/run.sh
 
 bench: venv          ## the figures quoted in the issues' closing notes
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -219,11 +219,23 @@ OPTIONS = [
         ("s3_store_region", "str", "us-east-1", "Region name sent to the endpoint."),
         ("s3_store_large_object_size", "int", 100, "Images of this many MiB or more use multipart upload."),
         ("s3_store_large_object_chunk_size", "int", 10, "Multipart part size in MiB (at least 5)."),
+        ("s3_store_max_retries", "int", 3, "Times one S3 request is retried after a connection "
+         "error, a timeout or a 5xx/throttling answer, with growing random pauses (up to 20 s) "
+         "between tries; an upload part only while none of its bytes were sent. 0: no retries."),
+        ("s3_store_connect_timeout", "int", 10, "Seconds to wait for a connection to the S3 "
+         "endpoint."),
+        ("s3_store_read_timeout", "int", 60, "Seconds to wait for the S3 endpoint to answer or "
+         "send the next bytes."),
     ),
     *_opts("HTTP store", STORES,
         ("http_store_allow_private", "bool", False, "Allow image locations on loopback, link-local "
          "and private addresses (off: the API is not a way into the internal network)."),
-        ("http_store_timeout", "int", 60, "Seconds to wait for a remote image server."),
+        ("http_store_timeout", "int", 60, "Seconds to wait for a remote image server to accept "
+         "a connection, answer, or send the next bytes."),
+        ("http_store_transfer_timeout", "int", 3600, "Most seconds one read from an image "
+         "server may take in all (a web-download, or the download of an image with an http "
+         "location), redirects included; then the connection is cut and the read fails, so "
+         "a server that trickles bytes holds no thread for longer."),
         ("http_store_ca_file", "str", "", "CA certificates (PEM) that https image locations are "
          "verified against; empty: the system's."),
     ),

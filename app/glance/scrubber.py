@@ -2,15 +2,17 @@
 
 One run, in this order:
 
-1. An image ``saving`` whose ``updated_at`` is older than ``saving_stale_time``
-   is a crashed upload (a live one touches its image every
-   ``upload_heartbeat_interval`` seconds): it becomes ``killed``.
+1. An image ``saving``, ``uploading`` or ``importing`` whose ``updated_at`` is
+   older than ``saving_stale_time`` is a crashed upload (a live one touches its
+   image every ``upload_heartbeat_interval`` seconds): it becomes ``killed``
+   (:mod:`glance.stale`, shared with glance-api's start).
 2. Every image ``pending_delete`` for ``scrub_time`` seconds (``delayed_delete``)
    has its data deleted and becomes ``deleted``.
-3. Leftovers in the stores older than ``saving_stale_time``: stale ``.part``
-   files and incomplete S3 multipart uploads of any image that is not
-   ``saving``, and files, objects and Swift segments of killed or deleted images.
-   Data of active, queued, saving and pending_delete images is never touched.
+3. Leftovers in the stores older than ``saving_stale_time`` (each store's
+   ``leftovers``): ``.part`` files and incomplete S3 multipart uploads of images
+   no upload holds, and files, objects and Swift segments of killed or deleted
+   images.  Data of active, queued, pending_delete and busy (saving, uploading,
+   importing) images is never touched.
 4. Tasks: one left pending or processing for ``task_time_to_live`` hours (its
    glance-api died) fails; one past its ``expires_at`` is deleted.
 
@@ -25,11 +27,11 @@ import time
 
 import sqlalchemy as sa
 
+from glance import stale
 from glance.registry import db
 from glance.registry.models import Image, utcnow
 from glance.registry.task_models import Task
 from glance.store import build_stores
-from glance.store import leftovers as store_leftovers
 from glance.store.base import NotFound, StoreError
 from glance.task_rules import FAILURE, NEXT
 
@@ -74,31 +76,17 @@ class Scrubber:
 
     # -- 1. crashed uploads ------------------------------------------------------
 
-    def stale_uploads(self):
-        """``(id, updated_at)`` of saving images untouched for ``saving_stale_time``."""
-        cutoff = utcnow() - datetime.timedelta(seconds=self.stale_time)
-        query = (sa.select(Image.id, Image.updated_at)
-                 .where(Image.status == "saving", Image.deleted == sa.false(),
-                        Image.updated_at <= cutoff))
-        with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
-
     def kill_stale_uploads(self):
-        """Set every stale ``saving`` image ``killed``; returns how many."""
+        """Kill every busy image whose heartbeat stopped (:mod:`glance.stale`);
+        returns how many (a dry run: would)."""
         count = 0
-        for image_id, updated_at in self.stale_uploads():
-            self._do("kill", "Killed", f"image {image_id}: saving and untouched since "
-                     f"{updated_at:%Y-%m-%d %H:%M:%S}", lambda image_id=image_id: self._kill(image_id))
+        images = DatabaseImages(self.engine, write=not self.dry_run)
+        for image_id, status, updated_at in stale.kill_stale_uploads(images, self.stale_time):
+            verb = "Would kill" if self.dry_run else "Killed"
+            self.report(f"{verb} image {image_id}: {status} and untouched since "
+                        f"{updated_at:%Y-%m-%d %H:%M:%S}")
             count += 1
         return count
-
-    def _kill(self, image_id):
-        cutoff = utcnow() - datetime.timedelta(seconds=self.stale_time)
-        with self.engine.begin() as conn:
-            # Conditional: a heartbeat that came meanwhile keeps the upload alive.
-            conn.execute(sa.update(Image).where(Image.id == image_id, Image.status == "saving",
-                                                Image.updated_at <= cutoff)
-                         .values(status="killed", updated_at=utcnow()))
 
     # -- 2. delayed deletes --------------------------------------------------------
 
@@ -150,13 +138,11 @@ class Scrubber:
         """Every leftover the scrubber may remove now."""
         cutoff = time.time() - self.stale_time
         found = []
-        for store in self.stores.stores.values():
-            if isinstance(store, Exception) or store.read_only:
-                continue
+        for name, store in self.stores.configured().items():
             try:
-                found.extend(store_leftovers.find(store, cutoff))
-            except (StoreError, OSError) as exc:
-                LOG.error("Cannot list the %s store: %s", store.name, exc)
+                found.extend(store.leftovers(cutoff))
+            except StoreError as exc:
+                LOG.error("Cannot list the %s store: %s", name, exc)
         statuses = self._statuses({item.image_id for item in found})
         return [item for item in found if _removable(item, statuses.get(item.image_id))]
 
@@ -188,17 +174,17 @@ class Scrubber:
         """
         now = now or utcnow()
         hours = datetime.timedelta(hours=self.task_ttl)
-        stale = sa.and_(Task.status.in_(list(NEXT)), Task.updated_at <= now - hours)
+        unfinished = sa.and_(Task.status.in_(list(NEXT)), Task.updated_at <= now - hours)
         expired = Task.expires_at <= now
         with self.engine.connect() as conn:
             counts = [conn.execute(sa.select(sa.func.count()).select_from(Task).where(which)
-                                   ).scalar_one() for which in (stale, expired)]
+                                   ).scalar_one() for which in (unfinished, expired)]
         message = (f"The task made no progress for {self.task_ttl} hours: the glance-api "
                    "running it stopped")
 
         def fail():
             with self.engine.begin() as conn:
-                conn.execute(sa.update(Task).where(stale).values(
+                conn.execute(sa.update(Task).where(unfinished).values(
                     status=FAILURE, message=message, updated_at=now, expires_at=now + hours))
 
         def delete():
@@ -212,14 +198,42 @@ class Scrubber:
         return sum(counts)
 
 
-def _removable(item, status):
-    """Partial data of any image not uploading; whole data only of killed or deleted ones.
+class DatabaseImages:
+    """The images as :func:`glance.stale.kill_stale_uploads` reads and kills them, in
+    the registry database.
 
-    An unknown image (no row) is left alone: the store may be shared.
+    :param write: False (a dry run): ``kill`` only says it would.
     """
-    if status is None:
-        return False
-    if item.partial:
-        return status != "saving"
-    return status in GONE
 
+    def __init__(self, engine, write=True):
+        self.engine = engine
+        self.write = write
+
+    def untouched(self, status, cutoff):
+        query = (sa.select(Image.id, Image.updated_at, Image.location)
+                 .where(Image.status == status, Image.deleted == sa.false(),
+                        Image.updated_at <= cutoff))
+        with self.engine.connect() as conn:
+            return [(image_id, updated_at, bool(location))
+                    for image_id, updated_at, location in conn.execute(query)]
+
+    def kill(self, image_id, status, cutoff):
+        if not self.write:
+            return True
+        with self.engine.begin() as conn:
+            done = conn.execute(sa.update(Image).where(
+                Image.id == image_id, Image.status == status, Image.deleted == sa.false(),
+                Image.updated_at <= cutoff).values(status="killed", updated_at=utcnow()))
+        return done.rowcount == 1
+
+
+def _removable(item, status):
+    """Partial data of an image no upload holds; whole data only of killed or deleted ones.
+
+    An unknown image (no row) is left alone: the store may be shared.  A busy
+    image's data is never touched, however old: a long stage or web-download
+    keeps one multipart upload for as long as it runs.
+    """
+    if status is None or status in stale.BUSY:
+        return False
+    return item.partial or status in GONE

@@ -13,6 +13,8 @@ import hashlib
 import inspect
 import io
 import os
+import threading
+import time
 import uuid
 
 import pytest
@@ -51,12 +53,43 @@ class Trickle:
         return chunk
 
 
+class Paused:
+    """A request body that stops after ``pause_at`` bytes: ``paused`` is set, and once
+    ``release`` is set the client goes away (ClientDisconnected)."""
+
+    def __init__(self, data, pause_at):
+        self.body = Trickle(data)
+        self.pause_at = pause_at
+        self.paused = threading.Event()
+        self.release = threading.Event()
+
+    def read(self, size=-1):
+        left = self.pause_at - self.body.pos
+        if left <= 0:
+            self.paused.set()
+            self.release.wait(60)
+            raise base.ClientDisconnected("The client went away")
+        return self.body.read(left if size is None or size < 0 else min(size, left))
+
+
+def mine(store, image_id, cutoff=None):
+    """The leftovers of ``image_id`` last changed before ``cutoff`` (default: a minute
+    from now, i.e. all of them)."""
+    cutoff = time.time() + 60 if cutoff is None else cutoff
+    return [item for item in store.leftovers(cutoff) if item.image_id == image_id]
+
+
 def check_protocol(store):
     """The store has every attribute and method of ``base.Store``, same signatures."""
     assert isinstance(store.name, str) and store.name
+    assert isinstance(store.description, str) and store.description
     assert store.schemes and all(isinstance(s, str) for s in store.schemes)
     assert isinstance(store.read_only, bool)
-    for method in ("add", "get", "get_size", "delete", "owns"):
+    methods = [name for name, value in vars(base.Store).items()
+               if callable(value) and not name.startswith("_")]
+    assert set(methods) == {"add", "get", "get_size", "delete", "owns", "check_location",
+                            "leftovers"}
+    for method in methods:
         want = list(inspect.signature(getattr(base.Store, method)).parameters)[1:]
         got = list(inspect.signature(getattr(store, method)).parameters)
         assert got == want, f"{type(store).__name__}.{method}{got} differs from Store.{method}{want}"
@@ -64,9 +97,10 @@ def check_protocol(store):
 
 
 class StoreContract:
-    """Writable stores: what the API relies on."""
+    """Writable stores: what the API and glance-scrubber rely on."""
 
     large_size = 3 * MiB + 123    # subclasses raise it above their segment/part threshold
+    registers_locations = True    # may a client register a location this store wrote?
 
     def test_follows_the_store_protocol(self, store):
         check_protocol(store)
@@ -191,6 +225,66 @@ class StoreContract:
         assert store.owns("gopher://example.invalid/images/" + image_id, image_id) is False
         store.delete(stored.uri)
 
+    def test_check_location_of_stored_data(self, store):
+        stored = store.add(new_id(), io.BytesIO(b"registered"), 10)
+        if self.registers_locations:
+            assert store.check_location(stored.uri) is None
+        else:
+            with pytest.raises(base.BadLocation):
+                store.check_location(stored.uri)
+        with_credentials = stored.uri.replace("://", "://someone:secret@", 1)
+        with pytest.raises(base.BadLocation):
+            store.check_location(with_credentials)
+        assert store.get_size(stored.uri) == 10
+
+    @pytest.mark.parametrize("uri", ["gopher://example.invalid/images/1",
+                                     "http://example.com/images/1"])
+    def test_check_location_refuses_other_kinds_of_location(self, store, uri):
+        with pytest.raises(base.BadLocation):
+            store.check_location(uri)
+
+    def test_leftovers_list_stored_data_by_image_until_removed(self, store):
+        image_id, data = new_id(), os.urandom(self.large_size)
+        stored = store.add(image_id, Trickle(data), len(data))
+        found = mine(store, image_id)
+        assert found and not any(item.partial for item in found)   # the image's own data
+        assert mine(store, image_id, cutoff=time.time() - 3600) == []   # none that old
+        for item in found:
+            item.remove()
+        for item in found:
+            item.remove()                # already gone: no error
+        assert mine(store, image_id) == []
+        with pytest.raises(base.NotFound):
+            store.get_size(stored.uri)
+
+    def test_leftovers_of_an_upload_in_progress(self, store):
+        """What an upload has written so far (what its crash would leave) is listed under
+        its image, and removing it leaves nothing, whatever the upload does next."""
+        image_id, data = new_id(), os.urandom(self.large_size)
+        body = Paused(data, self.large_size // 2)
+        outcome = []
+
+        def upload():
+            try:
+                outcome.append(store.add(image_id, body, len(data)))
+            except base.StoreError as exc:
+                outcome.append(type(exc))     # not the traceback: it holds the upload's threads
+
+        worker = threading.Thread(target=upload)
+        worker.start()
+        try:
+            assert body.paused.wait(60), "the upload never reached the pause"
+            found = mine(store, image_id)
+            assert found, "an upload in progress left nothing to list"
+            for item in found:
+                item.remove()
+        finally:
+            body.release.set()
+            worker.join(120)
+        assert outcome and issubclass(outcome[0], base.StoreError)
+        assert mine(store, image_id) == []
+        assert store.add(image_id, io.BytesIO(data), len(data)).size == len(data)
+
 
 class ReadOnlyStoreContract:
     """Stores that serve existing data and refuse writes (http)."""
@@ -222,6 +316,16 @@ class ReadOnlyStoreContract:
 
     def test_owns_nothing(self, store, location):
         assert store.owns(location, new_id()) is False
+
+    def test_check_location_accepts_its_locations(self, store, location):
+        assert store.check_location(location) is None
+
+    def test_check_location_refuses_other_kinds_of_location(self, store):
+        with pytest.raises(base.BadLocation):
+            store.check_location("gopher://example.invalid/images/1")
+
+    def test_leftovers_are_none(self, store):
+        assert list(store.leftovers(time.time() + 60)) == []
 
     def test_delete_is_refused_and_the_data_stays(self, store, location, content):
         with pytest.raises(base.ReadOnly):

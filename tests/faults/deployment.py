@@ -245,13 +245,20 @@ class RawUpload:
     returns the status code.
     """
 
-    def __init__(self, port, image_id, data, chunked=False, extra_headers=None, timeout=60):
+    def __init__(self, port, image_id, data, chunked=False, extra_headers=None, timeout=60,
+                 stage=False):
+        """:param stage: ``PUT /v2/images/<image_id>/stage`` (of a queued v2 image)
+            instead of a v1 POST creating image ``image_id``."""
         self.data, self.sent, self.chunked = data, 0, chunked
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(data)}"
-        head = (f"POST /v1/images HTTP/1.1\r\nHost: faults\r\n{length}\r\n"
-                "Content-Type: application/octet-stream\r\n"
-                f"x-image-meta-id: {image_id}\r\nx-image-meta-name: fault\r\n")
+        if stage:
+            request, meta = f"PUT /v2/images/{image_id}/stage", ""
+        else:
+            request = "POST /v1/images"
+            meta = f"x-image-meta-id: {image_id}\r\nx-image-meta-name: fault\r\n"
+        head = (f"{request} HTTP/1.1\r\nHost: faults\r\n{length}\r\n"
+                f"Content-Type: application/octet-stream\r\n{meta}")
         for key, value in (extra_headers or {}).items():
             head += f"{key}: {value}\r\n"
         self.sock.sendall((head + "\r\n").encode())

@@ -93,12 +93,44 @@ def test_unknown_image_is_404_with_a_message(api):
 def test_index_and_detail(active, api):
     index = api.request("GET", "/v1/images").json()["images"]
     item = next(i for i in index if i["id"] == active["id"])
-    assert set(item) == {"id", "name", "disk_format", "container_format", "checksum", "size"}
+    assert set(item) == {"id", "uri", "name", "disk_format", "container_format", "checksum",
+                         "size"}
     detail = api.request("GET", "/v1/images/detail").json()["images"]
     item = next(i for i in detail if i["id"] == active["id"])
     assert item["properties"]["distro"] == "Ubuntu"
     assert item["status"] == "active"
     assert "location" not in item
+
+
+@pytest.mark.parametrize("path", ["/v1/images", "/v1/images/detail", "/images"])
+def test_every_list_entry_carries_its_absolute_uri(active, api, path):
+    """The seed's API documentation: list entries carry ``uri``, as ``Location`` names it."""
+    for item in api.request("GET", path).json()["images"]:
+        assert item["uri"] == f"{api.url}/v1/images/{item['id']}"
+    # Built from the Host the client used, as Location is.
+    listed = api.request("GET", path, headers={"Host": "glance.example.com:9292"}).json()
+    item = next(i for i in listed["images"] if i["id"] == active["id"])
+    assert item["uri"] == f"http://glance.example.com:9292/v1/images/{active['id']}"
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET"])
+def test_head_and_get_send_x_image_meta_uri(active, api, method):
+    response = api.request(method, f"/v1/images/{active['id']}")
+    assert response.status_code == 200
+    assert response.headers["x-image-meta-uri"] == response.headers["Location"] \
+        == f"{api.url}/v1/images/{active['id']}"
+
+
+@pytest.mark.parametrize("accept", ["application/vnd.openstack.images-v3",
+                                    "application/vnd.openstack.compute-v1"])
+def test_an_unversioned_request_for_a_version_not_served_gets_the_list(active, api, accept):
+    """Diablo's test_version_variations: the version list, and nothing listed or changed."""
+    for method, path in (("GET", "/images"), ("GET", "/images/detail"),
+                         ("DELETE", f"/images/{active['id']}")):
+        response = api.request(method, path, headers={"Accept": accept})
+        assert response.status_code == 300, (method, path)
+        assert "v2.0" in {v["id"] for v in response.json()["versions"]}
+    assert api.head(active["id"]).headers["x-image-meta-status"] == "active"
 
 
 def test_filters_sorting_and_paging_pass_through(api):

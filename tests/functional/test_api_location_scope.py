@@ -15,6 +15,7 @@ import pytest
 from functional.test_api_stores import s3_options, swift_options
 from integration.store.backends import Listener, Rclone, Saio
 from servers import APP, write_conf
+from v2client import V2, tenant
 
 saio = Saio.fixture("module")
 rclone = Rclone.fixture("module")
@@ -80,6 +81,23 @@ def upload(api, data):
     answer = api.create(data=data, name="owner's", disk_format="raw", container_format="bare")
     assert answer.status_code == 201, answer.text
     return answer.json()["image"]["id"]
+
+
+def test_web_download_of_a_store_location_is_400_and_reads_nothing(scoped):
+    """web-download reads web servers only: a store location would be read with glance's
+    own credentials, so anyone could copy another tenant's private image."""
+    victim = upload(scoped, b"alice's private bytes")
+    thief = V2(scoped.url, tenant("thief"))
+    image = thief.new(name="copy")
+    for uri in (scoped.location_of(victim),
+                scoped.location_of(victim).replace("+http://", "://", 1)):
+        answer = thief.request("POST", f"/v2/images/{image['id']}/import",
+                               json={"method": {"name": "web-download", "uri": uri}})
+        assert answer.status_code == 400, answer.text     # today: 202, then a copy
+        assert "http:// or https://" in answer.text
+    assert thief.show(image["id"]).json()["status"] == "queued"
+    assert thief.download(image["id"]).status_code == 204
+    assert scoped.request("GET", f"/v1/images/{victim}").content == b"alice's private bytes"
 
 
 def test_deleting_an_image_registered_on_anothers_data_keeps_that_data(scoped):

@@ -4,7 +4,10 @@ Callers are told apart by noauth's trusted identity headers: tenants
 "alpha" (owner), "beta" (member), "gamma" (a stranger), anonymous, and admin.
 """
 import hashlib
+import http.server
 import os
+import threading
+import time
 import uuid
 
 import pytest
@@ -12,6 +15,7 @@ import requests
 
 import cross_api
 
+from servers import wait_for
 from v2client import ADMIN, ANONYMOUS, V2, tenant
 
 DATA = os.urandom(200 * 1024 + 7)
@@ -393,7 +397,8 @@ def test_import_refusals(alpha):
                          ).status_code == 400
     # the HTTP store's address guard: no loopback or private addresses
     for uri in ("http://127.0.0.1:1/x", "http://169.254.169.254/latest/meta-data",
-                "file:///etc/passwd"):
+                "file:///etc/passwd", "http://[::1", "http://[64:ff9b::a9fe:a9fe]/latest",
+                "http://[2002:7f00:1::1]/x"):
         refused = alpha.request("POST", path, json={"method": {"name": "web-download",
                                                                "uri": uri}})
         assert refused.status_code == 400, (uri, refused.text)
@@ -402,9 +407,59 @@ def test_import_refusals(alpha):
     assert alpha.show(image["id"]).json()["status"] == "queued"
 
 
-def test_web_download_import(start_api, v2):
+@pytest.fixture(scope="module")
+def web_api(start_api):
+    """A glance-api that may read private addresses, and reads nothing for over 3 s."""
+    return start_api(http_store_allow_private="true", http_store_transfer_timeout=3)
+
+
+@pytest.fixture
+def trickling():
+    """``(url, hung_up)``: a server announcing 10 MiB and sending 4 KiB every 0.1 s (it would
+    take four minutes); ``hung_up`` is set when its client goes away."""
+    hung_up, done = threading.Event(), threading.Event()
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(10 * 1024 * 1024))
+            self.end_headers()
+            try:
+                while not done.wait(0.1):
+                    self.wfile.write(b"x" * 4096)
+                    self.wfile.flush()
+            except OSError:
+                hung_up.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/slow.img", hung_up
+    done.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_web_download_from_a_trickling_server_is_cut(web_api, trickling):
+    """No web-download holds a thread for longer than http_store_transfer_timeout."""
+    url, hung_up = trickling
+    client = V2(web_api.url, ALPHA)
+    image = client.new(name="slow source")
+    began = time.monotonic()
+    go = client.request("POST", f"/v2/images/{image['id']}/import",
+                        json={"method": {"name": "web-download", "uri": url}})
+    assert go.status_code == 202, go.text
+    assert wait_for(lambda: client.show(image["id"]).json()["status"] == "killed", 30)
+    assert time.monotonic() - began < 3 + 10
+    assert hung_up.wait(10), "glance-api still reads from the server"
+    assert client.download(image["id"]).status_code == 204
+
+
+def test_web_download_import(web_api, v2):
     """With private addresses allowed, an image is imported from another image's URL."""
-    server = start_api(http_store_allow_private="true")
+    server = web_api
     client = V2(server.url, ALPHA)
     source = _uploaded(client, visibility="public")
     image = client.new(name="downloaded")

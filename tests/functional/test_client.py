@@ -63,7 +63,9 @@ def test_lists_with_filters_sorting_and_paging(client):
            for n in range(3)]
     brief = client.get_images(filters={"name": f"{tag}-1"})
     assert [i["id"] for i in brief] == [ids[1]]
-    assert set(brief[0]) == {"id", "name", "disk_format", "container_format", "checksum", "size"}
+    assert set(brief[0]) == {"id", "uri", "name", "disk_format", "container_format", "checksum",
+                             "size"}
+    assert brief[0]["uri"].endswith(f"/v1/images/{ids[1]}")
     detailed = client.get_images_detailed(filters={"size_max": 3}, sort_key="size",
                                           sort_dir="asc")
     ours = [i["id"] for i in detailed if i["name"].startswith(tag)]

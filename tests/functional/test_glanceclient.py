@@ -61,6 +61,16 @@ def test_library_create_show_list_download_update_delete(gc, tmp_path):
         b"".join(gc.images.data(image.id))
 
 
+def test_library_parses_the_uri_of_lists_and_head(gc, api_server):
+    image = gc.images.create(name=f"uri-{uuid.uuid4().hex[:8]}", is_public=True,
+                             data=io.BytesIO(b"x"))
+    uri = f"{api_server.url}/v1/images/{image.id}"
+    assert gc.images.get(image.id).uri == uri          # x-image-meta-uri of a HEAD
+    listed = next(i for i in gc.images.list(filters={"name": image.name}))
+    assert (listed.id, listed.uri) == (image.id, uri)
+    gc.images.delete(image.id)
+
+
 def test_library_paging_walks_every_page(gc):
     tag = uuid.uuid4().hex[:8]
     made = {gc.images.create(name=f"{tag}-{n}", is_public=True, data=io.BytesIO(b"x")).id

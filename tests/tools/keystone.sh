@@ -7,12 +7,14 @@
 #   tests/tools/keystone.sh stop DIR               # stop the Keystone started in DIR
 #   tests/tools/keystone.sh env DIR                # print the admin's OS_* variables (eval them)
 #
-# start: DIR holds keystone.conf, keystone.db, the key repositories, keystone.log and
+# start: DIR holds keystone.conf, keystone.db (SQLite), the key repositories, keystone.log and
 # keystone.pid; the admin (user admin, project admin, roles admin/member/reader) has the
 # password $KEYSTONE_ADMIN_PASSWORD (default admin-secret); the identity endpoint is
 # http://HOST:PORT/v3 in region RegionOne (HOST default 127.0.0.1). A DIR that already has
 # a database is reused (only the server is started). Exit status 0 once GET /v3 answers.
-# Environment: GLANCE_KEYSTONE_VENV (default <repo>/.venv-keystone), PYTHON (default python3).
+# Environment: GLANCE_KEYSTONE_VENV (default <repo>/.venv-keystone), PYTHON (default python3),
+# KEYSTONE_DATABASE_URL (default: SQLite in DIR; a mysql+pymysql:// URL of an empty database
+# needs PyMySQL in the venv: `install` adds it when this is set).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VENV=${GLANCE_KEYSTONE_VENV:-$REPO/.venv-keystone}
@@ -21,13 +23,17 @@ export PYTHONWARNINGS=ignore   # keystone-manage warns about eventlet on every c
 usage() { sed -n '4,8p' "$0" | sed 's/^# //' >&2; exit 2; }
 
 install() {
+  if [ -n "${KEYSTONE_DATABASE_URL:-}" ] && [ -x "$VENV/bin/pip" ] \
+     && ! "$VENV/bin/python" -c "import pymysql" 2>/dev/null; then
+    "$VENV/bin/pip" install -q pymysql
+  fi
   if [ -x "$VENV/bin/keystone-manage" ] && [ -x "$VENV/bin/openstack" ] \
      && "$VENV/bin/python" -c "import keystone, waitress" 2>/dev/null; then
     return 0
   fi
   "$PY" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q keystone python-openstackclient waitress
+  "$VENV/bin/pip" install -q keystone python-openstackclient waitress ${KEYSTONE_DATABASE_URL:+pymysql}
   echo "installed keystone $("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("keystone"))') into $VENV"
 }
 
@@ -39,19 +45,23 @@ start() {
   url="http://$host:$port/v3"
   install
   if alive "$dir"; then echo "keystone already running in $dir" >&2; exit 1; fi
-  if [ ! -f "$dir/keystone.db" ]; then
+  if [ ! -f "$dir/bootstrapped" ]; then
     mkdir -p "$dir/fernet" "$dir/cred"
     cat > "$dir/keystone.conf" <<CONF
 [DEFAULT]
 log_file = $dir/keystone.log
 [database]
-connection = sqlite:///$dir/keystone.db
+connection = ${KEYSTONE_DATABASE_URL:-sqlite:///$dir/keystone.db}
 [token]
 provider = fernet
 [fernet_tokens]
 key_repository = $dir/fernet
 [credential]
 key_repository = $dir/cred
+[identity]
+# bcrypt's cheapest cost: at the default 12 every user created and every password
+# checked costs about a second of CPU, which test users need not pay.
+password_hash_rounds = 4
 CONF
     local manage=("$VENV/bin/keystone-manage" --config-file "$dir/keystone.conf")
     local me; me=$(id -un); local group; group=$(id -gn)
@@ -61,6 +71,7 @@ CONF
     "${manage[@]}" bootstrap --bootstrap-password "${KEYSTONE_ADMIN_PASSWORD:-admin-secret}" \
       --bootstrap-region-id RegionOne --bootstrap-public-url "$url" \
       --bootstrap-internal-url "$url" --bootstrap-admin-url "$url"
+    touch "$dir/bootstrapped"
   fi
   cat > "$dir/serve.py" <<PY
 import os

@@ -5,18 +5,22 @@ import time
 import pytest
 
 from glance.scrubber import _removable
-from glance.store import leftovers
+from glance.store.base import Leftover
 from glance.store.filesystem import FilesystemStore
+from glance.store.swift import image_of, segment_name
 
 IMAGE = "8a3c6d1e-2f4b-4c5d-9e6f-7a8b9c0d1e2f"
 
 
 def _item(partial):
-    return leftovers.Leftover(IMAGE, "x", partial, lambda: None)
+    return Leftover(IMAGE, "x", partial, lambda: None)
 
 
 @pytest.mark.parametrize("status, partial, removable", [
     ("saving", True, False),          # a live upload's .part or multipart upload
+    ("uploading", True, False),       # a long v2 stage's multipart upload
+    ("importing", True, False),       # a long web-download's multipart upload
+    ("uploading", False, False),      # staged data waiting for its import
     ("killed", True, True),
     ("active", True, True),           # a stray .part next to a complete image
     ("deleted", True, True),
@@ -40,13 +44,14 @@ def test_file_store_lists_old_part_files_and_images(tmp_path):
         (tmp_path / name).write_bytes(b"x")
         if name != "fresh":
             os.utime(tmp_path / name, (old, old))
-    found = {(item.image_id, item.partial) for item in leftovers.find(store, time.time() - 60)}
+    found = {(item.image_id, item.partial) for item in store.leftovers(time.time() - 60)}
     assert found == {(IMAGE, True), (IMAGE, False)}
-    for item in leftovers.find(store, time.time() - 60):
+    for item in store.leftovers(time.time() - 60):
         item.remove()
     assert sorted(os.listdir(tmp_path)) == [".hidden", "fresh"]
 
 
 def test_segments_belong_to_their_image():
-    assert leftovers.SEGMENT.match(f"{IMAGE}-00003").group("id") == IMAGE
-    assert leftovers.SEGMENT.match(IMAGE).group("id") == IMAGE
+    assert image_of(segment_name(IMAGE, 3)) == IMAGE
+    assert image_of(IMAGE) == IMAGE
+    assert image_of(f"{IMAGE}-1") == f"{IMAGE}-1"

@@ -55,7 +55,8 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     def _limits():
         headers.check_request(request.environ, request.args.items(multi=True), conf)
 
-    app.wsgi_app = (auth_token or keystone.protect)(versions.VersionNegotiation(app.wsgi_app), conf)
+    negotiation = versions.VersionNegotiation(app.wsgi_app, versions.flask_minors(app))
+    app.wsgi_app = (auth_token or keystone.protect)(negotiation, conf)
     return app
 
 

@@ -140,17 +140,23 @@ def image_headers(image, base=""):
         out.append((PREFIX + key, _header_value(value)))
     for key, value in (image.get("properties") or {}).items():
         out.append((PROPERTY_PREFIX + key, _header_value(value)))
+    out.append((PREFIX + "uri", image_uri(image, base)))
     out.extend(location_headers(image, base))
     return out
 
 
-def location_headers(image, base=""):
-    """``Location`` (and ``ETag``) of ``image``.
+def image_uri(image, base=""):
+    """The image's absolute URL: ``Location``, the ``uri`` of lists, ``x-image-meta-uri``.
 
     :param base: ``scheme://host[:port]`` from the request's Host: Diablo's
         WebOb made Location absolute, and its clients followed it as such.
     """
-    headers = [("Location", f"{base}/v1/images/{image['id']}")]
+    return f"{base}/v1/images/{image['id']}"
+
+
+def location_headers(image, base=""):
+    """``Location`` (and ``ETag``) of ``image``; ``base`` as for :func:`image_uri`."""
+    headers = [("Location", image_uri(image, base))]
     if image.get("checksum"):
         headers.append(("ETag", image["checksum"]))
     return headers

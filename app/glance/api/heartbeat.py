@@ -1,8 +1,9 @@
-"""Keep a ``saving`` image's ``updated_at`` fresh while its upload runs.
+"""Keep a busy image's ``updated_at`` fresh while its upload runs.
 
 An image whose upload died with its glance-api (SIGKILL, power loss) stays
-``saving`` and stops being touched; glance-scrubber and the next glance-api
-start kill it once it has been untouched for ``saving_stale_time`` seconds.
+busy (``saving``, v2 ``uploading`` or ``importing``) and stops being touched;
+glance-scrubber and the next glance-api start kill it once it has been
+untouched for ``saving_stale_time`` seconds (:mod:`glance.stale`).
 A live upload therefore touches its image every ``upload_heartbeat_interval``
 seconds, from a thread of its own so that a slow client or store does not
 delay the beat.

@@ -10,7 +10,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import cached, context
 from glance.api.errors import Forbidden, NotFound, status_line
-from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, public
+from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, image_uri, public
 from glance.registry.client import NotFound as RegistryNotFound
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
@@ -31,10 +31,12 @@ def _list(detail):
     params = list(request.args.items(multi=True))
     images = context.registry().list(detail=detail, params=params,
                                      headers=context.auth_headers())
-    if detail:
-        for image in images:
+    base = request.host_url.rstrip("/")
+    for image in images:
+        if detail:
             for hidden in HIDDEN + V2_FIELDS:
                 image.pop(hidden, None)
+        image["uri"] = image_uri(image, base)
     return json_response({"images": images})
 
 

@@ -8,7 +8,6 @@ with data other than what the client sent.
 import dataclasses
 import logging
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 from flask import Blueprint, request
 
@@ -29,8 +28,6 @@ bp = Blueprint("upload", __name__)
 # Fields the registry keeps; the rest of what the headers carry steers the upload.
 RECORD_FIELDS = ("id", "name", "disk_format", "container_format", "min_ram", "min_disk",
                  "is_public", "protected", "owner")
-EXTERNAL_SCHEMES = ("http", "https", "swift", "swift+http", "swift+https",
-                    "s3", "s3+http", "s3+https")
 
 
 def _record(fields, properties):
@@ -47,14 +44,9 @@ def _check_body(environ):
 
 
 def _check_location(location):
-    """Only remote locations may be registered: file:// would expose the API host's files."""
-    scheme = urlsplit(location).scheme.lower()
-    if scheme not in EXTERNAL_SCHEMES:
-        raise BadRequest(f"External sources are not supported: '{scheme or location}'")
-    store = context.stores().for_uri(location)      # UnknownScheme -> 400
-    check = getattr(store, "check_location", None)
-    if check is not None:
-        check(location)     # e.g. the HTTP store refuses private addresses: BadLocation -> 400
+    """The store of the location's scheme decides whether a client may register it
+    (file:// never, http(s) only on public addresses…): BadLocation -> 400."""
+    context.stores().for_uri(location).check_location(location)
 
 
 def _kill(image_id, reason, busy="saving"):

@@ -179,20 +179,25 @@ class RegistryClient(MetadefClient, TaskClient):
         """
         return self._request("POST", "/images", body={"image": image}, headers=headers)["image"]
 
-    def update(self, image_id, image, purge_props=False, headers=None, expect_status=None):
+    def update(self, image_id, image, purge_props=False, headers=None, expect_status=None,
+               untouched_since=None):
         """Update attributes and merge properties; return the new record.
 
         :param purge_props: delete properties not named in ``image["properties"]``.
         :param expect_status: change the image only if it is in this status
             (and not deleted), in one conditional UPDATE.
+        :param untouched_since: with ``expect_status``, and only if its ``updated_at``
+            is at or before this time (naive UTC).
         :raises NotFound: :raises Invalid:
-        :raises Duplicate: (409) the image is not in ``expect_status``.
+        :raises Duplicate: (409) the image is not in ``expect_status`` (or was touched).
         """
         sent = dict(headers or {})
         if purge_props:
             sent["X-Glance-Registry-Purge-Props"] = "true"
         if expect_status is not None:
             sent["X-Glance-Registry-Expect-Status"] = expect_status
+        if untouched_since is not None:
+            sent["X-Glance-Registry-Expect-Untouched-Since"] = untouched_since.isoformat()
         return self._request("PUT", f"/images/{segment(image_id)}", body={"image": image},
                              headers=sent)["image"]
 

@@ -1,4 +1,6 @@
 """The /images routes: list, detail, show, create, update, delete; the v2 list; tags."""
+import datetime
+
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import false, update as sql_update
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +13,8 @@ from glance.registry.serialize import image_detail, image_index
 
 bp = Blueprint("images", __name__)
 EXPECT_STATUS = "X-Glance-Registry-Expect-Status"
+# With EXPECT_STATUS: change the image only if its updated_at is at or before this time.
+EXPECT_UNTOUCHED = "X-Glance-Registry-Expect-Untouched-Since"
 
 
 def state():
@@ -257,7 +261,7 @@ def update(image_id):
         _validate({**current, **values})
         expected = request.headers.get(EXPECT_STATUS)
         if expected is not None:
-            _compare_and_set(session, image, expected, values)
+            _compare_and_set(session, image, expected, values, _untouched_since())
         for name, value in values.items():
             setattr(image, name, value)
         image.updated_at = utcnow()
@@ -269,16 +273,33 @@ def update(image_id):
         return jsonify({"image": detail(session, image)})
 
 
-def _compare_and_set(session, image, expected, values):
-    """Write ``values`` only if the image is still ``expected`` and not deleted.
+def _untouched_since():
+    """The EXPECT_UNTOUCHED time (naive UTC), or None.  :raises BadRequest:"""
+    value = request.headers.get(EXPECT_UNTOUCHED)
+    if value is None:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{EXPECT_UNTOUCHED} must be an ISO 8601 time") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return when
+
+
+def _compare_and_set(session, image, expected, values, untouched_since=None):
+    """Write ``values`` only if the image is still ``expected`` and not deleted
+    (and, with ``untouched_since``, not updated after that time).
 
     One conditional UPDATE, so two requests that both read ``queued`` cannot
     both move the image on: the database lets exactly one of them match.
 
-    :raises Conflict: the image is in another status (or deleted) by now.
+    :raises Conflict: the image is in another status (or deleted, or touched) by now.
     """
-    stmt = (sql_update(Image)
-            .where(Image.id == image.id, Image.status == expected, Image.deleted == false())
+    where = [Image.id == image.id, Image.status == expected, Image.deleted == false()]
+    if untouched_since is not None:
+        where.append(Image.updated_at <= untouched_since)
+    stmt = (sql_update(Image).where(*where)
             .values(**values, updated_at=utcnow())
             .execution_options(synchronize_session=False))
     if session.execute(stmt).rowcount != 1:

@@ -2,7 +2,7 @@
 import importlib
 from urllib.parse import urlsplit
 
-from glance.store.base import NotConfigured, UnknownScheme
+from glance.store.base import BadLocation, NotConfigured, UnknownScheme
 
 # Store name -> "module:Class". Imported only when built, so a missing
 # optional library (boto3, swiftclient) affects only its own store.
@@ -30,6 +30,11 @@ class StoreMap:
         self.default_name = default
         self.schemes = schemes          # URI scheme -> store name
 
+    def configured(self):
+        """``{name: store}`` of the stores whose configuration is complete."""
+        return {name: store for name, store in self.stores.items()
+                if not isinstance(store, Exception)}
+
     def by_name(self, name=None):
         """The store for writes named ``name`` (or the default).
 
@@ -45,8 +50,15 @@ class StoreMap:
         return store
 
     def for_uri(self, uri):
-        """The store that reads and deletes ``uri``."""
-        scheme = urlsplit(uri).scheme
+        """The store that reads and deletes ``uri``.
+
+        :raises UnknownScheme: no store here handles the URI's scheme.
+        :raises BadLocation: ``uri`` is not a URI (``http://[::1``).
+        """
+        try:
+            scheme = urlsplit(uri).scheme
+        except ValueError:
+            raise BadLocation("Image location is not a valid URL") from None
         name = self.schemes.get(scheme)
         if name is None:
             raise UnknownScheme(f"No store handles locations with scheme {scheme!r}")
@@ -66,7 +78,7 @@ class StoreMap:
         """
         try:
             store = self.for_uri(uri)
-        except UnknownScheme:
+        except BadLocation:         # UnknownScheme too
             return False
         return bool(store.owns(uri, image_id))
 
@@ -90,4 +102,4 @@ def build_stores(conf, names=None):
             stores[name] = exc
         except ImportError as exc:
             stores[name] = NotConfigured(f"The {name} store is not available: {exc}")
-    return StoreMap(stores, conf.get("default_store", "file"), schemes)
+    return StoreMap(stores, conf.get("default_store"), schemes)

@@ -7,7 +7,7 @@ commits the data only when the size and checksum the client announced match;
 on any failure it removes what it wrote.
 """
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator, Optional, Protocol, Tuple
+from typing import BinaryIO, Callable, Iterator, Optional, Protocol, Tuple
 
 from glance.store.hashing import HashThread
 
@@ -84,10 +84,26 @@ class Stored:
     hash_value: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """Data a store holds for an image, as ``leftovers`` reports it.
+
+    ``partial`` data (a ``.part`` file, an incomplete multipart upload) is
+    never an image's data: only an interrupted upload leaves it.  Other items
+    (whole files, objects, segments) may be an image's data, so glance-scrubber
+    removes those only for images that are killed or deleted.
+    """
+    image_id: str
+    what: str                   # for the log: "file /var/lib/...", "S3 object b/k"
+    partial: bool
+    remove: Callable[[], None]  # removes it; already gone is no error
+
+
 class Store(Protocol):
     """One storage backend, built from the configuration by ``from_config(conf)``."""
 
     name: str                  # "file", "swift", "s3", "http"
+    description: str           # for /v2/info/stores
     schemes: Tuple[str, ...]   # URI schemes this store reads and deletes
     read_only: bool
 
@@ -113,6 +129,18 @@ class Store(Protocol):
     def owns(self, uri: str, image_id: str) -> bool:
         """True iff ``uri`` is exactly what ``add(image_id)`` writes: only then may
         deleting image ``image_id`` delete the data at ``uri``."""
+
+    def check_location(self, uri: str) -> None:
+        """Accept ``uri`` as a location a client registers for an image.
+
+        :raises BadLocation: this store must not read ``uri`` for a client.
+        """
+
+    def leftovers(self, cutoff: float) -> Iterator[Leftover]:
+        """Everything the store holds, per image, last changed before ``cutoff``
+        (a POSIX timestamp): what glance-scrubber may remove once the image's
+        status allows.  Read-only stores hold nothing.
+        """
 
 
 class HashingReader:

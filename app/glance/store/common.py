@@ -1,36 +1,50 @@
-"""What the object stores share: locations, required options, errors.
+"""What the object stores share: locations, leftovers, required options, errors.
 
 Both keep an image as an object in a container (a bucket for S3) behind an
-HTTP endpoint, so they parse the same kind of location and turn the same
-HTTP answers into the same StoreErrors.
+HTTP endpoint, so they make and parse the same kind of location, list what
+they hold the same way and turn the same HTTP answers into the same StoreErrors.
 """
+import datetime
+import functools
 from urllib.parse import urlsplit
 
 from glance.store.base import (
-    BackendError, BadLocation, NotConfigured, NotFound, StorageFull, WriteDenied)
+    BackendError, BadLocation, Leftover, NotConfigured, NotFound, StorageFull, WriteDenied)
 
 
-def parse_location(uri, schemes, wrong_scheme, malformed):
-    """Split ``scheme://[credentials@]host[/path]/<container>/<object>``.
+class ObjectLocation:
+    """A parsed ``<prefix>+http(s)://[credentials@]host[/path]/<container>/<name>``.
 
-    ``<scheme>+http`` means http, any other scheme https.
-
-    :param wrong_scheme: the BadLocation message when ``uri`` has another scheme.
-    :param malformed: the BadLocation message when a part is missing.
-    :returns: ``(credentials or None, endpoint URL, container, object)``.
+    ``endpoint`` is the URL before the container (Swift's auth URL, S3's
+    endpoint): ``<prefix>+http`` means http, any other scheme https.
+    ``credentials`` is a seed-era ``user:key@``, or None; it is never used.
     """
-    scheme, sep, rest = uri.partition("://")
-    if scheme not in schemes or not sep:
-        raise BadLocation(wrong_scheme)
-    credentials = None
-    if "@" in rest:
-        # A secret may contain "/": split at the last "@".
-        credentials, _, rest = rest.rpartition("@")
-    parts = rest.split("/")
-    if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
-        raise BadLocation(malformed)
-    http = "http" if scheme.endswith("+http") else "https"
-    return credentials, f"{http}://" + "/".join(parts[:-2]), parts[-2], parts[-1]
+
+    def __init__(self, credentials, endpoint, container, name):
+        self.credentials = credentials
+        self.endpoint = endpoint
+        self.container = container
+        self.name = name
+
+    @classmethod
+    def parse(cls, uri, store):
+        """:raises BadLocation: not one of ``store.schemes``, or a part is missing."""
+        scheme, sep, rest = uri.partition("://")
+        if scheme not in store.schemes or not sep:
+            raise BadLocation(f"Not a location of the {store.service} store")
+        credentials = None
+        if "@" in rest:
+            # A secret may contain "/": split at the last "@".
+            credentials, _, rest = rest.rpartition("@")
+        parts = rest.split("/")
+        if len(parts) < 3 or not all(parts[-2:]) or not parts[0]:
+            raise BadLocation(f"{store.service} location must be {store.schemes[0]}+http(s)://"
+                              f"{store.endpoint_name}/{store.kind}/object")
+        http = "http" if scheme.endswith("+http") else "https"
+        return cls(credentials, f"{http}://" + "/".join(parts[:-2]), parts[-2], parts[-1])
+
+    def __str__(self):
+        return f"{self.container}/{self.name}"
 
 
 def endpoint_key(url):
@@ -43,27 +57,44 @@ def endpoint_key(url):
     return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/")
 
 
-def check_scope(service, endpoint, container, own_endpoint, own_container, kind):
-    """Our credentials go to our endpoint and container only.
+class ObjectStore:
+    """Locations of an object store (Swift, S3): made, parsed, checked and owned.
 
-    :raises BadLocation: ``endpoint``/``container`` differ from the configured ones;
-        the message names neither host nor credentials.
-    """
-    if endpoint_key(endpoint) != endpoint_key(own_endpoint) or container != own_container:
-        raise BadLocation(f"{service} location is not in this store: only the configured "
-                          f"endpoint and {kind} are used with the configured credentials")
-
-
-class ScopedLocations:
-    """``check_location`` and ``owns`` of an object store.
-
-    The store defines ``service`` and ``_scoped(uri)``, which parses ``uri``,
-    raises BadLocation outside the configured endpoint and container, and
-    returns a location with ``credentials`` (seed-era ``user:key@``, or None)
-    and ``name`` (the object's).
+    The store sets ``service`` ("Swift"), ``schemes`` (the first is the
+    location prefix), ``kind`` ("container"), ``endpoint_name`` ("authurl"),
+    and on each instance ``endpoint`` and ``container``.  Locations hold no
+    credentials, and the configured ones go to that endpoint and container
+    only: any other location is a BadLocation and no request is sent for it.
     """
 
-    service = ""
+    service = kind = endpoint_name = ""
+    schemes = ()
+    read_only = False
+
+    def __init__(self, endpoint, container):
+        if "://" not in endpoint:
+            endpoint = "https://" + endpoint     # the seed's default scheme
+        self.endpoint = endpoint.rstrip("/")
+        self.container = container
+
+    def location(self, image_id):
+        """The location ``add(image_id)`` writes."""
+        http, _, hostpath = self.endpoint.partition("://")
+        return f"{self.schemes[0]}+{http}://{hostpath}/{self.container}/{image_id}"
+
+    def _scoped(self, uri):
+        """Parse ``uri``.
+
+        :raises BadLocation: not this store's kind of location, or another endpoint or
+            container; the message names neither host nor credentials.
+        """
+        loc = ObjectLocation.parse(uri, self)
+        if (endpoint_key(loc.endpoint) != endpoint_key(self.endpoint)
+                or loc.container != self.container):
+            raise BadLocation(f"{self.service} location is not in this store: only the "
+                              f"configured endpoint and {self.kind} are used with the "
+                              "configured credentials")
+        return loc
 
     def check_location(self, uri):
         """Accept a location to register: in this store, without credentials.
@@ -81,6 +112,33 @@ class ScopedLocations:
             return self._scoped(uri).name == image_id
         except BadLocation:
             return False
+
+    def leftovers(self, cutoff):
+        """Objects last changed before ``cutoff``, and the driver's partial uploads.
+
+        :raises StoreError: the listing failed.
+        """
+        for name, changed in self._objects():
+            if changed < cutoff:
+                yield Leftover(self._image_of(name),
+                               f"{self.service} object {self.container}/{name}", False,
+                               functools.partial(self._delete_object, name))
+        yield from self._partial_uploads(cutoff)
+
+    def _partial_uploads(self, cutoff):
+        return ()
+
+    def _image_of(self, name):
+        return name
+
+
+def timestamp(value):
+    """A listing's time (naive UTC ISO text, or a datetime) as a POSIX timestamp."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.timestamp()
 
 
 def require(conf, names, service):

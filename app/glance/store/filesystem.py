@@ -7,18 +7,34 @@ Hashing and writing run in two threads (hashlib and ``os.write`` both release
 the GIL), which keeps the MD5 off the disk path.
 """
 import errno
+import functools
 import os
 import queue
+import re
 import threading
 from urllib.parse import unquote, urlsplit
 
 from glance.store.base import (CHUNK_SIZE, BackendError, BadLocation, Duplicate,
-                               HashingReader, NotConfigured, NotFound, StorageFull,
+                               HashingReader, Leftover, NotConfigured, NotFound, StorageFull,
                                StoreError, WriteDenied)
 
 FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
 QUEUE_DEPTH = 2
+PART_FILE = re.compile(r"^\.(.+)\.\d+\.part$")      # see part_file
+
+
+def part_file(image_id):
+    """The hidden name an upload writes to before it is complete."""
+    return f".{image_id}.{threading.get_ident()}.part"
+
+
+def image_of(name):
+    """``(image id, partial)`` of a file in the data directory; None for other hidden files."""
+    match = PART_FILE.match(name)
+    if match:
+        return match.group(1), True
+    return None if name.startswith(".") else (name, False)
 
 
 def write_error(exc, what):
@@ -69,6 +85,7 @@ class FilesystemStore:
     """Images as files named by their id under one directory."""
 
     name = "file"
+    description = "Filesystem store"
     schemes = ("file", "filesystem")
     read_only = False
 
@@ -111,6 +128,26 @@ class FilesystemStore:
         """Is ``uri`` exactly the location ``add(image_id)`` writes?"""
         return uri == self.uri_for(image_id)
 
+    def check_location(self, uri):
+        """:raises BadLocation: always; a client-named file would expose the API host's files."""
+        raise BadLocation("External sources are not supported: 'file'")
+
+    def leftovers(self, cutoff):
+        """Image files and ``.part`` files last changed before ``cutoff``.
+
+        :raises BackendError: the data directory cannot be read.
+        """
+        try:
+            with os.scandir(self.datadir) as entries:
+                for entry in entries:
+                    found = image_of(entry.name)
+                    if found and _changed_before(entry, cutoff):
+                        image_id, partial = found
+                        yield Leftover(image_id, f"file {entry.path}", partial,
+                                       functools.partial(_remove_file, entry.path))
+        except OSError as exc:
+            raise BackendError(f"Cannot list the filesystem store: {exc.strerror}") from None
+
     def add(self, image_id, data, size=None, checksum=None):
         """Stream ``data`` into ``<datadir>/<image_id>``.
 
@@ -123,7 +160,7 @@ class FilesystemStore:
         final = os.path.join(self.datadir, image_id)
         if os.path.exists(final):
             raise Duplicate(f"Image data for {image_id} already exists in the filesystem store")
-        tmp = os.path.join(self.datadir, f".{image_id}.{threading.get_ident()}.part")
+        tmp = os.path.join(self.datadir, part_file(image_id))
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         except OSError as exc:
@@ -208,6 +245,23 @@ def _chunks(handle, remaining):
                 raise StoreError("Image data ended early in the filesystem store")
             remaining -= len(chunk)
             yield chunk
+
+
+def _changed_before(entry, cutoff):
+    """Is ``entry`` a regular file last modified before ``cutoff``?"""
+    try:
+        return (entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_mtime < cutoff)
+    except FileNotFoundError:       # removed meanwhile
+        return False
+
+
+def _remove_file(path):
+    """Remove ``path``; already gone is no error."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _unlink_quietly(path):

@@ -16,62 +16,50 @@ botocore never has to read a body twice.  An upload of unknown size reads
 one part into memory (a part needs a Content-Length), so memory stays
 bounded by one part.  Any failure aborts the multipart upload.
 """
+import functools
 import logging
 import threading
 
 from glance.store.base import (
-    CHUNK_SIZE, BackendError, Duplicate, HashingReader, NotFound, StoreError)
+    CHUNK_SIZE, BackendError, Duplicate, HashingReader, Leftover, NotFound, StoreError)
 from glance.store.common import (
-    ScopedLocations, check_scope, http_error, parse_location, range_header, require,
-    upload_error)
+    ObjectStore, http_error, range_header, require, timestamp, upload_error)
 from glance.store.segment import (
     Peekable, SegmentReader, checked_stream, closing, expect_end, read_at_most)
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
-REQUIRED = ("s3_store_host", "s3_store_access_key", "s3_store_secret_key", "s3_store_bucket")
+REQUIRED = ("s3_store_host", "s3_store_access_key", "s3_store_secret_key", "s3_store_bucket",
+            "s3_store_region")
 # S3 error codes -> the HTTP status they stand for, whatever status came with them.
 CODE_STATUS = {"NoSuchKey": 404, "NoSuchBucket": 404, "404": 404, "NotFound": 404,
                "EntityTooLarge": 413, "QuotaExceeded": 413, "AccessDenied": 403}
 BAD_CREDENTIALS = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
-class S3Location:
-    """A parsed location: endpoint, bucket, key; ``credentials`` of a seed-era one."""
-
-    def __init__(self, uri):
-        self.credentials, self.endpoint, self.bucket, self.key = parse_location(
-            uri, S3Store.schemes, "Not an S3 location",
-            "S3 location must be s3+http(s)://host/bucket/key")
-
-    @property
-    def name(self):
-        return self.key
-
-    def __str__(self):
-        return f"{self.bucket}/{self.key}"
-
-
-class S3Store(ScopedLocations):
+class S3Store(ObjectStore):
     """Images in an S3 bucket; see the module docstring."""
 
     name = "s3"
+    description = "Amazon S3"
     service = "S3"
     schemes = ("s3", "s3+http", "s3+https")
-    read_only = False
+    kind = "bucket"
+    endpoint_name = "host"
 
-    def __init__(self, host, access_key, secret_key, bucket, create_bucket=False,
-                 addressing_style="path", region="us-east-1",
-                 large_object_size=100 * MiB, part_size=10 * MiB, retries=6):
-        self.endpoint = (host if "://" in host else "https://" + host).rstrip("/")
+    def __init__(self, host, access_key, secret_key, bucket, *, create_bucket,
+                 addressing_style, region, large_object_size, part_size, max_retries,
+                 connect_timeout, read_timeout):
+        super().__init__(host, bucket)
         self.access_key, self.secret_key = access_key, secret_key
-        self.bucket = bucket
         self.create_bucket = create_bucket
         self.addressing_style = addressing_style
         self.region = region
         self.large_object_size = large_object_size
         self.part_size = part_size
-        self.retries = retries
+        self.max_retries = max_retries
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self._s3 = None
         self._lock = threading.Lock()
 
@@ -84,44 +72,38 @@ class S3Store(ScopedLocations):
         require(conf, REQUIRED, "S3")
         return cls(conf.s3_store_host, conf.s3_store_access_key, conf.s3_store_secret_key,
                    conf.s3_store_bucket,
-                   create_bucket=conf.get("s3_store_create_bucket_on_put", False),
-                   addressing_style=conf.get("s3_store_addressing_style", "path"),
-                   region=conf.get("s3_store_region") or "us-east-1",
-                   large_object_size=int(conf.get("s3_store_large_object_size", 100) * MiB),
-                   part_size=int(conf.get("s3_store_large_object_chunk_size", 10) * MiB))
-
-    def location(self, image_id):
-        scheme, _, hostpath = self.endpoint.partition("://")
-        return f"s3+{scheme}://{hostpath}/{self.bucket}/{image_id}"
-
-    def _scoped(self, uri):
-        """:raises BadLocation: ``uri`` is not in the configured host and bucket."""
-        loc = S3Location(uri)
-        check_scope("S3", loc.endpoint, loc.bucket, self.endpoint, self.bucket, "bucket")
-        return loc
+                   create_bucket=conf.s3_store_create_bucket_on_put,
+                   addressing_style=conf.s3_store_addressing_style,
+                   region=conf.s3_store_region,
+                   large_object_size=int(conf.s3_store_large_object_size * MiB),
+                   part_size=int(conf.s3_store_large_object_chunk_size * MiB),
+                   max_retries=conf.s3_store_max_retries,
+                   connect_timeout=conf.s3_store_connect_timeout,
+                   read_timeout=conf.s3_store_read_timeout)
 
     def _client(self):
         with self._lock:
             if self._s3 is None:
-                self._s3 = self._new_client(self.endpoint, self.access_key,
-                                                     self.secret_key)
+                self._s3 = self._new_client()
             return self._s3
 
-    def _new_client(self, endpoint, access, secret):
+    def _new_client(self):
         import boto3  # lazy: keeps glance-api small when the store is unused
         import botocore.utils
         from botocore.config import Config
         options = dict(
-            signature_version="s3v4", connect_timeout=10, read_timeout=60,
-            retries={"max_attempts": self.retries, "mode": "standard"},
+            signature_version="s3v4", connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries={"max_attempts": self.max_retries, "mode": "standard"},
             s3={"addressing_style": self.addressing_style, "payload_signing_enabled": False})
         if "request_checksum_calculation" in Config.OPTION_DEFAULTS:
             # botocore >= 1.36 adds CRC checksums that some S3 servers reject.
             options.update(request_checksum_calculation="when_required",
                            response_checksum_validation="when_required")
         client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint, region_name=self.region, aws_access_key_id=access,
-            aws_secret_access_key=secret, config=Config(**options))
+            "s3", endpoint_url=self.endpoint, region_name=self.region,
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+            config=Config(**options))
         # botocore < 1.36 adds a Content-MD5 to every PutObject/UploadPart, which
         # means reading the body twice: impossible for a stream, so turn it off.
         md5_handler = getattr(botocore.utils, "conditionally_calculate_md5", None)
@@ -155,7 +137,7 @@ class S3Store(ScopedLocations):
         """
         reader = HashingReader(data, size, checksum)
         source = Peekable(reader)
-        client, what = self._client(), f"{self.bucket}/{image_id}"
+        client, what = self._client(), f"{self.container}/{image_id}"
         written = False
         try:
             self._prepare(client, image_id)
@@ -183,16 +165,16 @@ class S3Store(ScopedLocations):
     def _prepare(self, client, image_id):
         from botocore.exceptions import ClientError
         try:
-            client.head_bucket(Bucket=self.bucket)
+            client.head_bucket(Bucket=self.container)
         except ClientError as exc:
             if not isinstance(self._error(exc, ""), NotFound):
                 raise
             if not self.create_bucket:
-                raise BackendError(f"S3 bucket {self.bucket} does not exist and "
+                raise BackendError(f"S3 bucket {self.container} does not exist and "
                                    "s3_store_create_bucket_on_put is off") from None
-            client.create_bucket(Bucket=self.bucket)
+            client.create_bucket(Bucket=self.container)
         try:
-            client.head_object(Bucket=self.bucket, Key=image_id)
+            client.head_object(Bucket=self.container, Key=image_id)
         except ClientError as exc:
             if isinstance(self._error(exc, ""), NotFound):
                 return
@@ -200,12 +182,12 @@ class S3Store(ScopedLocations):
         raise Duplicate(f"S3 already has an object for image {image_id}")
 
     def _put(self, client, key, body, length):
-        _send(client.put_object, body, Bucket=self.bucket, Key=key, ContentLength=length,
+        _send(client.put_object, body, Bucket=self.container, Key=key, ContentLength=length,
               ContentType="application/octet-stream")
 
     def _multipart(self, client, key, source, size, first=None):
         """Upload parts of ``part_size`` bytes; abort on any failure."""
-        upload = client.create_multipart_upload(Bucket=self.bucket, Key=key,
+        upload = client.create_multipart_upload(Bucket=self.container, Key=key,
                                                 ContentType="application/octet-stream")
         upload_id, parts, done = upload["UploadId"], [], 0
         try:
@@ -222,7 +204,7 @@ class S3Store(ScopedLocations):
                 else:
                     break
                 length = len(body) if isinstance(body, bytes) else body.limit
-                answer = _send(client.upload_part, body, Bucket=self.bucket, Key=key,
+                answer = _send(client.upload_part, body, Bucket=self.container, Key=key,
                                UploadId=upload_id, PartNumber=len(parts) + 1,
                                ContentLength=length)
                 parts.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
@@ -230,23 +212,23 @@ class S3Store(ScopedLocations):
             if size is not None:
                 expect_end(source)
             source.verify()           # size and checksum, before the object becomes visible
-            client.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
+            client.complete_multipart_upload(Bucket=self.container, Key=key, UploadId=upload_id,
                                              MultipartUpload={"Parts": parts})
         except BaseException:
             try:
-                client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                client.abort_multipart_upload(Bucket=self.container, Key=key, UploadId=upload_id)
             except Exception as exc:
                 if not isinstance(self._error(exc, key), NotFound):
                     LOG.error("Could not abort the multipart upload of %s/%s: %s",
-                              self.bucket, key, self._error(exc, key))
+                              self.container, key, self._error(exc, key))
             raise
 
     def _remove(self, client, key):
         try:
-            client.delete_object(Bucket=self.bucket, Key=key)
+            client.delete_object(Bucket=self.container, Key=key)
         except Exception as exc:
             LOG.error("Could not remove %s/%s after a failed upload: %s",
-                      self.bucket, key, self._error(exc, key))
+                      self.container, key, self._error(exc, key))
 
     def get(self, uri, offset=0, length=None):
         """Stream the object; the iterator raises BackendError if it ends short.
@@ -254,7 +236,7 @@ class S3Store(ScopedLocations):
         :raises NotFound: no such object.
         """
         loc = self._scoped(uri)
-        args = {"Bucket": loc.bucket, "Key": loc.key, **range_header(offset, length)}
+        args = {"Bucket": loc.container, "Key": loc.name, **range_header(offset, length)}
         try:
             answer = self._client().get_object(**args)
         except Exception as exc:
@@ -268,7 +250,7 @@ class S3Store(ScopedLocations):
         """:raises NotFound: no such object."""
         loc = self._scoped(uri)
         try:
-            return self._client().head_object(Bucket=loc.bucket, Key=loc.key)["ContentLength"]
+            return self._client().head_object(Bucket=loc.container, Key=loc.name)["ContentLength"]
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
 
@@ -280,10 +262,60 @@ class S3Store(ScopedLocations):
         loc = self._scoped(uri)
         client = self._client()
         try:
-            client.head_object(Bucket=loc.bucket, Key=loc.key)
-            client.delete_object(Bucket=loc.bucket, Key=loc.key)
+            client.head_object(Bucket=loc.container, Key=loc.name)
+            client.delete_object(Bucket=loc.container, Key=loc.name)
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
+
+    def _objects(self):
+        """``(key, last changed)`` of every object in the bucket; none if it is missing."""
+        from botocore.exceptions import ClientError
+        try:
+            pages = self._client().get_paginator("list_objects_v2").paginate(
+                Bucket=self.container)
+            return [(item["Key"], timestamp(item["LastModified"]))
+                    for page in pages for item in page.get("Contents", [])]
+        except ClientError as exc:
+            if isinstance(self._error(exc, ""), NotFound):
+                return []
+            raise self._error(exc, self.container) from None
+
+    def _delete_object(self, key):
+        """Remove one object (S3 answers a delete of a missing key with success)."""
+        try:
+            self._client().delete_object(Bucket=self.container, Key=key)
+        except Exception as exc:
+            raise self._error(exc, key) from None
+
+    def _partial_uploads(self, cutoff):
+        """Incomplete multipart uploads begun before ``cutoff``: an interrupted upload's."""
+        from botocore.exceptions import ClientError
+        client = self._client()
+        try:
+            uploads = [upload for page in
+                       client.get_paginator("list_multipart_uploads").paginate(
+                           Bucket=self.container)
+                       for upload in page.get("Uploads", [])]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("NoSuchUpload", "NoSuchBucket"):
+                # Some S3 servers cannot list them: the objects are still reported.
+                LOG.warning("Cannot list the incomplete multipart uploads of S3 bucket %s: %s",
+                            self.container, self._error(exc, self.container))
+            return      # NoSuchUpload: rclone's answer for a bucket that never had one
+        for upload in uploads:
+            if timestamp(upload["Initiated"]) < cutoff:
+                key, upload_id = upload["Key"], upload["UploadId"]
+                yield Leftover(key, f"S3 multipart upload {upload_id} of {self.container}/{key}",
+                               True, functools.partial(self._abort, key, upload_id))
+
+    def _abort(self, key, upload_id):
+        """Abort a multipart upload; already gone is no error."""
+        try:
+            self._client().abort_multipart_upload(Bucket=self.container, Key=key,
+                                                  UploadId=upload_id)
+        except Exception as exc:
+            if not isinstance(self._error(exc, key), NotFound):
+                raise self._error(exc, key) from None
 
 
 def _send(call, body, **args):

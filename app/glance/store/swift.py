@@ -20,59 +20,55 @@ assemble (and never serves) an image whose segments are missing, and one
 """
 import json
 import logging
+import re
 import threading
 from urllib.parse import quote
 
 from glance.store.base import (
     CHUNK_SIZE, BackendError, Duplicate, HashingReader, StoreError)
 from glance.store.common import (
-    ScopedLocations, check_scope, http_error, parse_location, range_header, require,
-    upload_error)
+    ObjectStore, http_error, range_header, require, timestamp, upload_error)
 from glance.store.segment import Peekable, SegmentReader, checked_stream, expect_end
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
-REQUIRED = ("swift_store_auth_address", "swift_store_user", "swift_store_key")
+REQUIRED = ("swift_store_auth_address", "swift_store_user", "swift_store_key",
+            "swift_store_container")
+RETRIES = 5                     # swiftclient retries, with backoff from 0.5 s up to 8 s
+TIMEOUT = 60                    # seconds swiftclient waits to connect or for the next bytes
+SEGMENT = re.compile(r"^(.+)-\d{5}$")     # see segment_name
 
 
-class SwiftLocation:
-    """A parsed location: auth URL, container, object; ``credentials`` of a seed-era one."""
-
-    def __init__(self, uri):
-        self.credentials, self.auth_url, self.container, self.obj = parse_location(
-            uri, SwiftStore.schemes, "Not a Swift location",
-            "Swift location must be swift+http(s)://authurl/container/object")
-
-    @property
-    def name(self):
-        return self.obj
-
-    def __str__(self):
-        return f"{self.container}/{self.obj}"
+def segment_name(image_id, number):
+    """The name of segment ``number`` (from 1) of a large image."""
+    return f"{image_id}-{number:05d}"
 
 
-class SwiftStore(ScopedLocations):
+def image_of(name):
+    """The image an object belongs to: its own name, or that of a segment's image."""
+    match = SEGMENT.match(name)
+    return match.group(1) if match else name
+
+
+class SwiftStore(ObjectStore):
     """Images in a Swift container; see the module docstring."""
 
     name = "swift"
+    description = "OpenStack Swift"
     service = "Swift"
     schemes = ("swift", "swift+http", "swift+https")
-    read_only = False
+    kind = "container"
+    endpoint_name = "authurl"
 
-    def __init__(self, auth_address, user, key, auth_version="1", tenant="",
-                 container="glance", create_container=False,
-                 large_object_size=5120 * MiB, chunk_size=200 * MiB, retries=5):
-        if "://" not in auth_address:
-            auth_address = "https://" + auth_address   # the seed's default scheme
-        self.auth_url = auth_address.rstrip("/")
+    def __init__(self, auth_address, user, key, *, auth_version, tenant, container,
+                 create_container, large_object_size, chunk_size):
+        super().__init__(auth_address, container)   # the endpoint is the auth URL
         self.user, self.key = user, key
         self.auth_version = str(auth_version)
         self.tenant = tenant
-        self.container = container
         self.create_container = create_container
         self.large_object_size = large_object_size
         self.chunk_size = chunk_size
-        self.retries = retries
         self._tokens = {}              # (auth_url, user) -> (storage_url, token)
         self._lock = threading.Lock()
 
@@ -84,23 +80,12 @@ class SwiftStore(ScopedLocations):
         """
         require(conf, REQUIRED, "Swift")
         return cls(conf.swift_store_auth_address, conf.swift_store_user, conf.swift_store_key,
-                   auth_version=conf.get("swift_store_auth_version", "1"),
-                   tenant=conf.get("swift_store_tenant", ""),
-                   container=conf.get("swift_store_container") or "glance",
-                   create_container=conf.get("swift_store_create_container_on_put", False),
-                   large_object_size=int(conf.get("swift_store_large_object_size", 5120) * MiB),
-                   chunk_size=int(conf.get("swift_store_large_object_chunk_size", 200) * MiB))
-
-    def location(self, image_id):
-        scheme = "swift+http" if self.auth_url.startswith("http://") else "swift+https"
-        return f"{scheme}://{self.auth_url.split('://', 1)[1]}/{self.container}/{image_id}"
-
-    def _scoped(self, uri):
-        """:raises BadLocation: ``uri`` is not in the configured auth URL and container."""
-        loc = SwiftLocation(uri)
-        check_scope("Swift", loc.auth_url, loc.container, self.auth_url, self.container,
-                    "container")
-        return loc
+                   auth_version=conf.swift_store_auth_version,
+                   tenant=conf.swift_store_tenant,
+                   container=conf.swift_store_container,
+                   create_container=conf.swift_store_create_container_on_put,
+                   large_object_size=int(conf.swift_store_large_object_size * MiB),
+                   chunk_size=int(conf.swift_store_large_object_chunk_size * MiB))
 
     # -- connections -------------------------------------------------------
 
@@ -108,7 +93,7 @@ class SwiftStore(ScopedLocations):
         from swiftclient import client  # lazy: keeps glance-api small when unused
         # Debug logs would show the first characters of X-Auth-Key.
         client.logger_settings["reveal_sensitive_prefix"] = 0
-        auth_url, user, key = self.auth_url, self.user, self.key
+        auth_url, user, key = self.endpoint, self.user, self.key
         tenant, options = self.tenant, {}
         if self.auth_version != "1":
             if not tenant and ":" in user:
@@ -119,9 +104,9 @@ class SwiftStore(ScopedLocations):
             url, token = self._tokens.get((auth_url, user), (None, None))
         return client.Connection(
             authurl=auth_url, user=user, key=key, auth_version=self.auth_version,
-            tenant_name=tenant or None, os_options=options, retries=self.retries,
+            tenant_name=tenant or None, os_options=options, retries=RETRIES,
             starting_backoff=0.5, max_backoff=8, preauthurl=url, preauthtoken=token,
-            timeout=60)
+            timeout=TIMEOUT)
 
     def _keep_token(self, conn):
         # Reuse the token across requests: tempauth/keystone are not hit per call.
@@ -201,7 +186,7 @@ class SwiftStore(ScopedLocations):
         if not first.full or not source.more():
             return
         # It turned out large: the object already written becomes segment 1.
-        name = f"{image_id}-00001"
+        name = segment_name(image_id, 1)
         written.append(name)
         copy_from = f"/{quote(self.container)}/{quote(image_id)}"
         conn.put_object(self.container, name, None, content_length=0,
@@ -219,7 +204,7 @@ class SwiftStore(ScopedLocations):
             if length == 0:
                 expect_end(source)
                 break
-            name = f"{image_id}-{len(segments) + 1:05d}"
+            name = segment_name(image_id, len(segments) + 1)
             part = SegmentReader(source, length or self.chunk_size, exact=length is not None)
             written.append(name)
             etag = self._put(conn, name, part, length)   # length None: chunked transfer
@@ -233,13 +218,23 @@ class SwiftStore(ScopedLocations):
                         content_type="application/octet-stream")
 
     def _remove(self, conn, names):
-        for name in reversed(names):
+        """Delete what a failed upload wrote; stop at the first delete Swift fails.
+
+        Each delete is retried with backoff: with Swift down, trying the other
+        segments too held the upload's thread for minutes.  glance-scrubber
+        removes what is left once the image is killed.
+        """
+        for done, name in enumerate(reversed(names)):
             try:
                 conn.delete_object(self.container, name)
-            except Exception as exc:  # already gone, or Swift is down for good
-                if getattr(exc, "http_status", None) != 404:
-                    LOG.error("Could not remove %s/%s after a failed upload: %s",
-                              self.container, name, self._error(exc, name))
+            except Exception as exc:
+                if getattr(exc, "http_status", None) == 404:
+                    continue            # already gone
+                LOG.error("Could not remove %s/%s and %d more objects after a failed "
+                          "upload (glance-scrubber removes them once the image is killed): "
+                          "%s", self.container, name, len(names) - done - 1,
+                          self._error(exc, name))
+                return
 
     def get(self, uri, offset=0, length=None):
         """Stream the object; the iterator raises BackendError if it ends short.
@@ -249,7 +244,7 @@ class SwiftStore(ScopedLocations):
         loc = self._scoped(uri)
         conn = self._connect()
         try:
-            resp, body = conn.get_object(loc.container, loc.obj, resp_chunk_size=CHUNK_SIZE,
+            resp, body = conn.get_object(loc.container, loc.name, resp_chunk_size=CHUNK_SIZE,
                                          headers=range_header(offset, length))
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
@@ -263,7 +258,7 @@ class SwiftStore(ScopedLocations):
         loc = self._scoped(uri)
         conn = self._connect()
         try:
-            return int(conn.head_object(loc.container, loc.obj).get("content-length", 0))
+            return int(conn.head_object(loc.container, loc.name).get("content-length", 0))
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
 
@@ -275,17 +270,39 @@ class SwiftStore(ScopedLocations):
         loc = self._scoped(uri)
         conn = self._connect()
         try:
-            head = conn.head_object(loc.container, loc.obj)
+            head = conn.head_object(loc.container, loc.name)
             if str(head.get("x-static-large-object", "")).lower() == "true":
-                conn.delete_object(loc.container, loc.obj, query_string="multipart-manifest=delete")
+                conn.delete_object(loc.container, loc.name, query_string="multipart-manifest=delete")
                 return
             manifest = head.get("x-object-manifest")    # a DLO written by the seed
             container, _, prefix = (manifest or "").partition("/")
             # The seed's segments are <container>/<id>-NNNNN: never follow a manifest
             # into another container or onto other images' objects.
-            if container == self.container and prefix.startswith(loc.obj):
+            if container == self.container and prefix.startswith(loc.name):
                 for item in conn.get_container(container, prefix=prefix, full_listing=True)[1]:
                     conn.delete_object(container, item["name"])
-            conn.delete_object(loc.container, loc.obj)
+            conn.delete_object(loc.container, loc.name)
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
+
+    def _objects(self):
+        """``(name, last changed)`` of every object in the container; none if it is missing."""
+        conn = self._connect()
+        try:
+            listing = conn.get_container(self.container, full_listing=True)[1]
+        except Exception as exc:
+            if getattr(exc, "http_status", None) == 404:
+                return []
+            raise self._error(exc, self.container) from None
+        return [(item["name"], timestamp(item["last_modified"])) for item in listing]
+
+    def _image_of(self, name):
+        return image_of(name)
+
+    def _delete_object(self, name):
+        """Remove one object; already gone is no error."""
+        try:
+            self._connect().delete_object(self.container, name)
+        except Exception as exc:
+            if getattr(exc, "http_status", None) != 404:
+                raise self._error(exc, name) from None

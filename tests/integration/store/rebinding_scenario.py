@@ -126,7 +126,7 @@ def main(workdir):
     serve("internal-tls", "127.0.0.1", 443, b"INTERNAL SECRET",
           cert=os.path.join(workdir, "s.example.test.pem"))
     socket.getaddrinfo = rebinding_getaddrinfo
-    store = HTTPStore(allow_private=False, timeout=10, ca_file=ca)
+    store = HTTPStore(allow_private=False, timeout=10, transfer_timeout=60, ca_file=ca)
     results = {
         "get": case(store, "get", "http://a.example.test/image"),
         "head": case(store, "get_size", "http://h.example.test:80/image"),

@@ -1,6 +1,9 @@
 """The S3 store against two real S3 servers: Swift's s3api and ``rclone serve s3``."""
+import http.server
 import io
 import os
+import threading
+import time
 import uuid
 
 import pytest
@@ -106,6 +109,47 @@ def test_missing_bucket_is_not_created_unless_configured(backend):
     failed_add(store, base.BackendError, match="does not exist")
 
 
+class Unavailable(http.server.BaseHTTPRequestHandler):
+    """An S3 endpoint that answers every request 503, and counts them."""
+
+    protocol_version = "HTTP/1.1"
+    count = 0
+
+    def answer(self):
+        type(self).count += 1
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_HEAD = do_GET = do_PUT = do_POST = answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_requests_are_retried_s3_store_max_retries_times(retries):
+    handler = type("Counting", (Unavailable,), {})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store = make_store((type("Endpoint", (), {"url": f"http://127.0.0.1:{server.server_port}"}),
+                            "access", "secret"), s3_store_max_retries=retries)
+        failed_add(store, base.BackendError, match="503")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert handler.count == retries + 1           # HEAD bucket: first try plus retries
+
+
+def test_stopped_endpoint_fails_within_the_retry_budget():
+    """Nothing listens: with the default retries the upload fails in seconds, not 30."""
+    store = make_store((type("Endpoint", (), {"url": "http://127.0.0.1:1"}), "a", "s"))
+    began = time.monotonic()
+    failed_add(store, base.BackendError)
+    assert time.monotonic() - began < 8        # 3 retries, pauses of at most 1, 2, 4 s
+
+
 def test_missing_options_are_named():
     assert not_configured(S3Store, s3_store_host="http://127.0.0.1:1") == (
         "S3 store is not configured: s3_store_access_key, "
@@ -128,8 +172,8 @@ def test_rclone_dying_mid_upload_leaves_no_object_or_upload(rclone, s3_check, kn
 
 def test_swift_proxy_dying_mid_multipart_upload_aborts_it(saio, s3_check):
     backend = (saio, *saio.s3_keys)
-    store, image_id, data = make_store(backend), new_id(), os.urandom(16 * MiB)
-    store.retries = 12                   # keep retrying the abort while the proxy restarts
+    # Retries keep the abort going while the proxy restarts.
+    store, image_id, data = make_store(backend, s3_store_max_retries=12), new_id(), os.urandom(16 * MiB)
     outage = Outage(saio.stop_proxy, saio.start_proxy)
     try:
         with pytest.raises(base.BackendError):

@@ -99,16 +99,21 @@ def test_put_data_on_active_image_is_409(client):
 
 
 def test_location_registration_skips_saving(client, registry):
-    class Remote:
-        name, schemes, read_only = "http", ("http", "https"), True
+    from glance.config import load_config
+    from glance.store import StoreMap
+    from glance.store.http import HTTPStore
+
+    class Remote(HTTPStore):
+        """The real HTTP store (its checks), with a web server that answers 42 bytes."""
 
         def get_size(self, uri):
             return 42
 
-    from glance.store import StoreMap
+    remote = Remote.from_config(load_config("glance-api",
+                                            overrides={"http_store_allow_private": True}))
     client.application.extensions["glance"]["stores"] = StoreMap(
         {"file": client.application.extensions["glance"]["stores"].stores["file"],
-         "http": Remote()}, "file", {"file": "file", "http": "http", "https": "http"})
+         "http": remote}, "file", {"file": "file", "http": "http", "https": "http"})
     response = post(client, name="remote", location="http://example.com/img")
     assert response.status_code == 201
     image = response.get_json()["image"]
@@ -117,8 +122,9 @@ def test_location_registration_skips_saving(client, registry):
     assert "location" not in image
 
 
-@pytest.mark.parametrize("location", ["file:///etc/shadow", "ftp://x/y", "/etc/passwd"])
-def test_local_or_unknown_locations_are_400(client, location):
+@pytest.mark.parametrize("location", ["file:///etc/shadow", "ftp://x/y", "/etc/passwd",
+                                      "http://[::1", "http://[64:ff9b::7f00:1]/x"])
+def test_local_invalid_or_unknown_locations_are_400(client, location):
     assert post(client, name="x", location=location).status_code == 400
 
 

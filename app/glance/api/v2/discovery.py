@@ -6,8 +6,6 @@ from glance.api.v2.image_data import import_methods
 from glance.api.v2.wire import json_response
 
 bp = Blueprint("v2_discovery", __name__)
-DESCRIPTIONS = {"file": "Filesystem store", "swift": "OpenStack Swift", "s3": "Amazon S3",
-                "http": "HTTP store (read-only)"}
 
 
 @bp.route("/v2/info/import", methods=["GET"])
@@ -22,13 +20,11 @@ def stores():
     """The stores configured here; the default one flagged, the HTTP store read-only."""
     stores = context.stores()
     found = []
-    for name, store in sorted(stores.stores.items()):
-        if isinstance(store, Exception):
-            continue                       # named but not configured
-        entry = {"id": name, "description": DESCRIPTIONS.get(name, name)}
+    for name, store in sorted(stores.configured().items()):
+        entry = {"id": name, "description": store.description}
         if name == stores.default_name:
             entry["default"] = "true"
-        if name == "http":
+        if store.read_only:
             entry["read-only"] = "true"
         found.append(entry)
     return json_response({"stores": found})

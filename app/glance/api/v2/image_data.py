@@ -189,6 +189,8 @@ def _web_download(image, uri, task):
     if image["status"] != "queued":
         raise Conflict(f"Image {image['id']} is {image['status']}: only a queued image "
                        "can be imported")
+    # Only a web server: a store's own location (s3+http://…) would be read with
+    # glance's credentials, whoever's image it holds.
     source = web_source(uri)                    # http(s) behind the address guard, or 400
     target = context.stores().by_name(None)
     upload._reserve(image["id"], "importing")
