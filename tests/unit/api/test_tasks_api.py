@@ -186,7 +186,7 @@ def test_a_legacy_import_task_is_checked_before_anything_is_made(api, registry):
 
 
 def test_task_lists_page_filter_and_refuse_bad_parameters(api, registry):
-    made = [registry.create_task({"type": kind, "input": {}}, headers={})
+    made = [registry.create_task({"type": kind, "input": {}, "owner": "ops"}, headers={})
             for kind in ("import", "api_image_import") * 3]
     registry.update_task(made[0]["id"], "failure", message="m", headers={})
     first = api.get("/v2/tasks?limit=4&sort_dir=asc", headers=OPERATOR)
