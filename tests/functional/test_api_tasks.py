@@ -105,7 +105,8 @@ def test_a_failed_web_download_is_a_failed_task(admin, alpha):
     assert go.status_code == 202, go.text
     [task] = wait(lambda: image_tasks(alpha, image["id"]),
                   lambda tasks: tasks[0]["status"] != "processing")
-    assert task["status"] == "failure" and task["message"], task
+    assert task["status"] == "failure", task
+    assert task["message"].startswith("BackendError: "), task["message"]
     assert "secret" not in str(task) and "who" not in task["input"]["import_req"]["method"]["uri"]
     assert alpha.show(image["id"]).json()["status"] == "killed"
 

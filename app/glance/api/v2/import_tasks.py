@@ -18,6 +18,7 @@ from flask import current_app
 from glance.api import context, request_id
 from glance.api.errors import BadRequest
 from glance.errors import StatusError
+from glance.store.base import StoreError
 from glance.task_rules import FAILURE, PROCESSING, SUCCESS
 
 LOG = logging.getLogger("glance.api")
@@ -59,8 +60,8 @@ def without_credentials(uri):
 def describe(error):
     """Why a task failed, fit for its ``message``: an error written for clients says
     so itself; anything else may carry a path or a URL, so only its kind goes out."""
-    if isinstance(error, StatusError):
-        return error.message
+    if isinstance(error, (StatusError, StoreError)):
+        return f"{type(error).__name__}: {error}"
     return f"{type(error).__name__} (see the glance-api log)"
 
 
