@@ -146,7 +146,7 @@ def import_image(image_id):
             _import_staged(image)
             task.finish()
         else:
-            _web_download(image, method.get("uri"), task)
+            web_download(image, method.get("uri"), task)
     except Exception:
         task.discard()           # refused before it started: no task, as in Glance
         raise
@@ -182,7 +182,7 @@ class _ChunkReader:
         return out
 
 
-def _web_download(image, uri, task):
+def web_download(image, uri, task):
     """Check ``uri``, reserve the image and start the download; ``task`` records its end."""
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")

@@ -15,7 +15,7 @@ from flask import Blueprint, request
 
 from glance.api import context
 from glance.api.errors import APIError, BadRequest, Forbidden, NotFound, Unauthorized
-from glance.api.v2.image_data import _web_download
+from glance.api.v2.image_data import web_download
 from glance.api.v2.images import create_image, image_record, page_links
 from glance.api.v2.import_tasks import ImportTask, web_source, without_credentials
 from glance.api.v2.metadefs import isotime
@@ -115,7 +115,7 @@ def create():
     try:
         image = create_image(record)
         task.image_id = image["id"]
-        _web_download(image, uri, task)       # the download finishes the task
+        web_download(image, uri, task)       # the download finishes the task
     except Exception as exc:                  # recorded in the task, as Glance does
         task.finish(exc)
     view = task_view(task.record)
