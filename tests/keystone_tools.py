@@ -55,6 +55,12 @@ class Keystone:
     def stop(self):
         self._script("stop", self.workdir)
 
+    def running(self):
+        try:
+            return self.http.get(self.url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
     # --- tokens ---
 
     def token(self, user, password, project=None):

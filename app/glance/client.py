@@ -16,48 +16,26 @@ import json
 import os
 from urllib.parse import quote, urlencode
 
-from glance.errors import StatusError, by_status
+from glance import errors
 
 CHUNK_SIZE = 1024 * 1024
 BOOLEANS = ("is_public", "protected", "deleted")
 INTEGERS = ("size", "min_ram", "min_disk")
 
 
-class ClientError(StatusError):
-    """The server refused a request: ``status`` and the server's ``message``."""
-
-    status = None
-
-
-class BadRequest(ClientError):
-    status = 400
-
-
-class NotAuthorized(ClientError):
-    status = 401
+# The seed's names for the classes of :mod:`glance.errors`: every error a
+# server answers is a ``ClientError`` with ``status`` and the server's ``message``.
+ClientError = errors.StatusError
+BadRequest = errors.BadRequest
+NotAuthorized = errors.Unauthorized
+Forbidden = errors.Forbidden
+NotFound = errors.NotFound
+Duplicate = errors.Conflict
+StorageFull = errors.TooLarge
 
 
-class Forbidden(ClientError):
-    status = 403
-
-
-class NotFound(ClientError):
-    status = 404
-
-
-class Duplicate(ClientError):
-    status = 409
-
-
-class StorageFull(ClientError):
-    status = 413
-
-
-class ServerError(ClientError):
+class ServerError(errors.StatusError):
     """A 5xx answer (registry or store unavailable, internal error)."""
-
-
-ERRORS = by_status(BadRequest, NotAuthorized, Forbidden, NotFound, Duplicate, StorageFull)
 
 
 def meta_to_headers(meta):
@@ -167,9 +145,10 @@ class Client:
         if response.status >= 400:
             message = response.read().decode("utf-8", "replace").strip()
             conn.close()
-            cls = ERRORS.get(response.status, ServerError if response.status >= 500
-                             else ClientError)
-            raise cls(message or response.reason, response.status)
+            message = message or response.reason
+            if response.status >= 500:
+                raise ServerError(message, response.status)
+            raise errors.for_status(response.status, message)
         return conn, response
 
     def _json(self, method, path, headers=None, body=None, size=None):

@@ -2,6 +2,10 @@
 
 One :class:`RequestContext` answers every policy question for glance-api and
 glance-registry alike, so the two servers can never disagree about an image.
+The ``can_*`` properties answer yes or no; the ``check_*`` methods raise the
+refusal (:mod:`glance.errors`, with its status and message) that every route
+answers with.  glance-api asks before it acts; glance-registry asks again for
+callers that reach it directly.
 
 How a request gets its identity depends on ``auth_strategy``:
 
@@ -23,6 +27,10 @@ the owner, admins and members (whatever their status), ``private`` ones by
 the owner and admins.
 """
 from dataclasses import dataclass, field
+
+from glance import options
+from glance.errors import Forbidden, Unauthorized
+from glance.rules import DELETED, PUBLIC, READABLE_BY_ALL, SHARED
 
 NOAUTH = "noauth"
 KEYSTONE = "keystone"
@@ -46,10 +54,7 @@ def visibility_of(image):
     visibility = _field(image, "visibility")
     if visibility:
         return visibility
-    return "public" if _field(image, "is_public") else "shared"
-
-
-READABLE_BY_ALL = ("public", "community")
+    return PUBLIC if _field(image, "is_public") else SHARED
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ class RequestContext:
         """
         if self.is_admin:
             return True
-        if _field(image, "deleted"):
+        if _field(image, DELETED):
             return False
         visibility = visibility_of(image)
         if visibility in READABLE_BY_ALL:
@@ -93,7 +98,7 @@ class RequestContext:
         # (Diablo's "beta image"), but listed only to admins.
         if _field(image, "owner") is None or self.owns(image):
             return True
-        return visibility == "shared" and is_member
+        return visibility == SHARED and is_member
 
     def can_modify(self, image):
         """May the caller update or delete ``image``?"""
@@ -136,14 +141,90 @@ class RequestContext:
             return "all"
         return "public" if self.owner is None else "own"
 
-    @property
-    def may_set_owner(self):
-        return self.is_admin
+    # --- refusals -----------------------------------------------------------
 
-    @property
-    def may_set_location(self):
-        """Only admins point an image at data: a location names an object our keys reach."""
-        return self.is_admin
+    def check_identity(self):
+        """:raises Unauthorized: anonymous callers write nothing."""
+        if not self.may_write:
+            raise Unauthorized("Authentication required")
+
+    def check_modify(self, image):
+        """May the caller change ``image`` (metadata, tags, data)?
+
+        :raises Unauthorized: :raises Forbidden:
+        """
+        self.check_identity()
+        if not self.can_modify(image):
+            raise Forbidden("Forbidden to modify an image you do not own")
+
+    def check_delete(self, image):
+        """May the caller delete ``image``?  (One already deleted is the caller's 404.)
+
+        :raises Unauthorized: :raises Forbidden: not the caller's, or protected.
+        """
+        self.check_identity()
+        if not self.can_modify(image):
+            raise Forbidden("Forbidden to delete an image you do not own")
+        if _field(image, "protected"):
+            raise Forbidden("Image is protected")
+
+    def check_owner(self, owner, current=None):
+        """Only an admin gives an image an owner other than the one it has.
+
+        :param current: the image's owner; None for a new image (the caller's owner).
+        :raises Forbidden:
+        """
+        if not self.is_admin and owner != (current if current is not None else self.owner):
+            raise Forbidden("Only an admin may set the owner of an image")
+
+    def check_location(self):
+        """Only admins point an image at data: a location names an object our keys reach.
+
+        :raises Forbidden:
+        """
+        if not self.is_admin:
+            raise Forbidden("Only an admin may set the location of an image")
+
+    def check_sharer(self):
+        """:raises Unauthorized: no identity: sharing needs one, even for an admin (Diablo)."""
+        if self.owner is None:
+            raise Unauthorized("No authenticated user")
+
+    def check_share(self, image, membership=None):
+        """May the caller change the members of ``image`` (see :meth:`can_share`)?
+
+        :raises Unauthorized: (see :meth:`check_sharer`). :raises Forbidden:
+        """
+        self.check_sharer()
+        if not self.can_share(image, membership):
+            raise Forbidden("No permission to share that image")
+
+    def check_member_status(self, member):
+        """May the caller accept or reject the membership of ``member``?
+
+        :raises Unauthorized: no identity and not an admin.
+        :raises Forbidden: the caller is not ``member`` (nor an admin).
+        """
+        if self.owner is None and not self.is_admin:
+            raise Unauthorized("No authenticated user")
+        if not self.can_set_member_status(member):
+            raise Forbidden("Only the member itself may change its membership status")
+
+    def check_see_members(self, image):
+        """:raises Forbidden: the caller is neither the owner nor an admin."""
+        if not self.can_see_members(image):
+            raise Forbidden("Only the image owner may see its members")
+
+    def check_see_shared_with(self, tenant):
+        """:raises Forbidden: the caller is neither ``tenant`` nor an admin."""
+        if not self.can_see_shared_with(tenant):
+            raise Forbidden("Only that tenant may see the images shared with it")
+
+    def check_admin(self):
+        """:raises Unauthorized: anonymous. :raises Forbidden: not an admin."""
+        self.check_identity()
+        if not self.is_admin:
+            raise Forbidden("You are not authorized to complete this action.")
 
     def can_see_namespace(self, namespace):
         """May the caller read a metadata definition namespace and what it holds?
@@ -163,15 +244,12 @@ class RequestContext:
         """Glance's default policy: only admins create, change or delete metadata definitions."""
         return self.is_admin
 
-    @property
-    def may_use_tasks_api(self):
-        """Glance's default ``tasks_api_access``: /v2/tasks is for admins only."""
-        return self.is_admin
+    def check_tasks_api(self):
+        """Glance's default ``tasks_api_access``: the task API is for admins only.
 
-    @property
-    def may_manage_cache(self):
-        """Glance's default cache policies: only admins list, queue and clear a node's cache."""
-        return self.is_admin
+        :raises Unauthorized: anonymous. :raises Forbidden: not an admin.
+        """
+        self.check_admin()
 
     def can_see_task(self, task):
         """An image's tasks: admins see all, others those of their project (or of nobody)."""
@@ -191,7 +269,15 @@ def _roles(headers):
     return tuple(role.strip() for role in raw.split(",") if role.strip())
 
 
-def from_headers(headers, *, auth_strategy=NOAUTH, admin_role="admin", owner_is_tenant=True):
+def for_request(headers, conf):
+    """The context of a request to either server, under ``conf``'s auth options."""
+    return from_headers(headers, auth_strategy=conf.auth_strategy, admin_role=conf.admin_role,
+                        owner_is_tenant=conf.owner_is_tenant)
+
+
+def from_headers(headers, *, auth_strategy=options.default("auth_strategy"),
+                 admin_role=options.default("admin_role"),
+                 owner_is_tenant=options.default("owner_is_tenant")):
     """The context of a request, from its headers (a case-insensitive mapping).
 
     :param auth_strategy: ``noauth`` or ``keystone`` (see the module docstring).
@@ -209,7 +295,7 @@ def from_headers(headers, *, auth_strategy=NOAUTH, admin_role="admin", owner_is_
     if not identified:
         return RequestContext(anonymous=True, owner_is_tenant=owner_is_tenant)
     roles = _roles(headers)
-    wanted = (admin_role or "admin").lower()
+    wanted = admin_role.lower()
     return RequestContext(
         user=_first(headers, USER_HEADERS),
         tenant=_first(headers, TENANT_HEADERS),

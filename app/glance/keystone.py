@@ -16,7 +16,7 @@ import importlib
 import logging
 
 from glance.config import ConfigError
-from glance.errors import StatusError
+from glance.errors import ServiceUnavailable
 
 SECTION = "keystone_authtoken"
 REQUIRED = ("auth_url", "username", "password")
@@ -31,10 +31,8 @@ DEFAULTS = {
 }
 
 
-class ServiceAuthError(StatusError):
-    """glance's service user could not get a token (Keystone down or refusing it)."""
-
-    status = 503
+class ServiceAuthError(ServiceUnavailable):
+    """glance's service user could not get a token (Keystone down or refusing it): 503."""
 
 
 def enabled(conf):

@@ -273,5 +273,10 @@ def options_for(program):
     return [opt for opt in OPTIONS if program in opt.programs]
 
 
+def default(name):
+    """The table's default of option ``name``, for code that runs without a Config."""
+    return next(opt.default for opt in OPTIONS if opt.name == name)
+
+
 def default_for(opt, program):
     return PROGRAM_DEFAULTS.get(program, {}).get(opt.name, opt.default)

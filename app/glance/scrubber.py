@@ -31,12 +31,13 @@ from glance import stale
 from glance.registry import db
 from glance.registry.models import Image, utcnow
 from glance.registry.task_models import Task
+from glance.rules import DELETED, KILLED, PENDING_DELETE, SAVING
 from glance.store import build_stores
 from glance.store.base import NotFound, StoreError
 from glance.task_rules import FAILURE, NEXT
 
 LOG = logging.getLogger(__name__)
-GONE = ("killed", "deleted")      # images whose whole files and objects may go
+GONE = (KILLED, DELETED)      # images whose whole files and objects may go
 
 
 class Scrubber:
@@ -94,7 +95,7 @@ class Scrubber:
         """Images whose data may now be removed: ``(id, location)`` pairs."""
         cutoff = utcnow() - datetime.timedelta(seconds=self.scrub_time)
         query = (sa.select(Image.id, Image.location)
-                 .where(Image.status == "pending_delete", Image.deleted_at <= cutoff)
+                 .where(Image.status == PENDING_DELETE, Image.deleted_at <= cutoff)
                  .order_by(Image.deleted_at))
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
@@ -129,8 +130,8 @@ class Scrubber:
             LOG.info("Data of image %s was already gone", image_id)
         with self.engine.begin() as conn:
             conn.execute(sa.update(Image).where(Image.id == image_id,
-                                                Image.status == "pending_delete")
-                         .values(status="deleted"))
+                                                Image.status == PENDING_DELETE)
+                         .values(status=DELETED))
 
     # -- 3. leftovers ------------------------------------------------------------
 
@@ -223,7 +224,7 @@ class DatabaseImages:
         with self.engine.begin() as conn:
             done = conn.execute(sa.update(Image).where(
                 Image.id == image_id, Image.status == status, Image.deleted == sa.false(),
-                Image.updated_at <= cutoff).values(status="killed", updated_at=utcnow()))
+                Image.updated_at <= cutoff).values(status=KILLED, updated_at=utcnow()))
         return done.rowcount == 1
 
 

@@ -14,7 +14,7 @@ reaches the images through the registry, glance-scrubber through the database.
 """
 import datetime
 
-BUSY = ("saving", "uploading", "importing")     # statuses an upload holds with its heartbeat
+from glance.rules import BUSY, UPLOADING
 
 
 def utcnow():
@@ -37,7 +37,7 @@ def kill_stale_uploads(images, stale_time, now=None):
     cutoff = (now or utcnow()) - datetime.timedelta(seconds=stale_time)
     for status in BUSY:
         for image_id, updated_at, has_data in images.untouched(status, cutoff):
-            if status == "uploading" and has_data:
+            if status == UPLOADING and has_data:
                 continue                # staged: waits for POST /import
             if images.kill(image_id, status, cutoff):
                 yield image_id, status, updated_at

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from glance.registry import client as rc
+from glance import errors
 
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 BIG = 5 * 2 ** 30 + 7          # above 4 GiB
@@ -45,7 +45,7 @@ def raises(status, message=None):
     """Context manager: the call fails with ``status`` (and exactly ``message``)."""
     class Check:
         def __enter__(self):
-            self.ctx = pytest.raises(rc.RegistryError)
+            self.ctx = pytest.raises(errors.StatusError)
             self.info = self.ctx.__enter__()
             return self.info
 
@@ -83,7 +83,7 @@ class RegistryContract:
                 registry.update(image_id, {"status": "saving", "name": f"won-{n}"},
                                 expect_status="queued")
                 return n
-            except rc.Duplicate:
+            except errors.Conflict:
                 return None
         with ThreadPoolExecutor(8) as pool:
             for image_id in made:

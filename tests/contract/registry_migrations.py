@@ -13,7 +13,7 @@ import pytest
 
 from contract.registry_support import InProcessRegistry
 from glance import config
-from glance.registry import client as rc
+from glance import errors
 from glance.registry import create_app, db
 from glance.registry import metadef_models, task_models  # noqa: F401  (tables on Base)
 from glance.registry.models import Base
@@ -174,7 +174,7 @@ def _check_served_after_upgrade(engine):
     assert registry.get(shared, headers=bob)["is_public"] is False
     assert registry.get(_uuid(0), headers=dave)["is_public"] is True
     for image_id, caller in ((shared, dave), (private, bob), (_uuid(2), _tenant("carol"))):
-        with pytest.raises(rc.NotFound):
+        with pytest.raises(errors.NotFound):
             registry.get(image_id, headers=caller)
     v1_names = lambda h: sorted(i["name"] for i in registry.list(detail=True, headers=h))
     assert v1_names(bob) == ["public", "shared"]

@@ -85,6 +85,16 @@ class InProcessRegistry(rc.RegistryClient):
         self.test_client = app.test_client()
         self.engine = engine or app.extensions["glance_registry"].engine
 
+    @classmethod
+    def in_memory(cls, **options):
+        """A glance-registry app on a fresh in-memory SQLite database (``engine.dispose()``
+        it afterwards).  :param options: glance-registry options, as text."""
+        from glance.config import load_config
+        from glance.registry import create_app
+        conf = load_config("glance-registry", None, {**options, "sql_connection": "sqlite://"})
+        engine = db.make_engine("sqlite://")
+        return cls(create_app(conf, engine=engine), engine)
+
     def _request(self, method, path, *, body=None, params=None, headers=None):
         response = self.test_client.open(path, method=method, query_string=params,
                                          json=body, headers=headers or {})

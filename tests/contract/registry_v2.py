@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from contract.registry import as_user, queued
-from glance.registry import client as rc
+from glance import errors
 
 ALICE, BOB, CAROL, DAVE = (as_user(t) for t in ("alice", "bob", "carol", "dave"))
 ANONYMOUS = {"X-Auth-Token": "t", "X-Identity-Status": "Invalid"}
@@ -42,7 +42,7 @@ class RegistryV2Contract:
                 try:
                     registry.get(image_id, headers=headers)
                     seen.add(visibility)
-                except rc.NotFound:
+                except errors.NotFound:
                     pass
             assert seen == expected, who
 
@@ -59,7 +59,7 @@ class RegistryV2Contract:
                                headers=ALICE)["visibility"] == "private"
         both = registry.create(queued(is_public=True, visibility="community"), headers=ALICE)
         assert (both["visibility"], both["is_public"]) == ("community", False)
-        with pytest.raises(rc.Invalid):
+        with pytest.raises(errors.BadRequest):
             registry.create(queued(visibility="everyone"), headers=ALICE)
 
     def test_other_tenant_sees_no_private_image_and_changes_nothing(self, registry):
@@ -71,7 +71,7 @@ class RegistryV2Contract:
                  lambda: registry.add_tag(image["id"], "x", headers=DAVE),
                  lambda: registry.delete_tag(image["id"], "t", headers=DAVE))
         for call in calls:
-            with pytest.raises(rc.NotFound):
+            with pytest.raises(errors.NotFound):
                 call()
         assert registry.list_v2(headers=DAVE) == []
         assert registry.list_v2(params={"visibility": "private"}, headers=DAVE) == []
@@ -82,11 +82,11 @@ class RegistryV2Contract:
         image = made(registry, "shared", "shared")
         registry.add_member(image["id"], "bob", headers=ALICE)
         before = registry.get(image["id"], headers=ALICE)
-        with pytest.raises(rc.NotFound):
+        with pytest.raises(errors.NotFound):
             registry.get(image["id"], headers=CAROL)
-        with pytest.raises(rc.NotFound):
+        with pytest.raises(errors.NotFound):
             registry.get_member(image["id"], "bob", headers=CAROL)
-        with pytest.raises(rc.NotFound):
+        with pytest.raises(errors.NotFound):
             registry.update_member_status(image["id"], "carol", "accepted", headers=CAROL)
         assert registry.list_v2(params={"member_status": "all"}, headers=CAROL) == []
         assert registry.list(detail=True, headers=CAROL) == []
@@ -101,7 +101,7 @@ class RegistryV2Contract:
                      lambda: registry.update(image["id"], {"is_public": True}, headers=BOB),
                      lambda: registry.add_tag(image["id"], "x", headers=BOB),
                      lambda: registry.delete_tag(image["id"], "t", headers=BOB)):
-            with pytest.raises(rc.Forbidden):
+            with pytest.raises(errors.Forbidden):
                 call()
         assert registry.get(image["id"], headers=ALICE) == before
 
@@ -111,12 +111,12 @@ class RegistryV2Contract:
         assert registry.list_v2(headers=BOB) == []
         assert names(registry.list_v2(params={"member_status": "pending"},
                                       headers=BOB)) == ["shared"]
-        for caller, error in ((ALICE, rc.Forbidden), (CAROL, rc.NotFound),
-                              (ANONYMOUS, rc.Unauthorized)):
+        for caller, error in ((ALICE, errors.Forbidden), (CAROL, errors.NotFound),
+                              (ANONYMOUS, errors.Unauthorized)):
             with pytest.raises(error):
                 registry.update_member_status(image["id"], "bob", "accepted", headers=caller)
         assert registry.get_member(image["id"], "bob", headers=BOB)["status"] == "pending"
-        with pytest.raises(rc.Invalid):
+        with pytest.raises(errors.BadRequest):
             registry.update_member_status(image["id"], "bob", "maybe", headers=BOB)
         member = registry.update_member_status(image["id"], "bob", "accepted", headers=BOB)
         assert member["member_id"] == "bob" and member["status"] == "accepted"
@@ -145,17 +145,17 @@ class RegistryV2Contract:
         registry.add_tag(image["id"], "c", headers=ALICE)
         registry.delete_tag(image["id"], "a", headers=ALICE)
         assert registry.get(image["id"], headers=ALICE)["tags"] == ["b", "c"]
-        with pytest.raises(rc.NotFound):
+        with pytest.raises(errors.NotFound):
             registry.delete_tag(image["id"], "a", headers=ALICE)
         registry.add_tag(image["id"], "a", headers=ALICE)            # revived
         assert registry.get(image["id"], headers=ALICE)["tags"] == ["a", "b", "c"]
-        with pytest.raises(rc.Invalid):
+        with pytest.raises(errors.BadRequest):
             registry.add_tag(image["id"], "x" * 256, headers=ALICE)
-        with pytest.raises(rc.RegistryError) as too_many:
+        with pytest.raises(errors.StatusError) as too_many:
             registry.update(image["id"], {"tags": [str(n) for n in range(129)]}, headers=ALICE)
         assert too_many.value.status == 413
         assert registry.update(image["id"], {"tags": ["z"]}, headers=ALICE)["tags"] == ["z"]
-        with pytest.raises(rc.Unauthorized):
+        with pytest.raises(errors.Unauthorized):
             registry.add_tag(image["id"], "q", headers=ANONYMOUS)
         assert registry.get(image["id"], headers=ALICE)["tags"] == ["z"]
 
@@ -204,7 +204,7 @@ class RegistryV2Contract:
                     {"sort": "size:sideways"}, {"sort": "colour:asc"},
                     {"visibility": "everyone"}, {"member_status": "maybe"},
                     {"sort": "name", "sort_key": "size"}):
-            with pytest.raises(rc.Invalid):
+            with pytest.raises(errors.BadRequest):
                 registry.list_v2(params=bad, headers=DAVE)
 
     def test_multi_key_sort_pages_through_everything(self, registry):
@@ -239,7 +239,7 @@ class RegistryV2Contract:
         image = made(registry, "h", "shared")
         before = registry.get(image["id"], headers=ALICE)
         for field in ({"os_hash_algo": "sha512"}, {"os_hash_value": "ab" * 64}):
-            with pytest.raises(rc.Forbidden):
+            with pytest.raises(errors.Forbidden):
                 registry.update(image["id"], field, headers=ALICE)
         assert registry.get(image["id"], headers=ALICE) == before
         done = registry.update(image["id"], {"os_hash_algo": "sha512",

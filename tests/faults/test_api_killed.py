@@ -16,7 +16,7 @@ import pytest
 
 from faults.deployment import STALE_SECONDS, MiB, RawUpload, md5, new_id
 from servers import wait_for
-from functional.v2client import V2
+from v2client import V2
 
 STORES = [pytest.param("file"),
           pytest.param("swift", marks=pytest.mark.swift),

@@ -169,3 +169,44 @@ def test_noauth_never_imports_keystonemiddleware(tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_keystone_down_is_a_503_for_uploads_and_loses_nothing(keystone_server, tmp_path):
+    """glance's own token cannot be had while Keystone is down: v1 POST with data and
+    v2 PUT /file answer 503 (not 500); the image stays queued, and no data is left.
+
+    glance starts while Keystone is down, so it holds no service token; the user's
+    token is validated (and cached by both servers) while Keystone is briefly up.
+    """
+    glance = keystone_tools.KeystoneGlance(keystone_server, tmp_path)
+    image_id = "5d6f1c84-8f5d-4a0e-9a43-2f3c1b0e7a11"
+    octet = {"Content-Type": "application/octet-stream"}
+    keystone_server.stop()
+    try:
+        glance.registry.start()
+        glance.api.start()
+        keystone_server.start()
+        auth = {"X-Auth-Token": glance.token("owner")}
+        listed = requests.get(glance.api.url + "/v1/images", headers=auth, timeout=30)
+        assert listed.status_code == 200
+        keystone_server.stop()
+        posted = requests.post(glance.api.url + "/v1/images", data=b"d" * 300_000, timeout=60,
+                               headers={**auth, **octet, "x-image-meta-id": image_id,
+                                        "x-image-meta-disk_format": "raw",
+                                        "x-image-meta-container_format": "bare"})
+        assert posted.status_code == 503, posted.text
+        assert "glance cannot authenticate to Keystone" in posted.text
+        put = requests.put(f"{glance.api.url}/v2/images/{image_id}/file", data=b"e" * 300_000,
+                           headers={**auth, **octet}, timeout=60)
+        assert put.status_code == 503, put.text
+        assert put.json()["error"]["code"] == 503
+        keystone_server.start()
+        shown = requests.get(f"{glance.api.url}/v2/images/{image_id}", headers=auth, timeout=30)
+        assert shown.status_code == 200, shown.text
+        assert (shown.json()["status"], shown.json()["size"]) == ("queued", None)
+        stored = os.listdir(glance.datadir) if os.path.isdir(glance.datadir) else []
+        assert stored == []
+    finally:
+        if not keystone_server.running():    # for the tests after this one
+            keystone_server.start()
+        glance.stop()

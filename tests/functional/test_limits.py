@@ -244,4 +244,4 @@ def test_members_body_nested_too_deeply_is_400(api, image_with_100):
     image_id, _ = image_with_100
     answer = api.request("PUT", f"/v1/images/{image_id}/members",
                          data=b"[" * 50000 + b"]" * 50000)
-    refused(answer, 400, "Membership body is not valid JSON")
+    refused(answer, 400, "Malformed JSON in request body")

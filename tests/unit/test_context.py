@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from glance.context import from_headers
+from glance.errors import Forbidden, Unauthorized
 
 
 def confirmed(project="p1", roles="member", **extra):
@@ -11,8 +12,8 @@ def confirmed(project="p1", roles="member", **extra):
             "X-User-Id": f"u-{project}", "X-Roles": roles, **extra}
 
 
-def image(owner="p1", is_public=False, deleted=False):
-    return {"owner": owner, "is_public": is_public, "deleted": deleted}
+def image(owner="p1", is_public=False, deleted=False, protected=False):
+    return {"owner": owner, "is_public": is_public, "deleted": deleted, "protected": protected}
 
 
 def test_noauth_without_identity_is_admin_with_no_owner():
@@ -81,8 +82,41 @@ def test_mutability_and_sharing():
     assert not other.can_see_members(public)              # a sharing member included
     assert admin.can_see_shared_with("p2") and not anonymous.can_see_shared_with(None)
     assert other.can_see_shared_with("p2") and not other.can_see_shared_with("p1")
-    assert admin.may_set_owner and admin.may_set_location
-    assert not owner.may_set_owner and not owner.may_set_location
+    admin.check_owner("anyone", "p1")
+    admin.check_location()
+    owner.check_owner("p1")                                   # its own owner: no change
+    with pytest.raises(Forbidden, match="^Only an admin may set the owner of an image$"):
+        owner.check_owner("p2")
+    with pytest.raises(Forbidden, match="^Only an admin may set the location of an image$"):
+        owner.check_location()
+
+
+def test_each_refusal_has_one_status_and_one_message():
+    owner, other = from_headers(confirmed("p1")), from_headers(confirmed("p2"))
+    noauth = from_headers({})
+    anonymous = from_headers({"X-Identity-Status": "Invalid"})
+    mine, protected = image(), image(protected=True)
+    for check in (anonymous.check_identity, lambda: anonymous.check_modify(mine),
+                  lambda: anonymous.check_delete(mine)):
+        with pytest.raises(Unauthorized, match="^Authentication required$"):
+            check()
+    with pytest.raises(Forbidden, match="^Forbidden to modify an image you do not own$"):
+        other.check_modify(mine)
+    with pytest.raises(Forbidden, match="^Forbidden to delete an image you do not own$"):
+        other.check_delete(mine)
+    with pytest.raises(Forbidden, match="^Image is protected$"):
+        owner.check_delete(protected)
+    owner.check_modify(protected)
+    with pytest.raises(Unauthorized, match="^No authenticated user$"):
+        noauth.check_share(mine)                            # sharing needs an identity
+    with pytest.raises(Forbidden, match="^No permission to share that image$"):
+        other.check_share(mine)
+    with pytest.raises(Forbidden, match="^Only the member itself may change"):
+        owner.check_member_status("p2")
+    with pytest.raises(Unauthorized):
+        anonymous.check_member_status("p2")
+    with pytest.raises(Forbidden, match="^You are not authorized to complete this action.$"):
+        owner.check_admin()
 
 
 def test_anonymous_writes_shares_and_lists_nothing_in_both_modes():
@@ -93,7 +127,10 @@ def test_anonymous_writes_shares_and_lists_nothing_in_both_modes():
         assert not anon.may_write and not anon.can_modify(public)
         assert not anon.can_share(public, {"can_share": True})
         assert not anon.can_see_members(public) and not anon.can_see_shared_with("p1")
-        assert not anon.may_set_owner and not anon.may_set_location
+        with pytest.raises(Forbidden):
+            anon.check_owner("p1")
+        with pytest.raises(Forbidden):
+            anon.check_location()
 
 
 def test_keystone_confirmed_reads_today_and_legacy_headers():

@@ -17,7 +17,7 @@ from glance.config import load_config
 from glance.store import StoreMap
 from glance.store.filesystem import FilesystemStore
 
-from api.conftest import FakeRegistry
+from contract.registry_support import InProcessRegistry
 
 FIELDS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
 
@@ -124,12 +124,19 @@ def events():
 
 
 @pytest.fixture
-def client(tmp_path):
+def registry():
+    registry = InProcessRegistry.in_memory()
+    yield registry
+    registry.engine.dispose()
+
+
+@pytest.fixture
+def client(tmp_path, registry):
     conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path / "d"),
                                                 "notifier_strategy": "logging"})
     store = FilesystemStore.from_config(conf)
     stores = StoreMap({"file": store}, "file", {"file": "file", "filesystem": "file"})
-    return create_app(conf, registry=FakeRegistry(), stores=stores).test_client()
+    return create_app(conf, registry=registry, stores=stores).test_client()
 
 
 OCTET = {"Content-Type": "application/octet-stream"}
@@ -180,7 +187,7 @@ def test_refused_requests_send_nothing(client, events):
     assert events == []
 
 
-def test_unexpected_store_failure_sends_no_path(tmp_path, events):
+def test_unexpected_store_failure_sends_no_path(tmp_path, registry, events):
     class Failing:
         def add(self, image_id, body, size=None, checksum=None):
             body.read(10)
@@ -189,7 +196,7 @@ def test_unexpected_store_failure_sends_no_path(tmp_path, events):
     conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path),
                                                 "notifier_strategy": "logging"})
     stores = StoreMap({"file": Failing()}, "file", {"file": "file", "filesystem": "file"})
-    client = create_app(conf, registry=FakeRegistry(), stores=stores).test_client()
+    client = create_app(conf, registry=registry, stores=stores).test_client()
     assert client.post("/v1/images", data=b"x" * 100, headers=OCTET).status_code >= 500
     assert [(m["event_type"], m["priority"]) for m in events] == [("image.upload", "ERROR")]
     assert "OSError" in events[0]["payload"] and "secret-dir" not in events[0]["payload"]

@@ -80,7 +80,7 @@ def test_a_heartbeat_between_listing_and_kill_keeps_the_upload(images, registry,
     image_id = make(registry, busy, STALE + 60)
     cutoff = stale.utcnow() - datetime.timedelta(seconds=STALE)
     assert [row[0] for row in images.untouched(busy, cutoff)] == [image_id]
-    assert touch(registry, image_id, {}, busy) is True        # the upload's heartbeat
+    assert touch(registry, image_id, dict, busy) is True      # the upload's heartbeat
     assert images.kill(image_id, busy, cutoff) is False
     assert status(registry, image_id) == busy
 

@@ -4,14 +4,25 @@
 (:mod:`glance.cmd.api`) loads the configuration and serves it with cheroot,
 and tests inject a fake registry or stores through the keyword arguments.
 """
-from flask import Flask, request
+from functools import cached_property
+
+from flask import Flask, Request, request
 
 from glance import keystone
 from glance import cache as image_cache
-from glance.api import (cached_images, context, errors, headers, images, members,
-                        request_id, upload, versions)
+from glance.api import (cached_images, context, errors, headers, image_writes, images,
+                        members, request_id, versions)
+from glance.api.body import RequestBody
 from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
 from glance.notifier import build_notifier
+
+
+class APIRequest(Request):
+    """Flask's request, plus the :class:`~glance.api.body.RequestBody` uploads read."""
+
+    @cached_property
+    def body(self):
+        return RequestBody.from_environ(self.environ)
 
 
 def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_token=None,
@@ -38,15 +49,17 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
         stores = build_stores(conf)
     if service_auth is None:
         service_auth = (keystone.service_auth(conf) if keystone.enabled(conf)
-                        else context.NoAuthService())
+                        else context.NoAuthService(conf.admin_role))
     if notifier is None:
         notifier = build_notifier(conf)
     app = Flask("glance.api")
+    app.request_class = APIRequest
     app.extensions["glance"] = {"conf": conf, "registry": registry, "stores": stores,
                                 "service_auth": service_auth, "notifier": notifier,
                                 "cache": image_cache.from_config(conf)}
     app.url_map.strict_slashes = False
-    for blueprint in (images.bp, upload.bp, members.bp, cached_images.bp, *V2_BLUEPRINTS):
+    for blueprint in (images.bp, image_writes.bp, members.bp, cached_images.bp,
+                      *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     request_id.init_app(app)
@@ -54,6 +67,21 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     @app.before_request
     def _limits():
         headers.check_request(request.environ, request.args.items(multi=True), conf)
+
+    @app.after_request
+    def _finish_body(response):
+        """A body the answer leaves unread (a refusal, a failed upload) is read and
+        dropped, up to 16 MiB, so the connection can serve the next request;
+        otherwise the answer closes the connection."""
+        if response.headers.get("Connection", "").lower() == "close":
+            request.body.close()
+        elif not request.body.discard():
+            response.headers["Connection"] = "close"
+        return response
+
+    @app.teardown_request
+    def _stop_body(exc):
+        request.body.close()
 
     negotiation = versions.VersionNegotiation(app.wsgi_app, versions.flask_minors(app))
     app.wsgi_app = (auth_token or keystone.protect)(negotiation, conf)

@@ -1,10 +1,16 @@
-"""The request body of an upload, read straight from the WSGI server.
+"""The request body: what an upload reads, and what a refusal leaves unread.
 
-Flask's ``request.stream`` is not used: it hides chunked bodies on some
-Werkzeug versions and adds a copy.  ``Body`` reads ``wsgi.input`` in a
-helper thread, 1 MiB at a time, so receiving from the socket overlaps with
-hashing and writing in the store.  It turns an early end of the body (the
-client went away) into ``ClientDisconnected``.
+:class:`RequestBody` is built from the WSGI input stream and the length the
+request announced (None for a chunked body); glance-api's request class makes
+one per request (``request.body``), so every route and the error path share it.
+
+Flask's ``request.stream`` is not used for uploads: it hides chunked bodies on
+some Werkzeug versions and adds a copy.  An upload reads through a helper
+thread, 1 MiB at a time, so receiving from the socket overlaps with hashing and
+writing in the store; an early end of the body (the client went away) becomes
+``ClientDisconnected``.  When the stream offers ``read1`` (glance-api's server
+does, see :class:`glance.api.server.SocketBody`), a known-length body is read
+with it: whatever has arrived, without filling a buffer first.
 """
 import queue
 import threading
@@ -17,92 +23,171 @@ DISCARD_LIMIT = 16 * CHUNK_SIZE
 _END = object()
 
 
-def has_body(environ):
-    """True when the request carries a body: a length > 0, or a chunked body with data.
-
-    An empty chunked body counts as none: python-glanceclient sends one when
-    its standard input is not a terminal (scripts, cron), and a metadata
-    update must not become an upload, nor an empty image become active.
-    """
+def _length(environ):
+    """The announced length: None for a chunked body, 0 without one."""
     if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-        if "glance.body_prefix" in environ:
-            return bool(environ["glance.body_prefix"])
+        return None
+    try:
+        return max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+class RequestBody:
+    """The body of one request.
+
+    :param stream: the WSGI input (``wsgi.input``).
+    :param length: the announced length; None for a chunked body (read to its end).
+    """
+
+    def __init__(self, stream, length):
+        self.stream = stream
+        self.length = length
+        self.received = 0
+        self.peeked = b""        # the byte has_data() read from a chunked body
+        self.pump = None         # the reader thread, once an upload reads
+        self.finished = False    # the end of the body was seen
+        self.failed = False      # it could not be read to its end
+        self.dropped = False     # discard() gave up on it
+
+    @classmethod
+    def from_environ(cls, environ):
+        return cls(environ["wsgi.input"], _length(environ))
+
+    def has_data(self):
+        """True when the request carries a body: a length > 0, or a chunked body with data.
+
+        An empty chunked body counts as none: python-glanceclient sends one when
+        its standard input is not a terminal (scripts, cron), and a metadata
+        update must not become an upload, nor an empty image become active.
+        """
+        if self.length is not None:
+            return self.length > 0
+        if self.peeked or self.finished or self.pump is not None:
+            return bool(self.peeked) or self.received > 0
         try:
-            first = environ["wsgi.input"].read(1)
+            self.peeked = self.stream.read(1)
         except Exception:
             return True          # broken framing: the upload path reports it
-        environ["glance.body_prefix"] = first
-        return bool(first)
-    try:
-        return int(environ.get("CONTENT_LENGTH") or 0) > 0
-    except ValueError:
-        return False
+        if not self.peeked:
+            self.finished = True
+        return bool(self.peeked)
 
+    # --- an upload reads it through a thread -------------------------------------
 
-def content_length(environ):
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
-    return None if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() else length
+    def read(self, size=CHUNK_SIZE):
+        """Up to ``size`` bytes of whatever arrived next, ``b""`` only at the end.
 
+        :raises ClientDisconnected: the body ended early or could not be read.
+        """
+        if self.pump is None:
+            self.pump = _Pump(self)
+        return self.pump.read(size)
 
-class Body:
-    """A ``read(n)`` view of the request body, filled by a reader thread.
+    def read_all(self, limit):
+        """The whole body, read at once, but at most ``limit + 1`` bytes (for JSON)."""
+        parts, size = [self.peeked], len(self.peeked)
+        self.received += size
+        self.peeked = b""
+        while size <= limit:
+            part = self._read_once(limit + 1 - size)
+            if not part:
+                self.finished = True
+                break
+            parts.append(part)
+            size += len(part)
+            self.received += len(part)
+        return b"".join(parts)
 
-    ``read(n)`` returns at most ``n`` bytes of whatever arrived next (so it
-    may return fewer), and ``b""`` only at the true end of the body.
-    """
-
-    def __init__(self, environ):
-        self.environ = environ
-        self.input = environ["wsgi.input"]
-        self.length = content_length(environ)
-        # The server's direct socket reader, when it offers one (glance.api.server).
-        self.direct = environ.get("glance.socket_body") if self.length is not None else None
-        self.received = 0
-        self.chunks = queue.Queue(DEPTH)
-        self.stopped = threading.Event()
-        self.finished = False
-        self.failed = False
-        self.pending = b""       # the rest of a chunk larger than a read asked for
-        self.thread = threading.Thread(target=self._pump, daemon=True, name="body-reader")
-        self.thread.start()
-
-    def _read_once(self):
+    def _read_once(self, most=CHUNK_SIZE):
+        """One piece of the body (b"" at its end), about ``most`` bytes at most."""
         if self.length is None:
             # Gather small chunked reads into one piece of about 1 MiB.
             parts, size = [], 0
-            while size < CHUNK_SIZE:
-                part = self.input.read(CHUNKED_READ)
+            while size < most:
+                part = self.stream.read(min(CHUNKED_READ, most - size))
                 if not part:
                     break
                 parts.append(part)
                 size += len(part)
             return b"".join(parts)
-        want = min(CHUNK_SIZE, self.length - self.received)
+        want = min(most, self.length - self.received)
         if want <= 0:
             return b""
-        if self.direct is not None:
-            return self.direct.read(want)      # whatever arrived, up to 1 MiB
-        return self.input.read(want)
+        read1 = getattr(self.stream, "read1", None)
+        return read1(want) if read1 is not None else self.stream.read(want)
 
-    def _pump(self):
+    def close(self):
+        """Stop the reader thread (the store stopped reading)."""
+        if self.pump is not None:
+            self.pump.stop()
+
+    @property
+    def complete(self):
+        """The whole body was received (whether or not the store read all of it)."""
+        return self.finished and not self.failed and (
+            self.length is None or self.received >= self.length)
+
+    def discard(self):
+        """Read and drop what is left of the body (up to 16 MiB), so the connection
+        can serve another request.
+
+        :returns: True if the whole body has been read; False if the answer must
+            close the connection (the WSGI server then drops the rest).
+        """
+        self.close()
+        if self.complete or (self.length == 0 and not self.received):
+            return True
+        if self.dropped or self.failed or (self.pump is not None and self.pump.alive):
+            return False
+        self.dropped = True
+        left = DISCARD_LIMIT
         try:
-            prefix = self.environ.pop("glance.body_prefix", b"")
-            if prefix:                       # the byte has_body() looked at
-                self.received += len(prefix)
-                self._put(prefix)
-            while not self.stopped.is_set():
-                chunk = self._read_once()
+            while left > 0:
+                chunk = self._read_once(min(CHUNK_SIZE, left))
                 if not chunk:
-                    if self.length is not None and self.received < self.length:
+                    self.finished = True
+                    return True
+                self.received += len(chunk)
+                left -= len(chunk)
+        except Exception:
+            pass
+        return False
+
+
+class _Pump:
+    """The thread that reads an upload's body ahead of the store."""
+
+    def __init__(self, body):
+        self.body = body
+        self.chunks = queue.Queue(DEPTH)
+        self.stopped = threading.Event()
+        self.pending = b""       # the rest of a chunk larger than a read asked for
+        self.done = False
+        self.thread = threading.Thread(target=self._run, daemon=True, name="body-reader")
+        self.thread.start()
+
+    @property
+    def alive(self):
+        return self.thread.is_alive()
+
+    def _run(self):
+        body = self.body
+        try:
+            if body.peeked:
+                body.received += len(body.peeked)
+                self._put(body.peeked)
+                body.peeked = b""
+            while not self.stopped.is_set():
+                chunk = body._read_once()
+                if not chunk:
+                    if body.length is not None and body.received < body.length:
                         raise ClientDisconnected(
-                            f"Client disconnected after sending {self.received} of "
-                            f"{self.length} bytes")
+                            f"Client disconnected after sending {body.received} of "
+                            f"{body.length} bytes")
                     self._put(_END)
                     return
-                self.received += len(chunk)
+                body.received += len(chunk)
                 self._put(chunk)
         except ClientDisconnected as exc:
             self._put(exc)
@@ -117,64 +202,23 @@ class Body:
             except queue.Full:
                 continue
 
-    def read(self, size=CHUNK_SIZE):
-        """Return up to ``size`` bytes, ``b""`` at the end.
-
-        :raises ClientDisconnected: the body ended early or could not be read.
-        """
+    def read(self, size):
         if self.pending:
             item, self.pending = self.pending, b""
-        elif self.finished:
+        elif self.done:
             return b""
         else:
             item = self.chunks.get()
             if item is _END:
-                self.finished = True
+                self.done = self.body.finished = True
                 return b""
             if isinstance(item, Exception):
-                self.finished = self.failed = True
+                self.done = self.body.finished = self.body.failed = True
                 raise item
         if size is not None and 0 <= size < len(item):
             item, self.pending = item[:size], item[size:]
         return item
 
-    def close(self):
-        """Stop the reader thread (the store stopped reading)."""
+    def stop(self):
         self.stopped.set()
         self.thread.join(timeout=1)
-
-    @property
-    def complete(self):
-        """The whole body was received (whether or not the store read all of it)."""
-        return self.finished and not self.failed and (
-            self.length is None or self.received >= self.length)
-
-
-def discard(environ, body=None):
-    """Read and drop what is left of a body the API will not use (up to 16 MiB).
-
-    :returns: True if the whole body has been read, so the connection can
-        serve another request; False if the caller must answer with
-        ``Connection: close`` (the WSGI server then drops the rest).
-    """
-    if body is not None:
-        body.close()
-        if body.complete:
-            return True
-        if body.thread.is_alive() or body.finished:
-            return False
-    if environ.get("glance.body_discarded"):
-        return False
-    environ["glance.body_discarded"] = True
-    stream = environ["wsgi.input"]
-    known = content_length(environ) is not None
-    left = DISCARD_LIMIT
-    try:
-        while left > 0:
-            chunk = stream.read(min(CHUNK_SIZE, left) if known else CHUNKED_READ)
-            if not chunk:
-                return True
-            left -= len(chunk)
-    except Exception:
-        pass
-    return False

@@ -7,11 +7,10 @@ import logging
 
 from glance.api import context
 from glance.cache import stream
-from glance.registry.client import NotFound as RegistryNotFound
+from glance.errors import NotFound
+from glance.rules import GONE
 
 LOG = logging.getLogger("glance.api")
-
-GONE = ("deleted", "pending_delete", "killed")
 
 
 def cache():
@@ -58,7 +57,7 @@ def forget_if_gone(image_id):
         return
     try:
         image = context.registry().get(image_id, headers=context.service_headers())
-    except RegistryNotFound:
+    except NotFound:
         image = None
     except Exception as exc:    # registry or Keystone down: the caller's 404 stands
         LOG.warning("Cannot tell whether cached image %s was deleted: %s", image_id, exc)

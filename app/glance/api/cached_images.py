@@ -12,10 +12,10 @@ Each API node answers for its own cache.  The v2 cache API
 from flask import Blueprint
 
 from glance.api import context
-from glance.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance.errors import BadRequest, NotFound
 from glance.api.images import json_response
 from glance.cache.entries import cacheable_id
-from glance.registry.client import NotFound as RegistryNotFound
+from glance.rules import ACTIVE
 
 bp = Blueprint("cached_images", __name__)
 
@@ -26,11 +26,7 @@ def admin_cache():
     :raises Unauthorized: anonymous. :raises Forbidden: not an admin.
     :raises NotFound: the cache is not enabled here.
     """
-    ctx = context.request_context()
-    if ctx.anonymous:
-        raise Unauthorized("Authentication required")
-    if not ctx.may_manage_cache:
-        raise Forbidden("The image cache is managed by admins only")
+    context.request_context().check_admin()
     node = context.cache()
     if node is None:
         raise NotFound("The image cache is not enabled on this node (image_cache_enabled)")
@@ -67,16 +63,13 @@ def queue_active(node, image_id):
     """Queue an active image with data for ``node``'s cache.
 
     :returns: False when it is cached already (nothing queued).
-    :raises NotFound: no such image.  :raises BadRequest: not active, or an id
-        that cannot be a cache file name.
+    :raises NotFound: no such image (or deleted).  :raises BadRequest: not
+        active, or an id that cannot be a cache file name.
     """
-    try:
-        image = context.registry().get(image_id, headers=context.auth_headers())
-    except RegistryNotFound:
-        image = None
-    if image is None or image.get("deleted"):
+    image = context.registry().get(image_id, headers=context.auth_headers())
+    if image.get("deleted"):
         raise NotFound(f"Image {image_id} not found")
-    if image.get("status") != "active" or not image.get("location"):
+    if image.get("status") != ACTIVE or not image.get("location"):
         raise BadRequest(f"Image {image_id} is not active: only active images are cached")
     if not cacheable_id(image_id):
         raise BadRequest(f"Image id {image_id!r} cannot be a cache file name")

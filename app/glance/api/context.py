@@ -5,33 +5,35 @@ them before it acts, and glance-registry asks them again for what reaches it.
 """
 from flask import current_app, g, request
 
-from glance.api.errors import Unauthorized
-from glance.context import IDENTITY_HEADERS, KEYSTONE, from_headers
+from glance.context import IDENTITY_HEADERS, KEYSTONE, for_request
 
 
 class NoAuthService:
-    """glance-api's own identity towards the registry under noauth: none, i.e. admin."""
+    """glance-api's own identity towards the registry under noauth.
+
+    The user ``glance`` of the project ``service`` with the admin role, as its
+    service user is under keystone: it writes what only glance writes (status,
+    location, checksum, size) and the memberships of a caller without identity
+    (see :func:`glance.api.v2.members.writer_headers`).  glance-registry must
+    name the same ``admin_role``.
+    """
+
+    USER, PROJECT = "glance", "service"
+
+    def __init__(self, admin_role):
+        self.admin_role = admin_role
 
     def headers(self):
-        return {}
+        return {"X-Identity-Status": "Confirmed", "X-User-Id": self.USER,
+                "X-Project-Id": self.PROJECT, "X-Roles": self.admin_role}
 
 
 def request_context():
     """The :class:`glance.context.RequestContext` of the current request."""
     ctx = g.get("glance_ctx")
     if ctx is None:
-        settings = conf()
-        ctx = g.glance_ctx = from_headers(
-            request.headers, auth_strategy=settings.get("auth_strategy", "noauth"),
-            admin_role=settings.get("admin_role", "admin"),
-            owner_is_tenant=settings.get("owner_is_tenant", True))
+        ctx = g.glance_ctx = for_request(request.headers, conf())
     return ctx
-
-
-def require_identity():
-    """:raises Unauthorized: an anonymous caller asked for a write."""
-    if not request_context().may_write:
-        raise Unauthorized("Authentication required")
 
 
 def auth_headers():
@@ -41,16 +43,22 @@ def auth_headers():
     identity header).  noauth: the identity headers, which are trusted there.
     """
     headers = request.headers
-    if conf().get("auth_strategy") == KEYSTONE:
+    if conf().auth_strategy == KEYSTONE:
         token = headers.get("X-Auth-Token")
         return {"X-Auth-Token": token} if token else {}
     names = ("X-Identity-Status",) + IDENTITY_HEADERS
     return {name: headers[name] for name in names if name in headers}
 
 
+def service_auth():
+    """glance-api's own identity: ``headers()`` for what only glance writes (status,
+    location, checksum, size).  :raises ServiceAuthError: (from ``headers()``) Keystone down."""
+    return current_app.extensions["glance"]["service_auth"]
+
+
 def service_headers():
-    """glance-api's own identity, for what only glance writes (status, location, checksum, size)."""
-    return current_app.extensions["glance"]["service_auth"].headers()
+    """The headers of :func:`service_auth`."""
+    return service_auth().headers()
 
 
 def registry():

@@ -7,8 +7,8 @@ Responses use each attribute's own name: ``x-image-meta-disk_format``.
 """
 import re
 
-from glance import limits
-from glance.api.errors import APIError, BadRequest
+from glance import rules
+from glance.errors import BadRequest
 
 PREFIX = "x-image-meta-"
 PROPERTY_PREFIX = "x-image-meta-property-"
@@ -24,8 +24,6 @@ FIELDS = {
 HIDDEN = ("location",)
 # The registry's v2 fields: not part of v1's answers, which stay as they were.
 V2_FIELDS = ("visibility", "os_hidden", "os_hash_algo", "os_hash_value", "tags")
-
-MAX_SIZE = 2 ** 50
 
 
 def property_key(raw):
@@ -46,26 +44,27 @@ def _convert(field, kind, value):
     if value == "" or value == "None":
         return None
     if kind is bool:
-        return limits.parse_bool(field, value)
+        return rules.parse_bool(field, value)
     if kind is int:
         if field == "size" and not re.fullmatch("[0-9]+", value):
             raise BadRequest(f"Incoming image size of {value[:40]!r} was not convertible "
                              "to an integer.")
-        number = limits.parse_count(field, value)
-        if field == "size" and number > MAX_SIZE:
-            raise BadRequest(f"Denying attempt to upload image larger than {MAX_SIZE} bytes.")
+        number = rules.parse_count(field, value)
+        if field == "size" and number > rules.MAX_IMAGE_SIZE:
+            raise BadRequest("Denying attempt to upload image larger than "
+                             f"{rules.MAX_IMAGE_SIZE} bytes.")
         return number
     return value
 
 
 def _check_limits(fields, properties, conf):
-    limits.check_length("Image name", fields.get("name"), conf.image_name_max_length)
+    rules.check_length("Image name", fields.get("name"), conf.image_name_max_length)
     if properties is None:
         return
-    limits.check_property_count(len(properties), conf)
+    rules.check_property_count(len(properties), conf)
     for key, value in properties.items():
-        limits.check_length(f"Property name {key[:40]!r}", key, conf.property_key_max_length)
-        limits.check_length(f"Value of property {key[:40]!r}", value,
+        rules.check_length(f"Property name {key[:40]!r}", key, conf.property_key_max_length)
+        rules.check_length(f"Value of property {key[:40]!r}", value,
                             conf.property_value_max_length)
 
 
@@ -76,27 +75,25 @@ def meta_from_headers(headers, conf=None):
     :param conf: when given, the name and property limits of ``conf`` are checked.
     :returns: ``(fields, properties)``; ``properties`` is None when the request
         names none, so a caller can tell "no properties" from "no change".
-    :raises APIError: a value has the wrong type (400) or breaks a limit (400, 413).
+    :raises BadRequest: a value has the wrong type or breaks a limit.
+    :raises TooLarge: more properties than ``image_property_quota``.
     """
     fields, properties = {}, None
-    try:
-        for name, value in headers.items():
-            lower = name.lower().replace("_", "-")
-            if lower.startswith(PROPERTY_PREFIX):
-                key = property_key(lower[len(PROPERTY_PREFIX):])
-                if key:
-                    properties = properties if properties is not None else {}
-                    properties[key] = _text(value)
-            elif lower.startswith(PREFIX):
-                field = lower[len(PREFIX):].replace("-", "_")
-                kind = FIELDS.get(field)
-                converted = _convert(field, kind, _text(value)) if kind else None
-                if kind is str or converted is not None:   # an empty flag says nothing
-                    fields[field] = converted
-        if conf is not None:
-            _check_limits(fields, properties, conf)
-    except limits.LimitError as exc:
-        raise APIError(exc.message, exc.status) from None
+    for name, value in headers.items():
+        lower = name.lower().replace("_", "-")
+        if lower.startswith(PROPERTY_PREFIX):
+            key = property_key(lower[len(PROPERTY_PREFIX):])
+            if key:
+                properties = properties if properties is not None else {}
+                properties[key] = _text(value)
+        elif lower.startswith(PREFIX):
+            field = lower[len(PREFIX):].replace("-", "_")
+            kind = FIELDS.get(field)
+            converted = _convert(field, kind, _text(value)) if kind else None
+            if kind is str or converted is not None:   # an empty flag says nothing
+                fields[field] = converted
+    if conf is not None:
+        _check_limits(fields, properties, conf)
     return fields, properties
 
 
@@ -104,13 +101,13 @@ def check_request(environ, params, conf):
     """The limits every request meets: the number of headers and of list filters.
 
     :param params: the query parameters as ``(name, value)`` pairs.
-    :raises APIError: 400, asking to close the connection (a body may follow).
+    :raises BadRequest: asking to close the connection (a body may follow).
     """
     try:
-        limits.check_headers(environ, conf)
-        limits.check_filter_count(params, conf)
-    except limits.LimitError as exc:
-        raise APIError(exc.message, exc.status, [("Connection", "close")]) from None
+        rules.check_headers(environ, conf)
+        rules.check_filter_count(params, conf)
+    except BadRequest as exc:
+        raise BadRequest(exc.message, headers=[("Connection", "close")]) from None
 
 
 def _header_value(value):

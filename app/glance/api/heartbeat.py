@@ -12,28 +12,33 @@ import logging
 import threading
 from contextlib import contextmanager
 
+from glance.errors import Conflict
+from glance.rules import SAVING
+
 LOG = logging.getLogger("glance.api")
 
 
-def touch(registry, image_id, headers, status="saving"):
-    """Refresh ``updated_at`` of a ``saving`` image.
+def touch(registry, image_id, headers, status=SAVING):
+    """Refresh ``updated_at`` of a ``saving`` (``status``) image.
 
+    :param headers: gives the headers to send.
     :returns: False if the image is no longer ``saving`` (deleted or killed).
     """
-    from glance.registry.client import Duplicate
     try:
-        registry.update(image_id, {}, headers=headers, expect_status=status)
-    except Duplicate:
+        registry.update(image_id, {}, headers=headers(), expect_status=status)
+    except Conflict:
         return False
-    except Exception as exc:     # registry briefly down: try again next beat
+    except Exception as exc:     # registry or Keystone briefly down: try again next beat
         LOG.warning("Heartbeat of image %s failed: %s", image_id, exc)
     return True
 
 
 @contextmanager
-def heartbeat(registry, image_id, headers, interval, status="saving"):
+def heartbeat(registry, image_id, headers, interval, status=SAVING):
     """Touch the image every ``interval`` seconds until the block ends (0: never).
 
+    :param headers: gives the headers of each touch (glance's identity; a
+        Keystone token may be renewed during a long upload).
     :param status: the status the upload holds the image in (v2 import: uploading, importing).
     """
     if not interval or interval <= 0:

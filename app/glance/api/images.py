@@ -1,6 +1,6 @@
 """Reading and deleting images: lists, HEAD, GET (data), DELETE.
 
-Creating and updating live in :mod:`glance.api.upload`.
+Creating and updating live in :mod:`glance.api.image_writes`.
 """
 import json
 import logging
@@ -9,9 +9,10 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from glance.api import cached, context
-from glance.api.errors import Forbidden, NotFound, status_line
+from glance.api.errors import status_line
+from glance.errors import Forbidden, NotFound
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, image_uri, public
-from glance.registry.client import NotFound as RegistryNotFound
+from glance.rules import ACTIVE, DELETED, PENDING_DELETE
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 from glance.store.hashing import HashThread, available
@@ -69,7 +70,7 @@ def show(image_id):
     """
     try:
         image = context.registry().get(image_id, headers=context.auth_headers())
-    except RegistryNotFound:
+    except NotFound:
         cached.forget_if_gone(image_id)     # deleted, maybe through another node
         raise
     headers = image_headers(image, request.host_url.rstrip("/"))
@@ -77,7 +78,7 @@ def show(image_id):
         headers.append(("Content-Length", str(image.get("size") or 0)))
         return Response(status=status_line(200), headers=headers,
                         content_type="application/octet-stream")
-    if image["status"] != "active":
+    if image["status"] != ACTIVE:
         cached.forget(image_id)
         raise NotFound(f"Image {image_id} is not active")
     if not image.get("location"):
@@ -199,23 +200,23 @@ def delete(image_id):
     In that order a refused caller can never cost the owner their data, and
     a crash after the mark leaves a pending_delete image for glance-scrubber.
     """
-    delete_image(image_id)
-    return Response(status=status_line(200))
-
-
-def delete_image(image_id):
-    """DELETE for v1 and v2: the checks, the mark, then the data (see :func:`delete`)."""
-    registry, ctx = context.registry(), context.request_context()
-    context.require_identity()
-    image = registry.get(image_id, headers=context.auth_headers())
-    if image.get("status") == "pending_delete":
+    context.request_context().check_identity()
+    image = context.registry().get(image_id, headers=context.auth_headers())
+    if image.get("status") == PENDING_DELETE:
         raise Forbidden("Forbidden to delete a pending_delete image.")
     if image.get("deleted"):
         raise NotFound(f"Image {image_id} not found")
-    if not ctx.can_modify(image):
-        raise Forbidden("Forbidden to delete an image you do not own")
-    if image.get("protected"):
-        raise Forbidden("Image is protected")
+    delete_image(image)
+    return Response(status=status_line(200))
+
+
+def delete_image(image):
+    """DELETE for v1 and v2: the checks, the mark, then the data (see :func:`delete`).
+
+    :param image: the record as the caller sees it.
+    """
+    image_id, registry = image["id"], context.registry()
+    context.request_context().check_delete(image)
     # The record as deleted: an upload that activated the image since it was
     # read above brought its location, whose data must go too.
     marked = registry.delete(image_id, headers=context.auth_headers()) or image
@@ -223,8 +224,8 @@ def delete_image(image_id):
     context.notifier().info("image.delete", public(image))
     location = marked.get("location") or image.get("location")
     if location and not context.conf().delayed_delete:
-        if _delete_data(image_id, location) == "deleted":
-            registry.update(image_id, {"status": "deleted"}, headers=context.service_headers())
+        if _delete_data(image_id, location) == DELETED:
+            registry.update(image_id, {"status": DELETED}, headers=context.service_headers())
 
 
 def _delete_data(image_id, location):
@@ -244,5 +245,5 @@ def _delete_data(image_id, location):
     except StoreError as exc:
         LOG.warning("Could not delete data of image %s (%s): %s; leaving it pending_delete",
                     image_id, type(exc).__name__, exc)
-        return "pending_delete"
-    return "deleted"
+        return PENDING_DELETE
+    return DELETED

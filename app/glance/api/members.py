@@ -3,29 +3,15 @@
 Who may share is the registry's decision (it sees the same auth headers);
 this module checks the shape of request bodies and passes the calls on.
 """
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
-from glance import limits
 from glance.api import context
-from glance.api.errors import BadRequest, NotFound, status_line
+from glance.api.errors import status_line
 from glance.api.images import json_response
+from glance.api.json_body import json_body
+from glance.errors import BadRequest, NotFound
 
 bp = Blueprint("members", __name__)
-MAX_BODY = 1024 * 1024
-
-
-def _json_body(required):
-    raw = request.stream.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise BadRequest("Membership body is too large")
-    if not raw.strip():
-        if required:
-            raise BadRequest("Membership body is required")
-        return None
-    try:
-        return limits.parse_json(raw)
-    except ValueError:
-        raise BadRequest("Membership body is not valid JSON") from None
 
 
 def _can_share(value):
@@ -59,7 +45,7 @@ def member(image_id, member):
 @bp.route("/v1/images/<image_id>/members", methods=["PUT"])
 def replace_members(image_id):
     """Replace the member list with ``{"memberships": [{"member_id", "can_share"?}]}``."""
-    document = _json_body(required=True)
+    document = json_body(kinds=None)
     try:
         given = document["memberships"]
         memberships = []
@@ -78,7 +64,7 @@ def replace_members(image_id):
 @bp.route("/v1/images/<image_id>/members/<member>", methods=["PUT"])
 def add_member(image_id, member):
     """Add ``member``; an optional ``{"member": {"can_share": bool}}`` sets sharing."""
-    document = _json_body(required=False)
+    document = json_body(kinds=None, required=False)
     can_share = None
     if document is not None:
         try:

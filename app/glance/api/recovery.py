@@ -11,6 +11,8 @@ import logging
 import threading
 
 from glance import stale
+from glance.errors import Conflict
+from glance.rules import KILLED
 
 LOG = logging.getLogger("glance.api")
 PAGE = 100
@@ -46,11 +48,10 @@ class RegistryImages:
             marker = page[-1]["id"]
 
     def kill(self, image_id, status, cutoff):
-        from glance.registry.client import Duplicate
         try:
-            self.registry.update(image_id, {"status": "killed"}, headers=self.headers,
+            self.registry.update(image_id, {"status": KILLED}, headers=self.headers,
                                  expect_status=status, untouched_since=cutoff)
-        except Duplicate:           # its upload came back to life, or it moved on
+        except Conflict:           # its upload came back to life, or it moved on
             return False
         return True
 

@@ -12,13 +12,17 @@ DIRECT_WRITE = 65536
 
 
 class SocketBody:
-    """A known-length request body read straight from the connection's socket.
+    """glance-api's ``wsgi.input`` for a known-length body: read straight from the socket.
 
     cheroot's own ``wsgi.input`` goes through the pure-Python ``_pyio``
     buffered reader, which copies every byte three or four times; uploads
     run at about half speed through it.  This reads what cheroot has already
     buffered, then ``recv`` from the socket, and keeps cheroot's count of
     the bytes left (``remaining``) right so keep-alive still works.
+
+    ``read(n)`` has file semantics (n bytes unless the body ends first);
+    ``read1(n)`` returns whatever has arrived, up to n bytes (as
+    :class:`io.BufferedReader`'s does), which is what an upload wants.
     """
 
     def __init__(self, req):
@@ -26,9 +30,10 @@ class SocketBody:
         self.sock = req.conn.socket
         self.counted = req.rfile
 
-    def read(self, size):
+    def read1(self, size=-1):
         """Up to ``size`` bytes (fewer if that is what arrived); ``b""`` at the end."""
-        size = min(size, self.counted.remaining)
+        left = self.counted.remaining
+        size = left if size is None or size < 0 else min(size, left)
         if size <= 0:
             return b""
         if self.buffered.has_data():
@@ -38,12 +43,32 @@ class SocketBody:
         self.counted.remaining -= len(data)
         return data
 
+    def read(self, size=-1):
+        """``size`` bytes, or the rest of the body (all of it when ``size`` is -1)."""
+        parts, wanted = [], self.counted.remaining if size is None or size < 0 else size
+        while wanted > 0:
+            data = self.read1(wanted)
+            if not data:
+                break
+            parts.append(data)
+            wanted -= len(data)
+        return b"".join(parts)
+
+    def readline(self, size=-1):
+        return self.counted.readline(None if size is None or size < 0 else size)
+
+    def readlines(self, hint=-1):
+        return self.counted.readlines(hint if hint and hint > 0 else 0)
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
 
 class Gateway(wsgi.Gateway_10):
     """cheroot's WSGI gateway, plus three things for image data.
 
-    * ``environ["glance.socket_body"]``: a fast reader of a known-length body
-      (see :class:`SocketBody`).
+    * ``wsgi.input`` of a known-length body is a :class:`SocketBody`: it reads
+      from the socket without cheroot's copies, and offers ``read1``.
     * Large response chunks go to the socket with ``sendall``: cheroot's
       writer copies each chunk twice more before sending it.
     * ``Connection: close`` from the app closes the connection.  Without it,
@@ -66,7 +91,7 @@ class Gateway(wsgi.Gateway_10):
         req = self.req
         if (not req.chunked_read and hasattr(req.rfile, "remaining")
                 and hasattr(req.conn.rfile, "has_data")):
-            env["glance.socket_body"] = SocketBody(req)
+            env["wsgi.input"] = SocketBody(req)
         return env
 
     def start_response(self, status, headers, exc_info=None):

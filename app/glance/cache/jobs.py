@@ -7,13 +7,11 @@ import time
 
 from glance.cache import stream
 from glance.cache.entries import INCOMPLETE, INVALID
-from glance.registry.client import NotFound as RegistryNotFound
-from glance.registry.client import RegistryError
+from glance.errors import NotFound, StatusError
+from glance.rules import ACTIVE, GONE
 from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.cache")
-
-GONE = ("deleted", "pending_delete", "killed")
 
 
 def prune(cache):
@@ -55,7 +53,7 @@ def reap(cache, registry=None, headers=dict):
         for image_id in sorted(ids):
             try:
                 image = registry.get(image_id, headers=headers())
-            except RegistryNotFound:
+            except NotFound:
                 image = None
             except Exception as exc:    # registry down, Keystone down: try next time
                 LOG.warning("Cannot check cached image %s: %s", image_id, exc)
@@ -103,12 +101,12 @@ def prefetch_one(cache, registry, stores, verify, headers, image_id):
     or None (not an active image with data: dequeued; or cached already)."""
     try:
         image = registry.get(image_id, headers=headers())
-    except RegistryNotFound:
+    except NotFound:
         image = None
-    except RegistryError as exc:
+    except StatusError as exc:
         LOG.warning("Cannot prefetch image %s: %s", image_id, exc)
         return False
-    if (image is None or image.get("deleted") or image.get("status") != "active"
+    if (image is None or image.get("deleted") or image.get("status") != ACTIVE
             or not image.get("location")):
         LOG.info("Not prefetching image %s: not an active image with data", image_id)
         cache.dequeue(image_id)

@@ -4,15 +4,15 @@ from dataclasses import dataclass
 from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 
-from glance import limits
+from glance import rules
 
 
 class StrictJSON(DefaultJSONProvider):
     """Request bodies that parse but cannot be stored are not JSON either
-    (see :func:`glance.limits.parse_json`)."""
+    (see :func:`glance.rules.parse_json`)."""
 
     def loads(self, s, **kwargs):
-        return limits.parse_json(s)
+        return rules.parse_json(s)
 
 
 @dataclass
@@ -34,8 +34,9 @@ def create_app(conf, *, engine=None):
     # Imported here, not at the top: glance-api imports glance.registry.client
     # and must not pay for SQLAlchemy (about 20 MiB of resident memory).
     from glance import keystone
-    from glance.registry import (context, db, errors, images, members, metadef_items, metadefs,
-                                 tasks, usage)
+    from glance.context import for_request
+    from glance.registry import (db, errors, images, members, metadef_items, metadefs, tasks,
+                                 usage)
     if engine is None:
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
     db.ensure_schema(engine)
@@ -47,9 +48,9 @@ def create_app(conf, *, engine=None):
     def _context():
         # The state's conf, read per request: SIGHUP may have replaced it.
         current = app.extensions["glance_registry"].conf
-        limits.check_headers(request.environ, current)
-        limits.check_filter_count(request.args.items(multi=True), current)
-        g.ctx = context.for_request(request.headers, current)
+        rules.check_headers(request.environ, current)
+        rules.check_filter_count(request.args.items(multi=True), current)
+        g.ctx = for_request(request.headers, current)
 
     app.register_blueprint(images.bp)
     app.register_blueprint(members.bp)

@@ -1,5 +1,7 @@
 """HTTP client of glance-registry, used by glance-api.
 
+An error answer raises the :mod:`glance.errors` class of its status.
+
 One ``requests.Session`` per thread keeps connections alive without sharing
 a session between threads (requests does not promise that is safe).
 """
@@ -9,7 +11,7 @@ from urllib.parse import quote
 
 import requests
 
-from glance.errors import StatusError, by_status
+from glance.errors import ServiceUnavailable, for_status
 from glance.registry.metadef_client import MetadefClient
 from glance.registry.task_client import TaskClient
 
@@ -27,45 +29,15 @@ def segment(value):
     return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
-class RegistryError(StatusError):
-    """An error answered by (or on the way to) the registry.
-
-    ``status`` is the HTTP status and ``message`` the registry's message text.
-    """
-
-
-class Invalid(RegistryError):
-    status = 400
-
-
-class Unauthorized(RegistryError):
-    status = 401
-
-
-class Forbidden(RegistryError):
-    status = 403
-
-
-class NotFound(RegistryError):
-    status = 404
-
-
-class Duplicate(RegistryError):
-    status = 409
-
-
-class Unavailable(RegistryError):
-    status = 503
-
-
-ERRORS = by_status(Invalid, Unauthorized, Forbidden, NotFound, Duplicate)
-
-
 def error_for(status, message):
-    """The exception for an error answer: ``status`` and the registry's ``message``."""
+    """The exception for an error answer: ``status`` and the registry's ``message``.
+
+    The classes are :mod:`glance.errors`' (the registry raised the same ones);
+    any 5xx is :class:`~glance.errors.ServiceUnavailable`.
+    """
     if status >= 500:
-        return Unavailable(f"Registry unavailable: {status} {message}")
-    return ERRORS.get(status, RegistryError)(message, status)
+        return ServiceUnavailable(f"Registry unavailable: {status} {message}")
+    return for_status(status, message)
 
 
 def _error_for(response):
@@ -125,7 +97,7 @@ class RegistryClient(MetadefClient, TaskClient):
         except requests.RequestException as exc:
             # Drop the session: its pooled connection may be broken.
             self._local.session = None
-            raise Unavailable(f"Registry unavailable: {exc}") from None
+            raise ServiceUnavailable(f"Registry unavailable: {exc}") from None
         if response.status_code >= 400:
             raise _error_for(response)
         if response.status_code == 204 or not response.content:
@@ -133,7 +105,7 @@ class RegistryClient(MetadefClient, TaskClient):
         try:
             return response.json()
         except ValueError:
-            raise Unavailable("Registry unavailable: response is not JSON") from None
+            raise ServiceUnavailable("Registry unavailable: response is not JSON") from None
 
     def list(self, detail=False, params=None, headers=None):
         """List images.
@@ -142,7 +114,7 @@ class RegistryClient(MetadefClient, TaskClient):
         :param params: query parameters, passed unchanged (filters,
             ``property-<key>``, limit, marker, sort_key, sort_dir, is_public).
         :returns: a list of image dicts.
-        :raises Invalid: a bad filter, limit, marker or sort value.
+        :raises BadRequest: a bad filter, limit, marker or sort value.
         """
         path = "/images/detail" if detail else "/images"
         return self._request("GET", path, params=params, headers=headers)["images"]
@@ -158,7 +130,7 @@ class RegistryClient(MetadefClient, TaskClient):
             protected, min_ram, min_disk, ``in:a,b`` on id/name/status/
             container_format/disk_format, ``gt:|gte:|lt:|lte:|eq:|neq:`` on
             created_at/updated_at/size, size_min/size_max, ``property-<key>``.
-        :raises Invalid: a bad filter, limit, marker or sort value.
+        :raises BadRequest: a bad filter, limit, marker or sort value.
         """
         return self._request("GET", "/v2/images", params=params, headers=headers)["images"]
 
@@ -175,7 +147,7 @@ class RegistryClient(MetadefClient, TaskClient):
         ``visibility`` wins over v1's ``is_public``; neither makes it ``shared``.
         ``tags`` (a list) sets the tags, on update too.
 
-        :raises Invalid: validation failed. :raises Duplicate: the id exists.
+        :raises BadRequest: validation failed. :raises Conflict: the id exists.
         """
         return self._request("POST", "/images", body={"image": image}, headers=headers)["image"]
 
@@ -188,8 +160,8 @@ class RegistryClient(MetadefClient, TaskClient):
             (and not deleted), in one conditional UPDATE.
         :param untouched_since: with ``expect_status``, and only if its ``updated_at``
             is at or before this time (naive UTC).
-        :raises NotFound: :raises Invalid:
-        :raises Duplicate: (409) the image is not in ``expect_status`` (or was touched).
+        :raises NotFound: :raises BadRequest:
+        :raises Conflict: the image is not in ``expect_status`` (or deleted, or touched).
         """
         sent = dict(headers or {})
         if purge_props:
@@ -212,8 +184,8 @@ class RegistryClient(MetadefClient, TaskClient):
     def add_tag(self, image_id, tag, headers=None):
         """Tag the image (no change if it has the tag).
 
-        :raises Invalid: empty or longer than 255. :raises Forbidden: not the owner's.
-        :raises NotFound: :raises RegistryError: 413 over ``image_tag_quota``.
+        :raises BadRequest: empty or longer than 255. :raises Forbidden: not the owner's.
+        :raises NotFound: :raises TooLarge: over ``image_tag_quota``.
         """
         self._request("PUT", f"/images/{segment(image_id)}/tags/{segment(tag)}",
                       headers=headers)
@@ -239,7 +211,7 @@ class RegistryClient(MetadefClient, TaskClient):
     def update_member_status(self, image_id, member, status, headers=None):
         """The member sets its status (pending|accepted|rejected); returns the membership.
 
-        :raises Forbidden: the caller is not that member. :raises NotFound: :raises Invalid:
+        :raises Forbidden: the caller is not that member. :raises NotFound: :raises BadRequest:
         """
         path = f"/images/{segment(image_id)}/members/{segment(member)}/status"
         return self._request("PUT", path, body={"status": status}, headers=headers)["member"]

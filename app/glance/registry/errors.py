@@ -1,37 +1,16 @@
-"""Errors of the registry, answered as JSON ``{"error": {"code", "message"}}``."""
+"""Errors of the registry, answered as JSON ``{"error": {"code", "message"}}``.
+
+Every error the registry raises is a :class:`glance.errors.StatusError`
+(validation included): one handler renders them all.
+"""
 import logging
 
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
 from glance.errors import StatusError
-from glance.limits import LimitError
 
 LOG = logging.getLogger(__name__)
-
-
-class RegistryHTTPError(StatusError):
-    """An error the registry answers: ``status`` and ``message``."""
-
-
-class BadRequest(RegistryHTTPError):
-    status = 400
-
-
-class Unauthorized(RegistryHTTPError):
-    status = 401
-
-
-class Forbidden(RegistryHTTPError):
-    status = 403
-
-
-class NotFound(RegistryHTTPError):
-    status = 404
-
-
-class Conflict(RegistryHTTPError):
-    status = 409
 
 
 def error_response(code, message):
@@ -43,9 +22,8 @@ def error_response(code, message):
 def init_app(app):
     """Install handlers so that every error, even a 404 route, is JSON."""
 
-    @app.errorhandler(RegistryHTTPError)
-    @app.errorhandler(LimitError)
-    def _registry_error(exc):
+    @app.errorhandler(StatusError)
+    def _status_error(exc):
         return error_response(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)

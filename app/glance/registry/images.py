@@ -5,11 +5,12 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import false, update as sql_update
 from sqlalchemy.exc import IntegrityError
 
-from glance import limits
+from glance import rules
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.registry import queries, v2_lists, validation
-from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
 from glance.registry.serialize import image_detail, image_index
+from glance.rules import ACTIVE, DELETED, PENDING_DELETE, QUEUED
 
 bp = Blueprint("images", __name__)
 EXPECT_STATUS = "X-Glance-Registry-Expect-Status"
@@ -34,7 +35,7 @@ def json_object(key):
 
 def load_visible(session, image_id):
     """The image the caller may read, or :raises NotFound:."""
-    image = queries.visible_image(session, g.ctx, validation.canonical_id(image_id))
+    image = queries.visible_image(session, g.ctx, rules.canonical_id(image_id))
     if image is None:
         raise NotFound("Image not found")
     return image
@@ -53,12 +54,6 @@ def load_undeleted(session, image_id):
 SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value")
 
 
-def require_identity():
-    """:raises Unauthorized: anonymous callers write nothing."""
-    if not g.ctx.may_write:
-        raise Unauthorized("Authentication required")
-
-
 def _check_system_fields(values, image=None):
     """Refuse what only an admin (glance-api's service user) may write.
 
@@ -68,12 +63,12 @@ def _check_system_fields(values, image=None):
     if g.ctx.is_admin:
         return
     for name in SYSTEM_FIELDS:
-        allowed = image is None and name == "status" and values.get(name) == "queued"
+        allowed = image is None and name == "status" and values.get(name) == QUEUED
         if name in values and not allowed:
             raise Forbidden(f"Only glance itself may set {name}")
-    if "owner" in values and values["owner"] != (image.owner if image else g.ctx.owner):
-        raise Forbidden("Only an admin may set the owner of an image")
-    if image is not None and "size" in values and image.status != "queued":
+    if "owner" in values:
+        g.ctx.check_owner(values["owner"], image.owner if image else None)
+    if image is not None and "size" in values and image.status != QUEUED:
         raise Forbidden("Only glance itself may set the size of an image with data")
 
 
@@ -90,11 +85,8 @@ def details_of(session, rows):
 
 def _list(detail_view):
     conf = state().conf
-    try:
-        query = validation.list_params(request.args, g.ctx.is_admin,
-                                       conf.limit_param_default, conf.api_limit_max)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    query = validation.list_params(request.args, g.ctx.is_admin,
+                                   conf.limit_param_default, conf.api_limit_max)
     with state().Session() as session:
         try:
             rows = queries.list_images(session, g.ctx, query, detail=detail_view)
@@ -120,11 +112,8 @@ def details():
 def list_v2():
     """A page of the v2 list (always full records); see :mod:`glance.registry.v2_lists`."""
     conf = state().conf
-    try:
-        query = validation.list_params_v2(request.args, conf.limit_param_default,
-                                          conf.api_limit_max)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    query = validation.list_params_v2(request.args, conf.limit_param_default,
+                                      conf.api_limit_max)
     with state().Session() as session:
         try:
             rows = v2_lists.list_images(session, g.ctx, query)
@@ -136,7 +125,7 @@ def list_v2():
 @bp.get("/images/<image_id>")
 def show(image_id):
     with state().engine.connect() as conn:
-        image, props = queries.visible_record(conn, g.ctx, validation.canonical_id(image_id))
+        image, props = queries.visible_record(conn, g.ctx, rules.canonical_id(image_id))
         tags = queries.tags_of(conn, [image.id])[image.id] if image is not None else []
     if image is None:
         raise NotFound("Image not found")
@@ -148,16 +137,13 @@ def _writable(body):
     the v1 ``is_public`` flag (None: not given) of a create or update body."""
     values = {k: body[k] for k in WRITABLE if k in body}
     conf = state().conf
-    try:
-        is_public = body.get("is_public")
-        if is_public is not None:
-            is_public = validation.clean_values({"is_public": is_public}, conf)["is_public"]
-        validation.clean_values(values, conf)
-        props = (validation.clean_properties(body["properties"], conf)
-                 if "properties" in body else None)
-        tags = validation.clean_tags(body["tags"], conf) if "tags" in body else None
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    is_public = body.get("is_public")
+    if is_public is not None:
+        is_public = rules.clean_values({"is_public": is_public}, conf)["is_public"]
+    rules.clean_values(values, conf)
+    props = (rules.clean_properties(body["properties"], conf)
+             if "properties" in body else None)
+    tags = rules.clean_tags(body["tags"], conf) if "tags" in body else None
     return values, props, tags, is_public
 
 
@@ -188,28 +174,18 @@ def set_tags(session, image, tags):
             row.deleted, row.deleted_at = True, now
 
 
-def _validate(values):
-    try:
-        validation.validate_image(values)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
-
-
 @bp.post("/images")
 def create():
     body = json_object("image")
     values, props, tags, is_public = _writable(body)
     _v1_visibility(values, is_public, None)
-    try:
-        image_id = validation.new_or_given_id(body.get("id"))
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
-    require_identity()
+    image_id = rules.new_or_given_id(body.get("id"))
+    g.ctx.check_identity()
     _check_system_fields(values)
-    values.setdefault("status", "active" if g.ctx.is_admin else "queued")
+    values.setdefault("status", ACTIVE if g.ctx.is_admin else QUEUED)
     if not g.ctx.is_admin or values.get("owner") is None:
         values["owner"] = g.ctx.owner
-    _validate(values)
+    rules.validate_image(values)
     duplicate = f"An image with identifier {image_id} already exists"
     with state().Session() as session:
         if queries.get_image(session, image_id) is not None:
@@ -232,7 +208,7 @@ def set_properties(session, image, props, purge):
     now = utcnow()
     rows = queries.property_rows(session, image.id)
     kept = set() if purge else {name for name, row in rows.items() if not row.deleted}
-    limits.check_property_count(len(kept | set(props or {})), state().conf)
+    rules.check_property_count(len(kept | set(props or {})), state().conf)
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None:
@@ -249,16 +225,15 @@ def set_properties(session, image, props, purge):
 def update(image_id):
     body = json_object("image")
     values, props, tags, is_public = _writable(body)
-    require_identity()
+    g.ctx.check_identity()
     purge = request.headers.get("X-Glance-Registry-Purge-Props", "false").lower() == "true"
     with state().Session() as session:
         image = load_visible(session, image_id)
-        if not g.ctx.can_modify(image):
-            raise Forbidden("Forbidden to modify an image you do not own")
+        g.ctx.check_modify(image)
         _check_system_fields(values, image)
         _v1_visibility(values, is_public, image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
-        _validate({**current, **values})
+        rules.validate_image({**current, **values})
         expected = request.headers.get(EXPECT_STATUS)
         if expected is not None:
             _compare_and_set(session, image, expected, values, _untouched_since())
@@ -315,21 +290,18 @@ def delete(image_id):
     The row is marked before any data goes, so a crash in between leaves a
     pending_delete image for glance-scrubber, never data nobody points at.
     """
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         image = load_undeleted(session, image_id)
-        if not g.ctx.can_modify(image):
-            raise Forbidden("Forbidden to delete an image you do not own")
-        if image.protected:
-            raise Forbidden("Image is protected")
+        g.ctx.check_delete(image)
         # The answer shows the properties the image had before it was deleted.
         live = [row for row in queries.property_rows(session, image.id).values()
                 if not row.deleted]
         props = {row.name: row.value for row in live}
         now = utcnow()
         image.deleted, image.deleted_at, image.updated_at = True, now, now
-        if image.status != "pending_delete":
-            image.status = "pending_delete" if image.location else "deleted"
+        if image.status != PENDING_DELETE:
+            image.status = PENDING_DELETE if image.location else DELETED
         for row in live:
             row.deleted, row.deleted_at = True, now
         for member in queries.memberships(session, image.id):
@@ -343,25 +315,21 @@ def delete(image_id):
 def _modifiable(session, image_id):
     """The undeleted image, if the caller may change it.  :raises NotFound: :raises Forbidden:"""
     image = load_undeleted(session, image_id)
-    if not g.ctx.can_modify(image):
-        raise Forbidden("Forbidden to modify an image you do not own")
+    g.ctx.check_modify(image)
     return image
 
 
 @bp.put("/images/<image_id>/tags/<tag>")
 def add_tag(image_id, tag):
     """Tag the image (204; adding a tag it has is no change)."""
-    require_identity()
-    try:
-        validation.clean_tag(tag)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    g.ctx.check_identity()
+    rules.clean_tag(tag)
     with state().Session() as session:
         image = _modifiable(session, image_id)
         rows = queries.tag_rows(session, image.id)
         live = {value for value, row in rows.items() if not row.deleted}
         if tag not in live:
-            limits.check_tag_count(len(live) + 1, state().conf)
+            rules.check_tag_count(len(live) + 1, state().conf)
             set_tags(session, image, sorted(live | {tag}))
             image.updated_at = utcnow()
             session.commit()
@@ -371,7 +339,7 @@ def add_tag(image_id, tag):
 @bp.delete("/images/<image_id>/tags/<tag>")
 def delete_tag(image_id, tag):
     """Remove a tag (204); 404 when the image does not have it."""
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         image = _modifiable(session, image_id)
         row = queries.tag_rows(session, image.id).get(tag)

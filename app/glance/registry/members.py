@@ -11,8 +11,9 @@ private image before it gets here.
 """
 from flask import Blueprint, Response, g, jsonify, request
 
-from glance.registry import queries, validation
-from glance.registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from glance import rules
+from glance.errors import BadRequest, NotFound
+from glance.registry import queries
 from glance.registry.images import load_undeleted, state
 from glance.registry.models import ImageMember, utcnow
 from glance.registry.serialize import member as member_dict
@@ -30,11 +31,9 @@ def _sharable_image(session, image_id):
     :raises Unauthorized: no authenticated user. :raises NotFound:
     :raises Forbidden: not the owner, an admin, or a member with can_share.
     """
-    if g.ctx.owner is None:
-        raise Unauthorized("No authenticated user")
+    g.ctx.check_sharer()
     image = load_undeleted(session, image_id)
-    if not g.ctx.can_share(image, queries.get_membership(session, image.id, g.ctx.owner)):
-        raise Forbidden("No permission to share that image")
+    g.ctx.check_share(image, queries.get_membership(session, image.id, g.ctx.owner))
     return image
 
 
@@ -47,12 +46,7 @@ def _can_share(value, default):
 
 
 def _status(value):
-    if value is None:
-        return "accepted"
-    try:
-        return validation.member_status(value)
-    except validation.Invalid as exc:
-        raise BadRequest(str(exc)) from None
+    return rules.ACCEPTED if value is None else rules.member_status(value)
 
 
 def _set_member(session, image, member, can_share, status="accepted"):
@@ -79,8 +73,7 @@ def _set_member(session, image, member, can_share, status="accepted"):
 def list_members(image_id):
     with state().Session() as session:
         image = load_undeleted(session, image_id)
-        if not g.ctx.can_see_members(image):
-            raise Forbidden("Only the image owner may see its members")
+        g.ctx.check_see_members(image)
         rows = queries.memberships(session, image.id)
         return jsonify({"members": [member_dict(r) for r in rows]})
 
@@ -114,11 +107,10 @@ def set_member_status(image_id, member):
         raise BadRequest("Expected {\"status\": \"pending|accepted|rejected\"}")
     status = _status(body["status"])
     if g.ctx.owner is None and not g.ctx.is_admin:
-        raise Unauthorized("No authenticated user")
+        g.ctx.check_member_status(member)       # 401 before any lookup
     with state().Session() as session:
         row = _membership(session, image_id, member)
-        if not g.ctx.can_set_member_status(member):
-            raise Forbidden("Only the member itself may change its status")
+        g.ctx.check_member_status(member)
         if row.status != status:
             row.status, row.updated_at = status, utcnow()
             session.commit()
@@ -181,8 +173,7 @@ def delete_member(image_id, member):
 
 @bp.get("/shared-images/<member>")
 def shared_images(member):
-    if not g.ctx.can_see_shared_with(member):
-        raise Forbidden("Only that tenant may see the images shared with it")
+    g.ctx.check_see_shared_with(member)
     with state().Session() as session:
         rows = queries.shared_with(session, member)
         return jsonify({"shared_images": [{"image_id": image_id, "can_share": can_share}

@@ -2,8 +2,8 @@
 
 Bodies go to glance-registry as the caller sent them: the registry checks
 them, applies the rules, and answers with records (naive UTC times).  Every
-call raises the client's errors: Invalid (400), Unauthorized, Forbidden,
-NotFound, Duplicate (409), RegistryError with status 413 over a quota.
+call raises the errors of :mod:`glance.errors`: BadRequest, Unauthorized, Forbidden,
+NotFound, Conflict (409), TooLarge (413) over a quota.
 """
 from urllib.parse import quote
 
@@ -32,14 +32,14 @@ class MetadefClient:
 
         :param params: limit, marker, sort_key (created_at|updated_at|namespace),
             sort_dir, visibility (public|private), resource_types (comma-separated).
-        :raises Invalid: :raises NotFound: a marker the caller cannot see.
+        :raises BadRequest: :raises NotFound: a marker the caller cannot see.
         """
         return self._request("GET", _path(), params=params, headers=headers)
 
     def create_namespace(self, namespace, headers=None):
         """Create a namespace (with what it starts with); returns its detail.
 
-        :raises Invalid: :raises Forbidden: not an admin. :raises Duplicate:
+        :raises BadRequest: :raises Forbidden: not an admin. :raises Conflict:
         """
         return self._request("POST", _path(), body=namespace, headers=headers)["namespace"]
 

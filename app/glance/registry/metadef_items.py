@@ -4,18 +4,18 @@ Read by whoever may read the namespace; created, changed and deleted by
 admins (deleted only while the namespace is not protected), in the order
 of :mod:`glance.registry.metadefs`.
 """
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
-from glance import limits
+from glance import rules
+from glance.errors import Conflict, NotFound
 from glance.registry import metadef_queries as queries
 from glance.registry import metadef_validation as checks
-from glance.registry.errors import Conflict, NotFound
-from glance.registry.images import require_identity, state
+from glance.registry.images import state
 from glance.registry.metadef_models import MetadefObject, MetadefProperty, MetadefTag, utcnow
-from glance.registry.serialize import dump
-from glance.registry.metadefs import (body, check_quota, checked, commit, created, deletable,
+from glance.registry.metadefs import (body, check_quota, commit, created, deletable,
                                       load_namespace, new_object, no_content, no_repeats,
                                       page_query)
+from glance.registry.serialize import dump
 
 bp = Blueprint("metadef_items", __name__, url_prefix="/metadefs/namespaces/<namespace>")
 # What each is called, and the record the registry answers with.
@@ -80,7 +80,7 @@ def replace(model, namespace, name, new_name, change):
 
 def remove(model, namespace, name):
     """Delete one object, property or tag (403 while the namespace is protected)."""
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, namespace, write=True)
         item = load_item(session, model, row, name)
@@ -94,7 +94,7 @@ def remove(model, namespace, name):
 
 @bp.get("/objects")
 def list_objects(namespace):
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, namespace)
         rows = queries.items(session, MetadefObject, row)
@@ -103,23 +103,23 @@ def list_objects(namespace):
 
 @bp.post("/objects")
 def create_object(namespace):
-    require_identity()
-    values = checked(checks.metadef_object, body())
+    g.ctx.check_identity()
+    values = checks.metadef_object(body())
     return add(MetadefObject, namespace, values["name"],
                lambda row, now: new_object(row, values, now))
 
 
 @bp.get("/objects/<name>")
 def show_object(namespace, name):
-    require_identity()
+    g.ctx.check_identity()
     return show(MetadefObject, namespace, name)
 
 
 @bp.put("/objects/<name>")
 def update_object(namespace, name):
     """Replace an object (a new ``name`` renames it); attributes left out are cleared."""
-    require_identity()
-    values = checked(checks.metadef_object, body())
+    g.ctx.check_identity()
+    values = checks.metadef_object(body())
 
     def change(obj):
         obj.name, obj.description = values["name"], values.get("description")
@@ -137,7 +137,7 @@ def delete_object(namespace, name):
 
 @bp.get("/properties")
 def list_properties(namespace):
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, namespace)
         properties = {}
@@ -149,8 +149,8 @@ def list_properties(namespace):
 
 @bp.post("/properties")
 def create_property(namespace):
-    require_identity()
-    name, definition = checked(checks.property_definition, body())
+    g.ctx.check_identity()
+    name, definition = checks.property_definition(body())
     return add(MetadefProperty, namespace, name, lambda row, now: MetadefProperty(
         namespace_id=row.id, name=name, json_schema=dump(definition),
         created_at=now, updated_at=now))
@@ -159,7 +159,7 @@ def create_property(namespace):
 @bp.get("/properties/<name>")
 def show_property(namespace, name):
     """A property; with ``?resource_type=``, ``name`` carries that association's prefix."""
-    require_identity()
+    g.ctx.check_identity()
     resource_type = request.args.get("resource_type")
     with state().Session() as session:
         row = load_namespace(session, namespace)
@@ -188,8 +188,8 @@ def _unprefixed(session, namespace, name, resource_type):
 @bp.put("/properties/<name>")
 def update_property(namespace, name):
     """Replace a property's definition (a new ``name`` renames it)."""
-    require_identity()
-    new_name, definition = checked(checks.property_definition, body())
+    g.ctx.check_identity()
+    new_name, definition = checks.property_definition(body())
 
     def change(prop):
         prop.name, prop.json_schema = new_name, dump(definition)
@@ -206,7 +206,7 @@ def delete_property(namespace, name):
 @bp.get("/tags")
 def list_tags(namespace):
     """A page of the namespace's tags (no limit unless asked)."""
-    require_identity()
+    g.ctx.check_identity()
     query = page_query(("created_at", "updated_at", "name"), None)
     with state().Session() as session:
         row = load_namespace(session, namespace)
@@ -221,10 +221,10 @@ def list_tags(namespace):
 @bp.post("/tags")
 def create_tags(namespace):
     """Replace the namespace's tags, or with ``?append=true`` add to them."""
-    require_identity()
-    names = checked(checks.tags, body())
+    g.ctx.check_identity()
+    names = checks.tags(body())
     no_repeats(names, "tag")
-    append = limits.parse_bool("append", request.args.get("append", "false"))
+    append = rules.parse_bool("append", request.args.get("append", "false"))
     with state().Session() as session:
         row = load_namespace(session, namespace, write=True)
         existing = queries.items(session, MetadefTag, row)
@@ -245,23 +245,23 @@ def create_tags(namespace):
 
 @bp.post("/tags/<name>")
 def create_tag(namespace, name):
-    require_identity()
-    checked(checks.name, name, "tag name")
+    g.ctx.check_identity()
+    checks.name(name, "tag name")
     return add(MetadefTag, namespace, name, lambda row, now: MetadefTag(
         namespace_id=row.id, name=name, created_at=now, updated_at=now))
 
 
 @bp.get("/tags/<name>")
 def show_tag(namespace, name):
-    require_identity()
+    g.ctx.check_identity()
     return show(MetadefTag, namespace, name)
 
 
 @bp.put("/tags/<name>")
 def update_tag(namespace, name):
     """Rename a tag."""
-    require_identity()
-    new_name = checked(checks.tag, body())["name"]
+    g.ctx.check_identity()
+    new_name = checks.tag(body())["name"]
 
     def change(tag):
         tag.name = new_name

@@ -1,11 +1,12 @@
 """Checking metadata definition request bodies against Glance's metadefs schemas.
 
-Every failure is a :class:`glance.limits.LimitError`: 400 with a message
+Every failure is a :class:`glance.errors.BadRequest` (400) with a message
 naming the attribute, 403 for an attribute that only the server sets
 (``created_at``...), as Glance answers.  Like Glance's schemas, no
 attribute outside them is accepted.  No Flask or SQLAlchemy here.
 """
-from glance.limits import CONTROL, LimitError
+from glance.errors import BadRequest, Forbidden
+from glance.rules import CONTROL
 
 NAME_MAX = 80
 DESCRIPTION_MAX = 500
@@ -26,11 +27,11 @@ def name(value, what="name"):
     """A name that is also a path segment: 1 to 80 characters, no '/', no control character,
     not '.' or '..' (clients resolve those away before they send the path)."""
     if not isinstance(value, str) or not value:
-        raise LimitError(f"{what} must be a non-empty string")
+        raise BadRequest(f"{what} must be a non-empty string")
     if len(value) > NAME_MAX:
-        raise LimitError(f"{what} is too long: {len(value)} characters; at most {NAME_MAX}")
+        raise BadRequest(f"{what} is too long: {len(value)} characters; at most {NAME_MAX}")
     if "/" in value or CONTROL.search(value) or value in (".", ".."):
-        raise LimitError(f"{what} {_shown(value)!r} may not be '.' or '..', nor contain '/' "
+        raise BadRequest(f"{what} {_shown(value)!r} may not be '.' or '..', nor contain '/' "
                          "or control characters")
     return value
 
@@ -38,35 +39,35 @@ def name(value, what="name"):
 def _string(limit=None):
     def check(value, key):
         if not isinstance(value, str):
-            raise LimitError(f"{key} must be a string")
+            raise BadRequest(f"{key} must be a string")
         if limit is not None and len(value) > limit:
-            raise LimitError(f"{key} is too long: {len(value)} characters; at most {limit}")
+            raise BadRequest(f"{key} is too long: {len(value)} characters; at most {limit}")
         return value
     return check
 
 
 def _boolean(value, key):
     if not isinstance(value, bool):
-        raise LimitError(f"{key} must be true or false")
+        raise BadRequest(f"{key} must be true or false")
     return value
 
 
 def _count(value, key):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise LimitError(f"{key} must be a whole number of at least 0")
+        raise BadRequest(f"{key} must be a whole number of at least 0")
     return value
 
 
 def _number(value, key):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LimitError(f"{key} must be a number")
+        raise BadRequest(f"{key} must be a number")
     return value
 
 
 def _one_of(choices):
     def check(value, key):
         if value not in choices:
-            raise LimitError(f"Invalid {key} {_shown(value)!r}: one of {', '.join(choices)}")
+            raise BadRequest(f"Invalid {key} {_shown(value)!r}: one of {', '.join(choices)}")
         return value
     return check
 
@@ -74,16 +75,16 @@ def _one_of(choices):
 def _strings(unique):
     def check(value, key):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise LimitError(f"{key} must be a list of strings")
+            raise BadRequest(f"{key} must be a list of strings")
         if unique and len(set(value)) != len(value):
-            raise LimitError(f"{key} must not repeat a value")
+            raise BadRequest(f"{key} must not repeat a value")
         return value
     return check
 
 
 def _scalars(value, key):
     if not isinstance(value, list) or not all(isinstance(v, SCALARS) for v in value):
-        raise LimitError(f"{key} must be a list of strings, numbers or booleans")
+        raise BadRequest(f"{key} must be a list of strings, numbers or booleans")
     return value
 
 
@@ -94,7 +95,7 @@ def _anything(value, key):
 def _list_of(check):
     def check_list(value, key):
         if not isinstance(value, list):
-            raise LimitError(f"{key} must be a list")
+            raise BadRequest(f"{key} must be a list")
         return [check(item) for item in value]
     return check_list
 
@@ -102,20 +103,20 @@ def _list_of(check):
 def fields(body, spec, what, required=(), read_only=()):
     """The attributes of ``body`` checked one by one by ``spec`` ({key: check}).
 
-    :raises LimitError: 403 for a ``read_only`` attribute; 400 for a body that
+    :raises Forbidden: a ``read_only`` attribute. :raises BadRequest: a body that
         is not an object, an unknown or missing attribute, or a bad value.
     """
     if not isinstance(body, dict):
-        raise LimitError(f"{what} must be a JSON object")
+        raise BadRequest(f"{what} must be a JSON object")
     for key in read_only:
         if key in body:
-            raise LimitError(f"Attribute '{key}' is read-only.", 403)
+            raise Forbidden(f"Attribute '{key}' is read-only.")
     for key in body:
         if key not in spec:
-            raise LimitError(f"Unknown attribute {_shown(key)!r} in {what}")
+            raise BadRequest(f"Unknown attribute {_shown(key)!r} in {what}")
     for key in required:
         if key not in body:
-            raise LimitError(f"{what} needs '{key}'")
+            raise BadRequest(f"{what} needs '{key}'")
     return {key: spec[key](value, key) for key, value in body.items()}
 
 
@@ -146,7 +147,7 @@ def property_definition(body, require_name=True):
 def property_map(value, key="properties"):
     """A ``{name: definition}`` collection (a namespace's or an object's properties)."""
     if not isinstance(value, dict):
-        raise LimitError(f"{key} must be a JSON object of property definitions")
+        raise BadRequest(f"{key} must be a JSON object of property definitions")
     return {name(prop, "property name"): property_definition(definition, False)[1]
             for prop, definition in value.items()}
 

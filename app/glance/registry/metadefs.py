@@ -9,11 +9,11 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from glance import limits
+from glance import rules
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound, TooLarge
 from glance.registry import metadef_queries as queries
 from glance.registry import metadef_validation as checks
-from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance.registry.images import require_identity, state
+from glance.registry.images import state
 from glance.registry.metadef_models import (CONTENT, MetadefNamespace,
                                             MetadefNamespaceResourceType, MetadefObject,
                                             MetadefProperty, MetadefResourceType, MetadefTag,
@@ -34,14 +34,6 @@ def body():
     if document is None:
         raise BadRequest("Request body must be a JSON document")
     return document
-
-
-def checked(check, document, *args):
-    """``check(document)``, its :class:`~glance.limits.LimitError` answered as it says."""
-    try:
-        return check(document, *args)
-    except limits.LimitError as exc:
-        raise (Forbidden if exc.status == 403 else BadRequest)(exc.message) from None
 
 
 def load_namespace(session, name, write=False):
@@ -69,12 +61,12 @@ def deletable(namespace, what):
 
 
 def check_quota(session, model, namespace, total):
-    """:raises limits.LimitError: 413 when the namespace would hold more than its quota."""
+    """:raises TooLarge: the namespace would hold more than its quota."""
     option, what = QUOTAS[model]
     quota = getattr(state().conf, option)
     if total > quota:
-        raise limits.LimitError(f"A metadata definition namespace may hold at most {quota} "
-                                f"{what}; this request would make {total}", 413)
+        raise TooLarge(f"A metadata definition namespace may hold at most {quota} "
+                                f"{what}; this request would make {total}")
 
 
 def commit(session, conflict):
@@ -117,27 +109,24 @@ def choice(name, value, choices, default):
 def page_query(sort_keys, default_limit):
     """limit, marker, sort_key and sort_dir of a list request.  :raises BadRequest:"""
     limit = request.args.get("limit")
-    try:
-        limit = default_limit if limit is None else limits.parse_count("limit", limit)
-    except limits.LimitError as exc:
-        raise BadRequest(exc.message) from None
+    limit = default_limit if limit is None else rules.parse_count("limit", limit)
     conf = state().conf
     return {"limit": None if limit is None else min(limit, conf.api_limit_max),
             "marker": request.args.get("marker") or None,
             "sort_key": choice("sort_key", request.args.get("sort_key"), sort_keys,
-                                "created_at"),
+                               "created_at"),
             "sort_dir": choice("sort direction", request.args.get("sort_dir"), SORT_DIRS,
-                                "desc")}
+                               "desc")}
 
 
 @bp.get("/namespaces")
 def list_namespaces():
     """A page of the namespaces the caller may read, each with its resource types."""
-    require_identity()
+    g.ctx.check_identity()
     query = page_query(("created_at", "updated_at", "namespace"),
                        state().conf.limit_param_default)
     query["visibility"] = choice("visibility", request.args.get("visibility"),
-                                  checks.VISIBILITIES, None)
+                                 checks.VISIBILITIES, None)
     wanted = request.args.get("resource_types") or ""
     query["resource_types"] = [name for name in wanted.split(",") if name]
     limit = query["limit"]
@@ -160,8 +149,8 @@ def list_namespaces():
 @bp.post("/namespaces")
 def create_namespace():
     """A namespace, with the associations, properties, objects and tags it starts with."""
-    require_identity()
-    values = checked(checks.namespace, body())
+    g.ctx.check_identity()
+    values = checks.namespace(body())
     if not g.ctx.may_manage_metadefs:
         raise Forbidden("Only admins may create metadata definition namespaces")
     name = values["namespace"]
@@ -169,8 +158,8 @@ def create_namespace():
     with state().Session() as session:
         quota = state().conf.metadef_namespace_quota
         if queries.count(session, MetadefNamespace) >= quota:
-            raise limits.LimitError(f"There may be at most {quota} metadata definition "
-                                    "namespaces", 413)
+            raise TooLarge(f"There may be at most {quota} metadata definition "
+                                    "namespaces")
         if queries.namespace_row(session, name) is not None:
             raise Conflict(conflict)
         now = utcnow()
@@ -226,7 +215,7 @@ def new_object(namespace, values, now):
 @bp.get("/namespaces/<name>")
 def show_namespace(name):
     """The namespace and all it holds; ``?resource_type=`` prefixes property names."""
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, name)
         detail = queries.namespace_detail(session, row, request.args.get("resource_type"))
@@ -240,8 +229,8 @@ def update_namespace(name):
     As in Glance, an attribute left out goes back to its default: no display
     name or description, private, unprotected, owned by the caller's project.
     """
-    require_identity()
-    values = checked(checks.namespace, body())
+    g.ctx.check_identity()
+    values = checks.namespace(body())
     with state().Session() as session:
         row = load_namespace(session, name, write=True)
         new_name = values["namespace"]
@@ -261,7 +250,7 @@ def update_namespace(name):
 @bp.delete("/namespaces/<name>")
 def delete_namespace(name):
     """Delete the namespace and all it holds (403 while it is protected)."""
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, name, write=True)
         deletable(row, "namespace")
@@ -275,7 +264,7 @@ def delete_namespace(name):
 @bp.delete("/namespaces/<name>/<any(objects, properties, tags):kind>")
 def delete_content(name, kind):
     """Delete all objects, properties or tags of a namespace (403 while it is protected)."""
-    require_identity()
+    g.ctx.check_identity()
     model = KINDS[kind]
     with state().Session() as session:
         row = load_namespace(session, name, write=True)
@@ -289,7 +278,7 @@ def delete_content(name, kind):
 
 @bp.get("/resource_types")
 def list_resource_types():
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         rows = queries.resource_types(session)
         return jsonify({"resource_types": [queries.resource_type_record(r) for r in rows]})
@@ -297,7 +286,7 @@ def list_resource_types():
 
 @bp.get("/namespaces/<name>/resource_types")
 def list_associations(name):
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, name)
         found = queries.associations(session, [row.id])[row.id]
@@ -329,8 +318,8 @@ def associate(session, namespace, values, now):
 
 @bp.post("/namespaces/<name>/resource_types")
 def create_association(name):
-    require_identity()
-    values = checked(checks.association, body())
+    g.ctx.check_identity()
+    values = checks.association(body())
     conflict = f"Resource type {values['name']} is already associated with namespace {name}"
     with state().Session() as session:
         row = load_namespace(session, name, write=True)
@@ -342,7 +331,7 @@ def create_association(name):
 
 @bp.delete("/namespaces/<name>/resource_types/<type_name>")
 def delete_association(name, type_name):
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         row = load_namespace(session, name, write=True)
         resource_type = queries.resource_type(session, type_name)

@@ -6,12 +6,13 @@ keep microseconds so that images created in the same second still list in
 creation order.
 """
 import datetime
-import uuid
 
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index,
                         Integer, String, Text, UniqueConstraint)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import declarative_base
+
+from glance.rules import new_id
 
 Base = declarative_base()
 
@@ -28,10 +29,6 @@ MYSQL_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 def utcnow():
     """Naive UTC now, the form every timestamp column holds."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
-def new_id():
-    return str(uuid.uuid4())
 
 
 class SoftDelete:
@@ -126,5 +123,3 @@ class ImageTag(SoftDelete, Base):
 WRITABLE = ("name", "disk_format", "container_format", "size", "status", "visibility",
             "location", "checksum", "min_disk", "min_ram", "owner", "protected", "os_hidden",
             "os_hash_algo", "os_hash_value")
-VISIBILITIES = ("public", "community", "shared", "private")
-MEMBER_STATUSES = ("pending", "accepted", "rejected")

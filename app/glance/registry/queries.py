@@ -8,10 +8,10 @@ explicitly), so a NULL-named image sits at a stable place in the order.
 from sqlalchemy import (Boolean, and_, bindparam, exists, false, func, literal_column, or_,
                         select)
 
-from glance.context import READABLE_BY_ALL
 from glance.registry.models import Image, ImageMember, ImageProperty, ImageTag
+from glance.rules import DELETED, KILLED, READABLE_BY_ALL
 
-HIDDEN_STATUSES = ("killed", "deleted")
+HIDDEN_STATUSES = (KILLED, DELETED)
 FEW_VALUES = ("status", "disk_format", "container_format")
 NULLABLE_KEYS = ("name", "size", "disk_format", "container_format", "updated_at")
 INDEX_COLUMNS = (Image.id, Image.name, Image.disk_format, Image.container_format,

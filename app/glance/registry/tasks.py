@@ -12,9 +12,10 @@ import datetime
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import or_, select, update
 
-from glance.registry import keyset, validation
-from glance.registry.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance.registry.images import json_object, load_undeleted, require_identity, state
+from glance import rules
+from glance.errors import BadRequest, Conflict, NotFound
+from glance.registry import keyset
+from glance.registry.images import json_object, load_undeleted, state
 from glance.registry.metadefs import choice, page_query
 from glance.registry.serialize import dump, load, timestamp
 from glance.registry.models import utcnow
@@ -25,13 +26,6 @@ bp = Blueprint("tasks", __name__)
 # A TEXT column holds this much on MySQL/MariaDB; more would be cut or refused there.
 TEXT_BYTES = 65535
 STUB = ("id", "type", "status", "owner", "expires_at", "created_at", "updated_at")
-
-
-def require_admin():
-    """``tasks_api_access``: :raises Unauthorized: anonymous. :raises Forbidden: not an admin."""
-    require_identity()
-    if not g.ctx.may_use_tasks_api:
-        raise Forbidden("The task API is for admins only")
 
 
 def unexpired(now=None):
@@ -79,13 +73,13 @@ def _new_task(body):
         raise BadRequest("A task starts pending")
     image_id = body.get("image_id")
     if image_id is not None:
-        image_id = validation.canonical_id(image_id)
+        image_id = rules.canonical_id(image_id)
         if image_id is None:
             raise BadRequest("Invalid task image_id: it must be a UUID")
     owner = body["owner"] if "owner" in body else g.ctx.owner
     user_id = body["user_id"] if "user_id" in body else g.ctx.user
     now = utcnow()
-    return Task(id=validation.new_or_given_id(None), type=body["type"], status=PENDING,
+    return Task(id=rules.new_id(), type=body["type"], status=PENDING,
                 owner=_text("owner", owner, 255), image_id=image_id,
                 user_id=_text("user_id", user_id, 255),
                 request_id=_text("request_id", body.get("request_id"), 64),
@@ -97,7 +91,7 @@ def _new_task(body):
 @bp.post("/tasks")
 def create():
     """A pending task (admins: glance-api, for the caller it names as owner)."""
-    require_admin()
+    g.ctx.check_tasks_api()
     row = _new_task(json_object("task"))
     with state().Session() as session:
         session.add(row)
@@ -116,7 +110,7 @@ def _visible_row(session, task_id):
 
 @bp.get("/tasks/<task_id>")
 def show(task_id):
-    require_admin()
+    g.ctx.check_tasks_api()
     with state().Session() as session:
         return jsonify({"task": task_record(_visible_row(session, task_id))})
 
@@ -125,7 +119,7 @@ def show(task_id):
 def index():
     """A page of the unexpired tasks: ``limit``, ``marker``, ``sort_key``, ``sort_dir``,
     ``status`` and ``type`` filters."""
-    require_admin()
+    g.ctx.check_tasks_api()
     conf = state().conf
     query = page_query(SORT_KEYS, conf.limit_param_default)
     stmt = select(Task).where(unexpired())
@@ -152,7 +146,7 @@ def change(task_id):
 
     :raises Conflict: the task is not in a status that may move to the one asked.
     """
-    require_admin()
+    g.ctx.check_tasks_api()
     body = json_object("task")
     status = body.get("status")
     sources = [old for old, new in NEXT.items() if status in new]
@@ -182,7 +176,7 @@ def change(task_id):
 @bp.delete("/tasks/<task_id>")
 def delete(task_id):
     """Forget a task (glance-api: the import it was made for was refused)."""
-    require_admin()
+    g.ctx.check_tasks_api()
     with state().Session() as session:
         session.delete(_visible_row(session, task_id))
         session.commit()

@@ -10,13 +10,12 @@ One aggregate query over the project's images (``ix_images_owner``):
 from flask import Blueprint, g, jsonify
 from sqlalchemy import and_, case, false, func, select
 
-from glance.registry.images import require_identity, state
+from glance.registry.images import state
 from glance.registry.models import Image
+from glance.rules import BUSY, GONE, IMPORTING, UPLOADING
 
 bp = Blueprint("usage", __name__)
-GONE = ("killed", "deleted", "pending_delete")
-STAGED = ("uploading", "importing")
-BUSY = ("saving", *STAGED)
+STAGED = (UPLOADING, IMPORTING)
 
 
 def project_usage(session, owner):
@@ -39,6 +38,6 @@ def project_usage(session, owner):
 @bp.get("/usage")
 def usage():
     """The caller's project's usage.  :raises Unauthorized: anonymous callers have none."""
-    require_identity()
+    g.ctx.check_identity()
     with state().Session() as session:
         return jsonify({"usage": project_usage(session, g.ctx.owner)})

@@ -11,9 +11,9 @@ strictly after the marker's (k1, k2, ..., id) tuple, NULL the smallest value.
 """
 from sqlalchemy import and_, exists, false, or_, select, true
 
-from glance.context import READABLE_BY_ALL
 from glance.registry import queries
 from glance.registry.models import Image, ImageProperty, ImageTag
+from glance.rules import READABLE_BY_ALL
 
 OPERATORS = {"eq": "__eq__", "neq": "__ne__", "gt": "__gt__", "gte": "__ge__",
              "lt": "__lt__", "lte": "__le__"}

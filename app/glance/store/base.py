@@ -9,37 +9,53 @@ on any failure it removes what it wrote.
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Optional, Protocol, Tuple
 
+from glance.errors import StatusError
 from glance.store.hashing import HashThread
 
 CHUNK_SIZE = 1024 * 1024
 
 
-class StoreError(Exception):
-    """Base of every store error; the message is safe to show to a client."""
+class StoreError(StatusError):
+    """Base of every store error; the message is safe to show to a client.
+
+    Each class carries the HTTP status an upload or download answers with.
+    """
 
 
 class NotFound(StoreError):
     """No data at that location."""
 
+    status = 404
+
 
 class Duplicate(StoreError):
     """Data already exists for that image."""
 
+    status = 409
+
 
 class StorageFull(StoreError):
-    """The backend is out of space (HTTP 413)."""
+    """The backend is out of space."""
+
+    status = 413
 
 
 class WriteDenied(StoreError):
-    """The backend refused the write: permissions (HTTP 503)."""
+    """The backend refused the write: permissions."""
+
+    status = 503
 
 
 class ReadOnly(StoreError):
-    """The store cannot write or delete (HTTP 400)."""
+    """The store cannot write or delete."""
+
+    status = 400
 
 
 class BadLocation(StoreError):
-    """A location URI this store cannot use (HTTP 400)."""
+    """A location URI this store cannot use."""
+
+    status = 400
 
 
 class UnknownScheme(BadLocation):
@@ -47,19 +63,27 @@ class UnknownScheme(BadLocation):
 
 
 class NotConfigured(StoreError):
-    """The store's configuration is incomplete; the message names what is missing (HTTP 400)."""
+    """The store's configuration is incomplete; the message names what is missing."""
+
+    status = 400
 
 
 class BackendError(StoreError):
-    """The backend failed: unreachable, 5xx, auth refused (HTTP 502 on write)."""
+    """The backend failed: unreachable, 5xx, auth refused."""
+
+    status = 502
 
 
 class SizeMismatch(StoreError):
-    """The bytes received differ from the size the client announced (HTTP 400)."""
+    """The bytes received differ from the size the client announced."""
+
+    status = 400
 
 
 class ChecksumMismatch(StoreError):
-    """The MD5 of the bytes received differs from the client's checksum (HTTP 400)."""
+    """The MD5 of the bytes received differs from the client's checksum."""
+
+    status = 400
 
 
 class Corrupt(StoreError):
@@ -67,7 +91,9 @@ class Corrupt(StoreError):
 
 
 class ClientDisconnected(StoreError):
-    """The request body ended before the announced length (HTTP 400)."""
+    """The request body ended before the announced length."""
+
+    status = 400
 
 
 @dataclass(frozen=True)

@@ -1,102 +1,51 @@
-"""glance-api under Flask's test client, with an in-memory registry."""
-import copy
-import datetime
-import uuid
+"""glance-api under Flask's test client, with the real registry in process.
 
+The registry is glance-registry's own app on an in-memory SQLite database,
+reached through :class:`contract.registry_support.InProcessRegistry` (the
+registry client's methods over Flask's test client): it enforces ownership,
+visibility and the compare-and-set of statuses exactly as in production.
+``calls`` records what glance-api asked of it, for the tests about that.
+"""
 import pytest
 
+from contract.registry_support import InProcessRegistry
 from glance.api import create_app
 from glance.config import load_config
-from glance.registry import client as rc
 from glance.store import StoreMap
 from glance.store.filesystem import FilesystemStore
 
 
-class FakeRegistry:
-    """Enough of RegistryClient to drive the API: records calls, keeps images in a dict."""
+RECORDED = ("list", "list_v2", "get", "create", "update", "delete", "add_tag", "delete_tag",
+            "get_members", "get_member", "update_member_status", "replace_members",
+            "add_member", "delete_member", "get_shared_images")
 
-    def __init__(self):
-        self.images = {}
+
+class RecordingRegistry(InProcessRegistry):
+    """The real registry, recording each call glance-api makes as ``(method, args, kwargs)``."""
+
+    def __init__(self, app, engine):
+        super().__init__(app, engine)
         self.calls = []
-        self.members = {}
 
-    def _now(self):
-        return datetime.datetime.utcnow().isoformat()
+    def __getattribute__(self, name):
+        method = super().__getattribute__(name)
+        if name not in RECORDED:
+            return method
+        calls = super().__getattribute__("calls")
 
-    def list(self, detail=False, params=None, headers=None):
-        self.calls.append(("list", detail, params, headers))
-        found = [copy.deepcopy(i) for i in self.images.values() if not i["deleted"]]
-        if detail:
-            return found
-        keys = ("id", "name", "disk_format", "container_format", "checksum", "size")
-        return [{k: i[k] for k in keys} for i in found]
-
-    def get(self, image_id, headers=None):
-        self.calls.append(("get", image_id, headers))
-        if image_id not in self.images:
-            raise rc.NotFound(f"No image found with ID {image_id}")
-        return copy.deepcopy(self.images[image_id])
-
-    def create(self, image, headers=None):
-        self.calls.append(("create", copy.deepcopy(image), headers))
-        image_id = image.get("id") or str(uuid.uuid4())
-        if image_id in self.images:
-            raise rc.Duplicate(f"Image with identifier {image_id} already exists!")
-        if image.get("disk_format") not in (None, "raw", "qcow2", "ami"):
-            raise rc.Invalid(f"Invalid disk format '{image['disk_format']}' for image.")
-        record = {"id": image_id, "name": None, "status": "queued", "size": 0,
-                  "disk_format": None, "container_format": None, "min_disk": 0, "min_ram": 0,
-                  "is_public": False, "checksum": None, "owner": None, "location": None,
-                  "protected": False, "created_at": self._now(), "updated_at": None,
-                  "deleted_at": None, "deleted": False, "properties": {}}
-        record.update(copy.deepcopy(image))
-        record["id"] = image_id
-        self.images[image_id] = record
-        return copy.deepcopy(record)
-
-    def update(self, image_id, image, purge_props=False, headers=None, expect_status=None):
-        self.calls.append(("update", image_id, copy.deepcopy(image), purge_props, headers))
-        record = self.images.get(image_id)
-        if record is None:
-            raise rc.NotFound(f"No image found with ID {image_id}")
-        if expect_status is not None and (record["status"] != expect_status
-                                          or record.get("deleted")):
-            raise rc.Duplicate(f"Image {image_id} is no longer {expect_status}")
-        changes = copy.deepcopy(image)
-        properties = changes.pop("properties", None)
-        record.update(changes)
-        if purge_props:
-            record["properties"] = dict(properties or {})
-        elif properties:
-            record["properties"].update(properties)
-        return copy.deepcopy(record)
-
-    def delete(self, image_id, headers=None):
-        self.calls.append(("delete", image_id, headers))
-        record = self.images[image_id]
-        record["deleted"] = True
-        if record["status"] != "pending_delete":    # as the registry: data still to remove
-            record["status"] = "pending_delete" if record["location"] else "deleted"
+        def recorded(*args, **kwargs):
+            calls.append((name, args, kwargs))
+            return method(*args, **kwargs)
+        return recorded
 
     def statuses(self, image_id):
-        return [c[2]["status"] for c in self.calls
-                if c[0] == "update" and c[1] == image_id and "status" in c[2]]
+        """The statuses glance-api set on ``image_id``, in order."""
+        return [args[1]["status"] for name, args, _ in self.calls
+                if name == "update" and args[0] == image_id and "status" in args[1]]
 
-    def get_members(self, image_id, headers=None):
-        self.get(image_id)
-        return self.members.get(image_id, [])
-
-    def replace_members(self, image_id, memberships, headers=None):
-        self.members[image_id] = memberships
-
-    def add_member(self, image_id, member, can_share=None, headers=None):
-        self.calls.append(("add_member", image_id, member, can_share))
-
-    def delete_member(self, image_id, member, headers=None):
-        self.calls.append(("delete_member", image_id, member))
-
-    def get_shared_images(self, member, headers=None):
-        return []
+    def last(self, name):
+        """``(args, kwargs)`` of the last call of method ``name``."""
+        return [call[1:] for call in self.calls if call[0] == name][-1]
 
 
 @pytest.fixture
@@ -104,9 +53,19 @@ def conf(tmp_path):
     return load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path / "d")})
 
 
+@pytest.fixture(scope="module")
+def live_registry():
+    registry = RecordingRegistry.in_memory()
+    yield registry
+    registry.engine.dispose()
+
+
 @pytest.fixture
-def registry():
-    return FakeRegistry()
+def registry(live_registry):
+    """The module's registry, emptied for each test."""
+    live_registry.wipe()
+    live_registry.calls.clear()
+    return live_registry
 
 
 @pytest.fixture

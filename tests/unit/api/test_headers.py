@@ -2,7 +2,7 @@
 import pytest
 
 from glance.api import headers
-from glance.api.errors import APIError
+from glance.errors import StatusError
 from glance.config import load_config
 
 
@@ -36,7 +36,7 @@ def test_booleans_are_true_or_false(raw, expected):
 @pytest.mark.parametrize("field", ["is_public", "protected"])
 def test_anything_else_is_not_a_boolean_400(field, raw):
     # Diablo read anything but "true" as false: a typo made a public image private.
-    with pytest.raises(APIError) as info:
+    with pytest.raises(StatusError) as info:
         headers.meta_from_headers({f"x-image-meta-{field}": raw})
     assert info.value.status == 400 and field in info.value.message
 
@@ -54,7 +54,7 @@ def test_empty_values_become_none_and_unknown_fields_are_dropped():
     ("min_ram", "\u00b2"), ("min_disk", "0x10"), ("min_ram", "5 "), ("min_ram", " 5"),
     ("min_ram", str(2 ** 63)), ("min_disk", "9" * 5000)])
 def test_bad_integers_are_400(name, value):
-    with pytest.raises(APIError) as info:
+    with pytest.raises(StatusError) as info:
         headers.meta_from_headers({f"x-image-meta-{name}": value})
     assert info.value.status == 400
 
@@ -106,7 +106,7 @@ def props(count, key="k", value="v"):
     (props(1, value="v" * 7), 400, "Value of property 'k0' is too long: 7"),
 ])
 def test_limits_of_names_and_properties(sent, status, words):
-    with pytest.raises(APIError) as info:
+    with pytest.raises(StatusError) as info:
         headers.meta_from_headers(sent, LIMITS)
     assert info.value.status == status and words in info.value.message
 

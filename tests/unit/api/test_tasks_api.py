@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from contract.registry_support import InProcessRegistry, in_memory_app
 from glance.api import create_app
 from glance.store import StoreMap
 from glance.store.http import HTTPStore
@@ -25,20 +24,9 @@ REQUEST_ID = re.compile(r"^req-[0-9a-f-]{36}$")
 MIB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def registry_app():
-    yield from in_memory_app()
-
-
 @pytest.fixture
-def registry(registry_app):
-    client = InProcessRegistry(registry_app)
-    client.wipe()
-    return client
-
-
-@pytest.fixture
-def make_api(registry, conf, fs_store, tmp_path):
+def make_api(registry, conf, fs_store):
+    """glance-api on conftest's real in-process registry, with the HTTP store too."""
     def make(**changes):
         conf_now = conf.replace(**changes)
         stores = StoreMap({"file": fs_store, "http": HTTPStore.from_config(conf_now)}, "file",

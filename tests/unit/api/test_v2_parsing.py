@@ -1,7 +1,7 @@
 """v2 pieces that need no server: JSON-patch parsing and version negotiation."""
 import pytest
 
-from glance.api.errors import BadRequest, Forbidden
+from glance.errors import BadRequest, Forbidden
 from glance.api.v2 import patch
 from glance.api.versions import VersionNegotiation
 

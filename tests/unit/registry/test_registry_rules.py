@@ -2,8 +2,8 @@
 import pytest
 
 from contract.registry_support import InProcessRegistry
-from glance import config
-from glance.registry import context, create_app, db, validation
+from glance import config, context, errors, rules
+from glance.registry import create_app, db
 
 CONF = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
 
@@ -53,15 +53,15 @@ def test_owner_is_tenant_option_reaches_the_registry():
 
 @pytest.mark.parametrize("value, expected", [("true", True), ("0", False), (1, True)])
 def test_booleans_accept_text(value, expected):
-    assert validation.clean_values({"is_public": value}, CONF)["is_public"] is expected
+    assert rules.clean_values({"is_public": value}, CONF)["is_public"] is expected
 
 
 def test_sizes_are_bounded_by_bigint():
-    assert validation.clean_values({"size": str(2 ** 63 - 1)}, CONF)["size"] == 2 ** 63 - 1
-    with pytest.raises(validation.Invalid):
-        validation.clean_values({"size": 2 ** 63}, CONF)
+    assert rules.clean_values({"size": str(2 ** 63 - 1)}, CONF)["size"] == 2 ** 63 - 1
+    with pytest.raises(errors.BadRequest):
+        rules.clean_values({"size": 2 ** 63}, CONF)
 
 
 def test_property_values_become_text():
-    assert validation.clean_properties({"a": 1, "b": True, "c": None}, CONF) == \
+    assert rules.clean_properties({"a": 1, "b": True, "c": None}, CONF) == \
         {"a": "1", "b": "true", "c": None}

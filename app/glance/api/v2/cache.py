@@ -14,11 +14,11 @@ from flask import Blueprint, current_app, request
 
 from glance.api import context
 from glance.api.cached_images import admin_cache, queue_active
-from glance.api.errors import BadRequest
 from glance.api.images import _verified
 from glance.api.v2.images import get_image
 from glance.api.v2.wire import empty, json_response
 from glance.cache import jobs
+from glance.errors import BadRequest
 
 bp = Blueprint("v2_cache", __name__)
 CLEAR_TARGET = "x-image-cache-clear-target"
@@ -43,7 +43,7 @@ def _prefetch_now(node, image_id):
     """Hand the image to this glance-api's prefetch thread (made on first use)."""
     glance = current_app.extensions["glance"]
     worker = glance.setdefault("prefetcher", jobs.Prefetcher())
-    registry, stores, auth = context.registry(), context.stores(), glance["service_auth"]
+    registry, stores, auth = context.registry(), context.stores(), context.service_auth()
     worker.submit(lambda: jobs.prefetch_one(node, registry, stores, _verified, auth.headers,
                                             image_id))
 

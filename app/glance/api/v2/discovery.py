@@ -39,7 +39,7 @@ MIB = 1024 * 1024
 @bp.route("/v2/info/usage", methods=["GET"])
 def usage():
     """The caller's project's usage (sizes in MiB, rounded down, as Glance counts them)."""
-    context.require_identity()
+    context.request_context().check_identity()
     counted = context.registry().usage(headers=context.auth_headers())
     return json_response({"usage": {
         name: {"limit": -1, "usage": counted[name] // MIB if name in IN_MIB else counted[name]}

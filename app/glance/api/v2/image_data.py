@@ -1,7 +1,7 @@
 """Image data under v2: PUT/GET /file, and interoperable import (PUT /stage, POST /import).
 
-Uploads go through :func:`glance.api.upload.upload_and_activate`, v1's path:
-a compare-and-set reserves the image, the body streams into the store with
+Uploads go through :class:`glance.api.upload.Upload`, as v1's do: a
+compare-and-set reserves the image, the body streams into the store with
 the heartbeat running, and any failure kills the image with nothing active.
 
 * PUT /file: queued -> saving -> active.
@@ -15,26 +15,23 @@ import logging
 import re
 import threading
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from glance.api import body as request_body
-from glance.api import context, upload
-from glance.api.errors import APIError, BadRequest, Conflict, Forbidden, NotFound, \
-    UnsupportedMediaType, status_line
+from glance.api import context
+from glance.api.errors import status_line
 from glance.api.images import open_data, sending, whole_download
+from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
+from glance.api.json_body import json_body
 from glance.api.v2.import_tasks import ImportTask, web_source
-from glance.api.v2.wire import empty, json_body
-from glance.registry.client import Duplicate as RegistryDuplicate
-from glance.store.base import StoreError
+from glance.api.v2.wire import empty
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
+    StatusError, UnsupportedMediaType
+from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-class RangeNotSatisfiable(APIError):
-    status = 416
 
 
 def _check_octet_stream():
@@ -43,30 +40,35 @@ def _check_octet_stream():
         raise UnsupportedMediaType("Content-Type must be application/octet-stream")
 
 
-def _upload(image_id, busy, activate):
-    environ = request.environ
-    with upload._refused_with_body(environ, True):
-        _check_octet_stream()
-        image = modifiable(image_id)
-        if image["status"] != "queued":
-            raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
-                           "uploaded to a queued image")
-        store = context.stores().by_name(None)
-    size = request_body.content_length(environ)
-    return upload.upload_and_activate(image, store, environ, size=size, busy=busy,
-                                      activate=activate)
+def _receive(image_id, busy):
+    """Reserve a queued image and write the request body into the default store.
+
+    :returns: the :class:`Upload` and the store's record of the data.
+    """
+    _check_octet_stream()
+    image = modifiable(image_id)
+    if image["status"] != QUEUED:
+        raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
+                       "uploaded to a queued image")
+    upload = Upload.to(image_id, context.stores().by_name(None), busy)
+    upload.reserve()
+    return upload, upload.write(request.body, size=request.body.length)
 
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def put_file(image_id):
-    _upload(image_id, "saving", activate=True)
+    """queued -> saving -> active."""
+    upload, stored = _receive(image_id, SAVING)
+    upload.activate(stored)
     return empty(204)
 
 
 @bp.route("/v2/images/<image_id>/stage", methods=["PUT"])
 def stage(image_id):
+    """queued -> uploading, with the data recorded; the import makes it active."""
     _require_method("glance-direct")
-    _upload(image_id, "uploading", activate=False)
+    upload, stored = _receive(image_id, UPLOADING)
+    upload.record_staged(stored)
     return empty(204)
 
 
@@ -94,10 +96,10 @@ def _byte_range(header, size):
 def get_file(image_id):
     image = get_image(image_id)
     ctx = context.request_context()
-    if image["status"] == "deactivated" and not ctx.is_admin:
+    if image["status"] == DEACTIVATED and not ctx.is_admin:
         raise Forbidden("The requested image has been deactivated. "
                         "Image data download is forbidden.")
-    if image["status"] not in ("active", "deactivated") or not image.get("location"):
+    if image["status"] not in READABLE or not image.get("location"):
         return empty(204)                 # no data (yet): Glance answers 204
     size = image.get("size") or 0
     wanted = _byte_range(request.headers.get("Range"), size)
@@ -155,14 +157,10 @@ def import_image(image_id):
 
 def _import_staged(image):
     """uploading, with its staged data recorded -> active."""
-    if image["status"] != "uploading" or not image.get("location"):
+    if image["status"] != UPLOADING or not image.get("location"):
         raise Conflict(f"Image {image['id']} has no staged data to import "
                        f"(status {image['status']})")
-    try:
-        context.registry().update(image["id"], {"status": "active"},
-                                  headers=context.service_headers(), expect_status="uploading")
-    except RegistryDuplicate:
-        raise Conflict(f"Image {image['id']} changed status during the import") from None
+    Upload.to(image["id"], None, UPLOADING).activate_staged()
 
 
 class _ChunkReader:
@@ -186,45 +184,41 @@ def web_download(image, uri, task):
     """Check ``uri``, reserve the image and start the download; ``task`` records its end."""
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")
-    if image["status"] != "queued":
+    if image["status"] != QUEUED:
         raise Conflict(f"Image {image['id']} is {image['status']}: only a queued image "
                        "can be imported")
     # Only a web server: a store's own location (s3+http://…) would be read with
     # glance's credentials, whoever's image it holds.
     source = web_source(uri)                    # http(s) behind the address guard, or 400
-    target = context.stores().by_name(None)
-    upload._reserve(image["id"], "importing")
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_download, args=(app, image["id"], source, target, uri, task),
-                              daemon=True, name=f"web-download-{image['id'][:8]}")
+    upload = Upload.to(image["id"], context.stores().by_name(None), IMPORTING)
+    upload.reserve()
+    thread = threading.Thread(target=_download, args=(upload, source, uri, task), daemon=True,
+                              name=f"web-download-{image['id'][:8]}")
     thread.start()
 
 
-def _download(app, image_id, source, target, uri, task):
+def _download(upload, source, uri, task):
     """Background: stream ``uri`` into the store; importing -> active, or killed."""
     error = None
-    with app.app_context():
+    try:
         try:
-            try:
-                chunks, size = source.get(uri)
-            except Exception as exc:
-                error = exc
-                upload._kill(image_id, f"web-download failed: {type(exc).__name__}: {exc}",
-                             "importing")
-                return
-            reader = _ChunkReader(chunks)
-            try:
-                stored = upload.write(image_id, target, reader, size, None, "importing")
-            finally:
-                close = getattr(chunks, "close", None)
-                if close:
-                    close()
-            upload._activate(image_id, target, stored, "importing")
-        except (StoreError, APIError) as exc:
-            error = exc
-            LOG.warning("web-download of image %s failed: %s", image_id, exc)
+            chunks, size = source.get(uri)
         except Exception as exc:
             error = exc
-            LOG.exception("web-download of image %s failed", image_id)
+            upload.kill(f"web-download failed: {type(exc).__name__}: {exc}")
+            return
+        try:
+            stored = upload.write(_ChunkReader(chunks), size)
         finally:
-            task.finish(error)
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        upload.activate(stored)
+    except StatusError as exc:
+        error = exc
+        LOG.warning("web-download of image %s failed: %s", upload.image_id, exc)
+    except Exception as exc:
+        error = exc
+        LOG.exception("web-download of image %s failed", upload.image_id)
+    finally:
+        task.finish(error)

@@ -6,13 +6,13 @@ from flask import Blueprint, request
 
 from glance.api import context
 from glance.api import images as v1_images
-from glance.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.api.headers import public
+from glance.api.json_body import json_body
 from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
-from glance.api.v2.wire import empty, image_view, json_body, json_response
-from glance.registry.client import Duplicate as RegistryDuplicate
-from glance.registry.client import NotFound as RegistryNotFound
+from glance.api.v2.wire import empty, image_view, json_response
+from glance.errors import BadRequest, Conflict, Forbidden, NotFound
+from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, SHARED
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_images", __name__)
@@ -30,19 +30,19 @@ def get_image(image_id):
     """The caller's view of an image record; 404 when it may not see it."""
     try:
         image = context.registry().get(image_id, headers=context.auth_headers())
-    except RegistryNotFound:
+    except NotFound:
         raise NotFound(f"No image found with ID {image_id}") from None
-    if image.get("deleted") or image.get("status") == "deleted":
+    if image.get("deleted") or image.get("status") == DELETED:
         raise NotFound(f"No image found with ID {image_id}")
     return image
 
 
-def modifiable(image_id, refusal="You are not permitted to modify this image."):
+def modifiable(image_id):
     """The image, if the caller may change it. :raises Forbidden: :raises NotFound:"""
-    context.require_identity()
+    ctx = context.request_context()
+    ctx.check_identity()
     image = get_image(image_id)
-    if not context.request_context().can_modify(image):
-        raise Forbidden(refusal)
+    ctx.check_modify(image)
     return image
 
 
@@ -61,8 +61,10 @@ def image_record(document):
         checks.check_name_allowed(key)
         values[key] = checks.check_value(key, value)
     fields, properties, tags = checks.split(values)
-    record = {**fields, "properties": properties, "status": "queued", "tags": tags or []}
-    record.setdefault("visibility", "shared")
+    if "owner" in fields:
+        context.request_context().check_owner(fields["owner"])
+    record = {**fields, "properties": properties, "status": QUEUED, "tags": tags or []}
+    record.setdefault("visibility", SHARED)
     if image_id is not None:
         record["id"] = image_id
     return record
@@ -75,7 +77,7 @@ def create_image(record):
     """
     try:
         image = context.registry().create(record, headers=context.auth_headers())
-    except RegistryDuplicate:
+    except Conflict:
         raise Conflict(f"Image with identifier {record.get('id')} already exists!") from None
     context.notifier().info("image.create", public(image))
     return image
@@ -83,7 +85,7 @@ def create_image(record):
 
 @bp.route("/v2/images", methods=["POST"])
 def create():
-    context.require_identity()
+    context.request_context().check_identity()
     image = create_image(image_record(json_body()))
     methods = context.conf().enabled_import_methods
     headers = [("Location", f"{request.host_url.rstrip('/')}/v2/images/{image['id']}")]
@@ -145,10 +147,12 @@ def update(image_id):
     changes = json_patch.apply(image, json_patch.parse(document))
     registry, auth = context.registry(), context.auth_headers()
     fields, properties, tags, purge = changes
+    if "owner" in fields:
+        context.request_context().check_owner(fields["owner"], image.get("owner"))
     if fields.get("disk_format", image.get("disk_format")) != image.get("disk_format") \
             or fields.get("container_format", image.get("container_format")) \
             != image.get("container_format"):
-        if image["status"] != "queued":
+        if image["status"] != QUEUED:
             raise Forbidden("Attribute container_format and disk_format can be only "
                             "replaced for a queued image.")
     update_body = dict(fields)
@@ -164,19 +168,16 @@ def update(image_id):
 
 @bp.route("/v2/images/<image_id>", methods=["DELETE"])
 def delete(image_id):
-    image = modifiable(image_id, "You are not permitted to delete this image.")
-    if image.get("protected"):
-        raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-    v1_images.delete_image(image_id)
+    context.request_context().check_identity()
+    v1_images.delete_image(get_image(image_id))
     return empty(204)
 
 
 def _change_status(image_id, wanted, allowed_from):
     """deactivate/reactivate: admin only, a compare-and-set on the status."""
-    context.require_identity()
+    context.request_context().check_identity()
     image = get_image(image_id)
-    if not context.request_context().is_admin:
-        raise Forbidden("You are not authorized to complete this action.")
+    context.request_context().check_admin()
     status = image["status"]
     if status == wanted:
         return empty(204)
@@ -186,16 +187,16 @@ def _change_status(image_id, wanted, allowed_from):
     try:
         context.registry().update(image_id, {"status": wanted},
                                   headers=context.service_headers(), expect_status=status)
-    except RegistryDuplicate:
+    except Conflict:
         raise Conflict(f"Image {image_id} changed status meanwhile; try again") from None
     return empty(204)
 
 
 @bp.route("/v2/images/<image_id>/actions/deactivate", methods=["POST"])
 def deactivate(image_id):
-    return _change_status(image_id, "deactivated", ("active",))
+    return _change_status(image_id, DEACTIVATED, (ACTIVE,))
 
 
 @bp.route("/v2/images/<image_id>/actions/reactivate", methods=["POST"])
 def reactivate(image_id):
-    return _change_status(image_id, "active", ("deactivated",))
+    return _change_status(image_id, ACTIVE, (DEACTIVATED,))

@@ -13,12 +13,8 @@ callers.  A URI's ``user:password@`` is never recorded.
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import current_app
-
 from glance.api import context, request_id
-from glance.api.errors import BadRequest
-from glance.errors import StatusError
-from glance.store.base import StoreError
+from glance.errors import BadRequest, StatusError
 from glance.task_rules import FAILURE, PROCESSING, SUCCESS
 
 LOG = logging.getLogger("glance.api")
@@ -60,7 +56,7 @@ def without_credentials(uri):
 def describe(error):
     """Why a task failed, fit for its ``message``: an error written for clients says
     so itself; anything else may carry a path or a URL, so only its kind goes out."""
-    if isinstance(error, (StatusError, StoreError)):
+    if isinstance(error, StatusError):
         return f"{type(error).__name__}: {error}"
     return f"{type(error).__name__} (see the glance-api log)"
 
@@ -86,7 +82,7 @@ class ImportTask:
         """
         ctx = context.request_context()
         registry = context.registry()
-        service_auth = current_app.extensions["glance"]["service_auth"]
+        service_auth = context.service_auth()
         record = registry.create_task(
             {"type": kind, "input": task_input, "image_id": image_id, "owner": ctx.owner,
              "user_id": ctx.user, "request_id": request_id.current()},

@@ -11,8 +11,9 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, request
 
 from glance.api import context
-from glance.api.errors import BadRequest
-from glance.api.v2.wire import empty, json_body, json_response
+from glance.api.json_body import json_body
+from glance.api.v2.wire import empty, json_response
+from glance.errors import BadRequest
 
 bp = Blueprint("v2_metadefs", __name__)
 NAMESPACES = "/v2/metadefs/namespaces"
@@ -83,7 +84,7 @@ def registry():
 
 def auth():
     """The caller's identity for the registry; anonymous callers are refused first (401)."""
-    context.require_identity()
+    context.request_context().check_identity()
     return context.auth_headers()
 
 

@@ -5,7 +5,7 @@ Operations ``add``, ``replace`` and ``remove`` on ``/<base field>``,
 or removing a property that does not exist is 409, removing a base field 403,
 read-only and reserved names 403.
 """
-from glance.api.errors import BadRequest, Conflict, Forbidden
+from glance.errors import BadRequest, Conflict, Forbidden
 from glance.api.v2 import fields as checks
 
 OPS = ("add", "replace", "remove")

@@ -7,15 +7,13 @@ The format enums are the registry's, so the schema never offers what it refuses.
 """
 from flask import Blueprint
 
-from glance.api.v2.wire import MEMBER_STATUSES, VISIBILITIES, json_response
-from glance.registry import validation
+from glance.api.v2.wire import json_response
+from glance.rules import CONTAINER_FORMATS, DISK_FORMATS, MEMBER_STATUSES, STATUSES, VISIBILITIES
 
 bp = Blueprint("v2_schemas", __name__)
 
 UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}"
                 "-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$")
-STATUSES = ("queued", "saving", "active", "killed", "deleted", "uploading", "importing",
-            "pending_delete", "deactivated")
 
 
 def _prop(kind, description, **extra):
@@ -45,9 +43,9 @@ def image_properties():
         "size": _ro(["null", "integer"], "Size of image file in bytes"),
         "virtual_size": _ro(["null", "integer"], "Virtual size of image in bytes"),
         "container_format": _prop(nullable_text, "Format of the container",
-                                  enum=[None, *validation.CONTAINER_FORMATS]),
+                                  enum=[None, *CONTAINER_FORMATS]),
         "disk_format": _prop(nullable_text, "Format of the disk",
-                             enum=[None, *validation.DISK_FORMATS]),
+                             enum=[None, *DISK_FORMATS]),
         "created_at": _ro("string", "Date and time of image registration"),
         "updated_at": _ro("string", "Date and time of the last image modification"),
         "tags": _prop("array", "List of strings related to the image",

@@ -2,7 +2,7 @@
 from flask import Blueprint
 
 from glance.api import context
-from glance.api.errors import BadRequest, NotFound
+from glance.errors import BadRequest, NotFound
 from glance.api.v2.images import modifiable
 from glance.api.v2.wire import empty
 

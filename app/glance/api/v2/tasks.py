@@ -14,27 +14,18 @@ requests and shapes the answers as Glance does.
 from flask import Blueprint, request
 
 from glance.api import context
-from glance.api.errors import APIError, BadRequest, Forbidden, NotFound, Unauthorized
+from glance.api.json_body import json_body
 from glance.api.v2.image_data import web_download
 from glance.api.v2.images import create_image, image_record, page_links
 from glance.api.v2.import_tasks import ImportTask, web_source, without_credentials
 from glance.api.v2.metadefs import isotime
 from glance.api.v2.task_schemas import TASK_PROPERTIES
-from glance.api.v2.wire import json_body, json_response
-from glance.registry.client import NotFound as RegistryNotFound
+from glance.api.v2.wire import json_response
+from glance.errors import BadRequest, NotFound, StatusError
 
 bp = Blueprint("v2_tasks", __name__)
 LIST_PARAMS = ("limit", "marker", "sort_key", "sort_dir", "status", "type")
 LEGACY_INPUT = ("import_from", "import_from_format", "image_properties")
-
-
-def tasks_api_access():
-    """Glance's ``tasks_api_access`` (admin): :raises Unauthorized: :raises Forbidden:"""
-    ctx = context.request_context()
-    if ctx.anonymous:
-        raise Unauthorized("Authentication required")
-    if not ctx.may_use_tasks_api:
-        raise Forbidden("You are not authorized to complete this action.")
 
 
 def _times(record, view):
@@ -97,7 +88,7 @@ def _legacy_import(task_input):
 
 @bp.route("/v2/tasks", methods=["POST"])
 def create():
-    tasks_api_access()
+    context.request_context().check_tasks_api()
     document = json_body()
     if not isinstance(document, dict):
         raise BadRequest("Task body must be a JSON object")
@@ -124,7 +115,7 @@ def create():
 
 @bp.route("/v2/tasks", methods=["GET"])
 def index():
-    tasks_api_access()
+    context.request_context().check_tasks_api()
     params = [(k, v) for k, v in request.args.items(multi=True) if k in LIST_PARAMS]
     if not any(k == "limit" for k, _ in params):
         params.append(("limit", str(context.conf().limit_param_default)))
@@ -135,26 +126,26 @@ def index():
 
 @bp.route("/v2/tasks/<task_id>", methods=["GET"])
 def show(task_id):
-    tasks_api_access()
+    context.request_context().check_tasks_api()
     try:
         record = context.registry().get_task(task_id, headers=context.auth_headers())
-    except RegistryNotFound:
+    except NotFound:
         raise NotFound(f"Task with the given ID {task_id} not found") from None
     return json_response(task_view(record))
 
 
 @bp.route("/v2/tasks/<task_id>", methods=["DELETE"])
 def delete(task_id):
-    tasks_api_access()
-    raise APIError("This operation is currently not permitted on Glance Tasks. They are "
-                   "auto deleted after reaching the time based on their expires_at property.",
-                   405, headers=[("Allow", "GET")])
+    context.request_context().check_tasks_api()
+    raise StatusError("This operation is currently not permitted on Glance Tasks. They are "
+                      "auto deleted after reaching the time based on their expires_at property.",
+                      405, headers=[("Allow", "GET")])
 
 
 @bp.route("/v2/images/<image_id>/tasks", methods=["GET"])
 def image_tasks(image_id):
     try:
         found = context.registry().image_tasks(image_id, headers=context.auth_headers())
-    except RegistryNotFound:
+    except NotFound:
         raise NotFound(f"No image found with ID {image_id}") from None
     return json_response({"tasks": [image_task_view(task) for task in found]})

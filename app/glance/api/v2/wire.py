@@ -1,36 +1,21 @@
-"""The v2 shapes of images and members, and JSON requests and answers.
+"""The v2 shapes of images and members, and JSON answers.
 
 The registry keeps v1's record (core fields plus a ``properties`` dict);
 v2 shows the properties as flat top-level keys beside the base ones.
 """
 import json
 
-from flask import Response, request
+from flask import Response
 
-from glance import limits
-from glance.api import context
-from glance.api.errors import APIError, BadRequest, UnsupportedMediaType, status_line
+from glance.api.errors import status_line
 from glance.context import visibility_of
+from glance.rules import QUEUED
 
 # Always present in an image (null when unset), in Glance's order.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
         "os_hash_algo", "os_hash_value", "owner", "size", "virtual_size", "container_format",
         "disk_format", "created_at", "updated_at", "tags", "min_ram", "min_disk",
         "self", "file", "schema")
-# Set by glance only.
-READ_ONLY = ("status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
-             "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations",
-             "stores", "deleted", "deleted_at", "location", "is_public")
-# Base fields a client may write, and the registry column each is.
-WRITABLE = ("name", "visibility", "protected", "os_hidden", "owner", "container_format",
-            "disk_format", "min_ram", "min_disk")
-RESERVED_PREFIX = "os_glance"
-VISIBILITIES = ("public", "community", "shared", "private")
-MEMBER_STATUSES = ("pending", "accepted", "rejected")
-
-
-class RequestEntityTooLarge(APIError):
-    status = 413
 
 
 def timestamp(value):
@@ -54,7 +39,7 @@ def image_view(image):
         "os_hidden": bool(image.get("os_hidden")), "checksum": image.get("checksum"),
         "os_hash_algo": image.get("os_hash_algo"), "os_hash_value": image.get("os_hash_value"),
         "owner": image.get("owner"),
-        "size": image.get("size") if image.get("status") not in ("queued",) else None,
+        "size": image.get("size") if image.get("status") not in (QUEUED,) else None,
         "virtual_size": image.get("virtual_size"),
         "container_format": image.get("container_format"),
         "disk_format": image.get("disk_format"),
@@ -89,31 +74,3 @@ def json_response(document, status=200, headers=()):
 
 def empty(status=204, headers=()):
     return Response(status=status_line(status), headers=list(headers))
-
-
-def json_body(kinds=("application/json",), required=True):
-    """The request's JSON document, read up to ``max_json_body`` bytes.
-
-    :param kinds: accepted media types; anything else is 415.
-    :raises UnsupportedMediaType: :raises RequestEntityTooLarge: :raises BadRequest:
-    """
-    kind = (request.mimetype or "").lower()
-    raw_len = request.content_length
-    if kind not in kinds and (kind or raw_len):
-        raise UnsupportedMediaType(f"Unsupported Content-Type {kind or '(none)'}; "
-                                   f"expected {' or '.join(kinds)}")
-    limit = context.conf().max_json_body
-    if raw_len is not None and raw_len > limit:       # refused before reading it
-        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes",
-                                    headers=[("Connection", "close")])
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise RequestEntityTooLarge(f"Request body is larger than {limit} bytes")
-    if not raw.strip():
-        if required:
-            raise BadRequest("Request body is required")
-        return None
-    try:
-        return limits.parse_json(raw)
-    except ValueError as exc:
-        raise BadRequest(f"Malformed JSON in request body: {exc}") from None
