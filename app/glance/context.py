@@ -244,6 +244,17 @@ class RequestContext:
         """Glance's default policy: only admins create, change or delete metadata definitions."""
         return self.is_admin
 
+    def check_tasks_api(self):
+        """Glance's default ``tasks_api_access``: the task API is for admins only.
+
+        :raises Unauthorized: anonymous. :raises Forbidden: not an admin.
+        """
+        self.check_admin()
+
+    def can_see_task(self, task):
+        """An image's tasks: admins see all, others those of their project (or of nobody)."""
+        return self.is_admin or _field(task, "owner") is None or self.owns(task)
+
 
 def _first(headers, names):
     for name in names:

@@ -106,6 +106,11 @@ OPTIONS = [
         ("metadef_tag_quota", "int", 1000, "Most tags one metadata definition namespace may "
          "hold; more is refused with 413."),
     ),
+    *_opts("Tasks", (REGISTRY, SCRUBBER),
+        ("task_time_to_live", "int", 48, "Hours a finished task (the record of a v2 import, "
+         "/v2/tasks) is kept; then it is hidden and glance-scrubber deletes it. "
+         "glance-scrubber fails a task left unfinished this long (its glance-api died)."),
+    ),
     *_opts("Registry client", (API, CACHE),
         ("registry_host", "str", "0.0.0.0", "Host of glance-registry."),
         ("registry_port", "port", 9191, "Port of glance-registry."),

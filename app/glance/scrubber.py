@@ -13,6 +13,8 @@ One run, in this order:
    no upload holds, and files, objects and Swift segments of killed or deleted
    images.  Data of active, queued, pending_delete and busy (saving, uploading,
    importing) images is never touched.
+4. Tasks: one left pending or processing for ``task_time_to_live`` hours (its
+   glance-api died) fails; one past its ``expires_at`` is deleted.
 
 Only data an image stored itself is deleted (``StoreMap.owns``): a location
 registered from elsewhere stays.  Like Glance's, the scrubber reads the
@@ -28,9 +30,11 @@ import sqlalchemy as sa
 from glance import stale
 from glance.registry import db
 from glance.registry.models import Image, utcnow
+from glance.registry.task_models import Task
 from glance.rules import DELETED, KILLED, PENDING_DELETE, SAVING
 from glance.store import build_stores
 from glance.store.base import NotFound, StoreError
+from glance.task_rules import FAILURE, NEXT
 
 LOG = logging.getLogger(__name__)
 GONE = (KILLED, DELETED)      # images whose whole files and objects may go
@@ -46,6 +50,7 @@ class Scrubber:
     def __init__(self, conf, engine=None, stores=None, dry_run=False, report=None):
         self.scrub_time = conf.scrub_time
         self.stale_time = conf.saving_stale_time
+        self.task_ttl = conf.task_time_to_live
         self.engine = engine or db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
         self.stores = stores or build_stores(conf)
         self.dry_run = dry_run
@@ -67,7 +72,8 @@ class Scrubber:
         killed = self.kill_stale_uploads()
         scrubbed, failed = self.scrub()
         removed, not_removed = self.remove_leftovers()
-        return killed + scrubbed + removed, failed + not_removed
+        tasks = self.expire_tasks()
+        return killed + scrubbed + removed + tasks, failed + not_removed
 
     # -- 1. crashed uploads ------------------------------------------------------
 
@@ -159,6 +165,38 @@ class Scrubber:
                 LOG.error("Could not remove %s: %s", item.what, exc)
                 failed += 1
         return removed, failed
+
+    # -- 4. tasks ------------------------------------------------------------------
+
+    def expire_tasks(self, now=None):
+        """Fail the tasks left unfinished ``task_time_to_live`` hours, delete the expired.
+
+        :returns: how many tasks were (or, with dry_run, would be) failed or deleted.
+        """
+        now = now or utcnow()
+        hours = datetime.timedelta(hours=self.task_ttl)
+        unfinished = sa.and_(Task.status.in_(list(NEXT)), Task.updated_at <= now - hours)
+        expired = Task.expires_at <= now
+        with self.engine.connect() as conn:
+            counts = [conn.execute(sa.select(sa.func.count()).select_from(Task).where(which)
+                                   ).scalar_one() for which in (unfinished, expired)]
+        message = (f"The task made no progress for {self.task_ttl} hours: the glance-api "
+                   "running it stopped")
+
+        def fail():
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(Task).where(unfinished).values(
+                    status=FAILURE, message=message, updated_at=now, expires_at=now + hours))
+
+        def delete():
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(Task).where(expired))
+
+        if counts[0]:
+            self._do("fail", "Failed", f"{counts[0]} unfinished tasks", fail)
+        if counts[1]:
+            self._do("delete", "Deleted", f"{counts[1]} expired tasks", delete)
+        return sum(counts)
 
 
 class DatabaseImages:

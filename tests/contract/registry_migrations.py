@@ -15,7 +15,7 @@ from contract.registry_support import InProcessRegistry
 from glance import config
 from glance import errors
 from glance.registry import create_app, db
-from glance.registry import metadef_models
+from glance.registry import metadef_models, task_models  # noqa: F401  (tables on Base)
 from glance.registry.models import Base
 from servers import APP, write_conf
 
@@ -225,7 +225,7 @@ def check_metadefs_upgrade_keeps_images_and_downgrades(url):
                                                      "visibility": visibility, "f": False,
                                                      "now": now})
         images = _image_rows(engine)
-        assert db.db_sync(engine) == db.head_revision() == "0003"
+        assert db.db_sync(engine) == db.head_revision()
         assert schema_drift(engine) == []
         assert _image_rows(engine) == images
         conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
@@ -242,8 +242,55 @@ def check_metadefs_upgrade_keeps_images_and_downgrades(url):
             command.downgrade(db._alembic_config(conn), "0002")
         assert not set(METADEF_TABLES) & set(sa.inspect(engine).get_table_names())
         assert _image_rows(engine) == images
-        assert db.db_sync(engine) == "0003"
+        assert db.db_sync(engine) == db.head_revision()
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM metadef_namespaces")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+NAMESPACE_SQL = ("INSERT INTO metadef_namespaces (namespace, visibility, protected, owner,"
+                 " created_at, updated_at) VALUES ('kept', 'public', :f, 'alice', :now, :now)")
+
+
+def _kept_rows(engine):
+    with engine.connect() as conn:
+        return (_image_rows(engine),
+                conn.execute(sa.text("SELECT namespace, owner FROM metadef_namespaces")).all())
+
+
+def check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, url):
+    """0003 -> 0004 (``glance-manage db_sync``) on a database holding images and a
+    namespace: they stay as they were and tasks work; back to 0003 drops the tasks
+    only, and upgrading again gives an empty tasks table."""
+    engine = db.make_engine(url)
+    now = datetime.datetime(2026, 12, 1, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn), "0003")
+            for n, visibility in enumerate(("public", "private")):
+                conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(n), "name": visibility,
+                                                     "visibility": visibility, "f": False,
+                                                     "now": now})
+            conn.execute(sa.text(NAMESPACE_SQL), {"f": False, "now": now})
+        kept = _kept_rows(engine)
+        result = manage(tmp_path, url, "db_sync")
+        assert result.returncode == 0, result.stderr
+        assert db.current_revision(engine) == db.head_revision() == "0004"
+        assert schema_drift(engine) == []
+        assert _kept_rows(engine) == kept
+        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        task = registry.create_task({"type": "api_image_import", "input": {},
+                                     "image_id": _uuid(1), "owner": "alice"}, headers={})
+        assert [t["id"] for t in registry.image_tasks(_uuid(1), headers=_tenant("alice"))] \
+            == [task["id"]]
+        with engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0003")
+        assert "tasks" not in sa.inspect(engine).get_table_names()
+        assert _kept_rows(engine) == kept
+        assert db.db_sync(engine) == "0004"
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM tasks")).scalar() == 0
     finally:
         engine.dispose()

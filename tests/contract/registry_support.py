@@ -21,7 +21,7 @@ METADEF_TABLES = ("metadef_tags", "metadef_properties", "metadef_objects",
 def wipe(engine):
     """Empty the registry tables between tests (the schema and the seeded resource types stay)."""
     with engine.begin() as conn:
-        for table in ("image_tags", "image_members", "image_properties", "images",
+        for table in ("tasks", "image_tags", "image_members", "image_properties", "images",
                       *METADEF_TABLES):
             conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM metadef_resource_types WHERE protected = :f"),

@@ -5,6 +5,7 @@ import pytest
 
 from contract.registry import RegistryContract
 from contract.registry_metadefs import RegistryMetadefsContract
+from contract.registry_tasks import RegistryTasksContract
 from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import live_registry, wiped_registry
 from glance.errors import ServiceUnavailable, StatusError
@@ -23,7 +24,8 @@ def registry(live):
     return wiped_registry(*live)
 
 
-class TestLiveRegistrySQLite(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
+class TestLiveRegistrySQLite(RegistryContract, RegistryV2Contract, RegistryMetadefsContract,
+                             RegistryTasksContract):
     pass
 
 

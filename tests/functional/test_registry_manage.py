@@ -8,6 +8,7 @@ from contract.registry_migrations import (check_downgrade_and_upgrade,
                                           check_sync_from_empty_and_again,
                                           check_sync_adopts_an_unversioned_current_schema,
                                           check_sync_keeps_images_of_unversioned_database,
+                                          check_tasks_upgrade_keeps_data_and_downgrades,
                                           check_upgrade_of_a_populated_database,
                                           manage)
 from glance.registry import db
@@ -32,6 +33,10 @@ def test_db_sync_upgrades_a_populated_0001_database(tmp_path):
 
 def test_metadefs_upgrade_keeps_images_and_downgrades(tmp_path):
     check_metadefs_upgrade_keeps_images_and_downgrades(f"sqlite:///{tmp_path}/g.sqlite")
+
+
+def test_tasks_upgrade_keeps_data_and_downgrades(tmp_path):
+    check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, f"sqlite:///{tmp_path}/g.sqlite")
 
 
 def test_downgrade_to_base_and_back(tmp_path):

@@ -11,7 +11,7 @@ from flask import Flask, Request, request
 from glance import keystone
 from glance import cache as image_cache
 from glance.api import (cached_images, context, errors, headers, image_writes, images,
-                        members, versions)
+                        members, request_id, versions)
 from glance.api.body import RequestBody
 from glance.api.healthcheck import Healthcheck
 from glance.api.v2 import BLUEPRINTS as V2_BLUEPRINTS
@@ -63,6 +63,7 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
                       *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
     errors.init_app(app)
+    request_id.init_app(app)
 
     @app.before_request
     def _limits():

@@ -70,7 +70,7 @@ V2_HISTORY = (
 )
 
 # Behaviours that versions need and this server has (they have no route of their own).
-BEHAVIOURS = frozenset()
+BEHAVIOURS = frozenset({"cache-put-202"})      # glance.api.v2.cache
 
 BASE = tuple(minor.number for minor in V2_HISTORY if not minor.needs)
 

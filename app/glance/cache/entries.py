@@ -203,6 +203,10 @@ class ImageCache:
     def dequeue(self, image_id):
         _unlink(self.path(image_id, QUEUE))
 
+    def dequeue_all(self):
+        """Empty the prefetch queue; :returns: how many images were in it."""
+        return sum(_unlink(self.path(image_id, QUEUE)) for image_id in self.queued())
+
 
 class Filling:
     """One copy being written into ``incomplete/``; :meth:`commit` or :meth:`discard` ends it.

@@ -1,6 +1,8 @@
 """What the cache commands do: prune (LRU), reap (invalid, stalled, deleted), prefetch."""
 import logging
 import os
+import queue
+import threading
 import time
 
 from glance.cache import stream
@@ -85,35 +87,70 @@ def prefetch(cache, registry, stores, verify, headers=dict):
     """
     done = failed = 0
     for image_id in cache.queued():
-        try:
-            image = registry.get(image_id, headers=headers())
-        except NotFound:
-            image = None
-        except StatusError as exc:
-            LOG.warning("Cannot prefetch image %s: %s", image_id, exc)
-            failed += 1
-            continue
-        if (image is None or image.get("deleted") or image.get("status") != ACTIVE
-                or not image.get("location")):
-            LOG.info("Not prefetching image %s: not an active image with data", image_id)
-            cache.dequeue(image_id)
-            continue
-        if cache.is_cached(image_id):
-            cache.dequeue(image_id)
-            continue
-        try:
-            location = image["location"]
-            chunks, _size = stores.for_uri(location).get(location)
-            for _chunk in stream.filling(verify(chunks, image), image, cache):
-                pass
-        except StoreError as exc:
-            LOG.error("Prefetching image %s failed: %s: %s", image_id, type(exc).__name__, exc)
-            failed += 1
-            continue
-        if cache.is_cached(image_id):
+        outcome = prefetch_one(cache, registry, stores, verify, headers, image_id)
+        if outcome is True:
             done += 1
-            LOG.info("Prefetched image %s", image_id)
-        else:
+        elif outcome is False:
             failed += 1
     LOG.info("Prefetched %d images, %d failed", done, failed)
     return done, failed
+
+
+def prefetch_one(cache, registry, stores, verify, headers, image_id):
+    """Cache one queued image.  :returns: True (cached), False (failed: it stays queued)
+    or None (not an active image with data: dequeued; or cached already)."""
+    try:
+        image = registry.get(image_id, headers=headers())
+    except NotFound:
+        image = None
+    except StatusError as exc:
+        LOG.warning("Cannot prefetch image %s: %s", image_id, exc)
+        return False
+    if (image is None or image.get("deleted") or image.get("status") != ACTIVE
+            or not image.get("location")):
+        LOG.info("Not prefetching image %s: not an active image with data", image_id)
+        cache.dequeue(image_id)
+        return None
+    if cache.is_cached(image_id):
+        cache.dequeue(image_id)
+        return None
+    try:
+        location = image["location"]
+        chunks, _size = stores.for_uri(location).get(location)
+        for _chunk in stream.filling(verify(chunks, image), image, cache):
+            pass
+    except StoreError as exc:
+        LOG.error("Prefetching image %s failed: %s: %s", image_id, type(exc).__name__, exc)
+        return False
+    if not cache.is_cached(image_id):
+        return False
+    LOG.info("Prefetched image %s", image_id)
+    return True
+
+
+class Prefetcher:
+    """One thread of a glance-api that runs prefetches as they are asked for (Glance's
+    cache worker): ``PUT /v2/cache/<id>`` caches the image now, not at the next
+    glance-cache-prefetcher run.  Jobs run one at a time, in order."""
+
+    def __init__(self):
+        self.jobs = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread = None
+
+    def submit(self, job):
+        """Run ``job()`` (a callable) on the worker thread, started on first use."""
+        self.jobs.put(job)
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, daemon=True,
+                                               name="cache-prefetcher")
+                self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.jobs.get()
+            try:
+                job()
+            except Exception:       # one bad image must not stop the worker
+                LOG.exception("Prefetching failed")

@@ -7,7 +7,8 @@ connection in ``config.attributes["connection"]``.
 from alembic import context
 from sqlalchemy import create_engine
 
-from glance.registry import metadef_models  # noqa: F401  (its tables are on Base too)
+# Their tables are on Base too.
+from glance.registry import metadef_models, task_models  # noqa: F401
 from glance.registry.models import Base
 
 config = context.config

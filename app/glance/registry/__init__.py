@@ -35,7 +35,8 @@ def create_app(conf, *, engine=None):
     # and must not pay for SQLAlchemy (about 20 MiB of resident memory).
     from glance import keystone
     from glance.context import for_request
-    from glance.registry import db, errors, images, members, metadef_items, metadefs
+    from glance.registry import (db, errors, images, members, metadef_items, metadefs, tasks,
+                                 usage)
     if engine is None:
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
     db.ensure_schema(engine)
@@ -55,6 +56,8 @@ def create_app(conf, *, engine=None):
     app.register_blueprint(members.bp)
     app.register_blueprint(metadefs.bp)
     app.register_blueprint(metadef_items.bp)
+    app.register_blueprint(tasks.bp)
+    app.register_blueprint(usage.bp)
     errors.init_app(app)
     # In keystone mode the registry validates every token itself: it never
     # trusts identity headers, not even those glance-api sends.

@@ -13,6 +13,7 @@ import requests
 
 from glance.errors import ServiceUnavailable, for_status
 from glance.registry.metadef_client import MetadefClient
+from glance.registry.task_client import TaskClient
 
 JSON = "application/json"
 
@@ -60,7 +61,7 @@ def _wire(value):
     return value
 
 
-class RegistryClient(MetadefClient):
+class RegistryClient(MetadefClient, TaskClient):
     """Talk to glance-registry at ``host:port`` with JSON over HTTP.
 
     ``headers`` on every method are the caller's auth headers (X-Auth-Token,

@@ -113,7 +113,10 @@ def db_sync(engine):
 
 def _unversioned_revision(conn):
     """The revision whose schema an unversioned database's tables have."""
-    if "metadef_namespaces" in sa.inspect(conn).get_table_names():
+    tables = sa.inspect(conn).get_table_names()
+    if "tasks" in tables:
+        return "0004"
+    if "metadef_namespaces" in tables:
         return "0003"
     columns = {c["name"] for c in sa.inspect(conn).get_columns("images")}
     return "0002" if "visibility" in columns else "0001"

@@ -15,6 +15,7 @@ from glance.registry.metadef_models import MetadefObject, MetadefProperty, Metad
 from glance.registry.metadefs import (body, check_quota, commit, created, deletable,
                                       load_namespace, new_object, no_content, no_repeats,
                                       page_query)
+from glance.registry.serialize import dump
 
 bp = Blueprint("metadef_items", __name__, url_prefix="/metadefs/namespaces/<namespace>")
 # What each is called, and the record the registry answers with.
@@ -122,8 +123,8 @@ def update_object(namespace, name):
 
     def change(obj):
         obj.name, obj.description = values["name"], values.get("description")
-        obj.required = queries.dump(values.get("required", []))
-        obj.json_schema = queries.dump(values.get("properties", {}))
+        obj.required = dump(values.get("required", []))
+        obj.json_schema = dump(values.get("properties", {}))
     return replace(MetadefObject, namespace, name, values["name"], change)
 
 
@@ -151,7 +152,7 @@ def create_property(namespace):
     g.ctx.check_identity()
     name, definition = checks.property_definition(body())
     return add(MetadefProperty, namespace, name, lambda row, now: MetadefProperty(
-        namespace_id=row.id, name=name, json_schema=queries.dump(definition),
+        namespace_id=row.id, name=name, json_schema=dump(definition),
         created_at=now, updated_at=now))
 
 
@@ -191,7 +192,7 @@ def update_property(namespace, name):
     new_name, definition = checks.property_definition(body())
 
     def change(prop):
-        prop.name, prop.json_schema = new_name, queries.dump(definition)
+        prop.name, prop.json_schema = new_name, dump(definition)
     return replace(MetadefProperty, namespace, name, new_name, change)
 
 

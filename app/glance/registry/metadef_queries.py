@@ -1,16 +1,15 @@
 """Queries of the metadata definitions catalog, and the records the registry answers with.
 
-Namespaces and tags are paged by keyset, ``(sort_key, id)``, like images;
-every sort key is NOT NULL, so no NULL ordering is needed.
+Namespaces and tags are paged by keyset, ``(sort_key, id)``, like images
+(:mod:`glance.registry.keyset`).
 """
-import json
+from sqlalchemy import func, or_, select
 
-from sqlalchemy import and_, func, or_, select
-
+from glance.registry import keyset
 from glance.registry.metadef_models import (MetadefNamespace, MetadefNamespaceResourceType,
                                             MetadefObject, MetadefProperty, MetadefResourceType,
                                             MetadefTag)
-from glance.registry.serialize import timestamp
+from glance.registry.serialize import load, timestamp
 
 
 def namespace_row(session, name):
@@ -30,22 +29,8 @@ def visible_namespaces(ctx):
     return or_(public, MetadefNamespace.owner == ctx.owner)
 
 
-def _after(model, col, marker, descending):
-    """Rows strictly after ``marker`` in the ``(col, id)`` order."""
-    value = getattr(marker, col.key)
-    if descending:
-        return and_(col <= value, or_(col < value, model.id < marker.id))
-    return and_(col >= value, or_(col > value, model.id > marker.id))
-
-
-def _page(stmt, model, query, marker):
-    col = getattr(model, query["sort_key"])
-    descending = query["sort_dir"] == "desc"
-    if marker is not None:
-        stmt = stmt.where(_after(model, col, marker, descending))
-    order = (col.desc(), model.id.desc()) if descending else (col.asc(), model.id.asc())
-    stmt = stmt.order_by(*order)
-    return stmt if query["limit"] is None else stmt.limit(query["limit"])
+def _page(session, stmt, model, query, marker):
+    return keyset.page(stmt, model, query, marker, session.get_bind().dialect.name)
 
 
 def list_namespaces(session, ctx, query):
@@ -71,7 +56,7 @@ def list_namespaces(session, ctx, query):
         marker = namespace_row(session, query["marker"])
         if marker is None or not ctx.can_see_namespace(marker):
             raise LookupError(query["marker"])
-    return list(session.execute(_page(stmt, MetadefNamespace, query, marker)).scalars())
+    return list(session.execute(_page(session, stmt, MetadefNamespace, query, marker)).scalars())
 
 
 def list_tags(session, namespace, query):
@@ -82,7 +67,7 @@ def list_tags(session, namespace, query):
         if marker is None:
             raise LookupError(query["marker"])
     stmt = select(MetadefTag).where(MetadefTag.namespace_id == namespace.id)
-    return list(session.execute(_page(stmt, MetadefTag, query, marker)).scalars())
+    return list(session.execute(_page(session, stmt, MetadefTag, query, marker)).scalars())
 
 
 def items(session, model, namespace):
@@ -131,14 +116,6 @@ def associations(session, namespace_ids):
 
 
 # --- records ----------------------------------------------------------------------
-
-def dump(value):
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def load(text, default):
-    return default if text is None else json.loads(text)
-
 
 def _times(row):
     return {"created_at": timestamp(row.created_at), "updated_at": timestamp(row.updated_at)}

@@ -18,6 +18,7 @@ from glance.registry.metadef_models import (CONTENT, MetadefNamespace,
                                             MetadefNamespaceResourceType, MetadefObject,
                                             MetadefProperty, MetadefResourceType, MetadefTag,
                                             utcnow)
+from glance.registry.serialize import dump
 
 bp = Blueprint("metadefs", __name__, url_prefix="/metadefs")
 KINDS = {"objects": MetadefObject, "properties": MetadefProperty, "tags": MetadefTag}
@@ -96,7 +97,8 @@ def no_content():
 
 # --- namespaces ---------------------------------------------------------------------
 
-def _choice(name, value, choices, default):
+def choice(name, value, choices, default):
+    """``value``, or ``default`` when it is empty.  :raises BadRequest: not one of ``choices``."""
     if value in (None, ""):
         return default
     if value not in choices:
@@ -111,10 +113,10 @@ def page_query(sort_keys, default_limit):
     conf = state().conf
     return {"limit": None if limit is None else min(limit, conf.api_limit_max),
             "marker": request.args.get("marker") or None,
-            "sort_key": _choice("sort_key", request.args.get("sort_key"), sort_keys,
-                                "created_at"),
-            "sort_dir": _choice("sort direction", request.args.get("sort_dir"), SORT_DIRS,
-                                "desc")}
+            "sort_key": choice("sort_key", request.args.get("sort_key"), sort_keys,
+                               "created_at"),
+            "sort_dir": choice("sort direction", request.args.get("sort_dir"), SORT_DIRS,
+                               "desc")}
 
 
 @bp.get("/namespaces")
@@ -123,8 +125,8 @@ def list_namespaces():
     g.ctx.check_identity()
     query = page_query(("created_at", "updated_at", "namespace"),
                        state().conf.limit_param_default)
-    query["visibility"] = _choice("visibility", request.args.get("visibility"),
-                                  checks.VISIBILITIES, None)
+    query["visibility"] = choice("visibility", request.args.get("visibility"),
+                                 checks.VISIBILITIES, None)
     wanted = request.args.get("resource_types") or ""
     query["resource_types"] = [name for name in wanted.split(",") if name]
     limit = query["limit"]
@@ -195,7 +197,7 @@ def _fill(session, namespace, values, now):
         session.add(new_object(namespace, item, now))
     for name, definition in properties.items():
         session.add(MetadefProperty(namespace_id=namespace.id, name=name,
-                                    json_schema=queries.dump(definition),
+                                    json_schema=dump(definition),
                                     created_at=now, updated_at=now))
     for name in tags:
         session.add(MetadefTag(namespace_id=namespace.id, name=name, created_at=now,
@@ -205,8 +207,8 @@ def _fill(session, namespace, values, now):
 def new_object(namespace, values, now):
     return MetadefObject(namespace_id=namespace.id, name=values["name"],
                          description=values.get("description"),
-                         required=queries.dump(values.get("required", [])),
-                         json_schema=queries.dump(values.get("properties", {})),
+                         required=dump(values.get("required", [])),
+                         json_schema=dump(values.get("properties", {})),
                          created_at=now, updated_at=now)
 
 

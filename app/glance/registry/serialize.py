@@ -1,4 +1,6 @@
 """The JSON shapes of images and members the registry answers with."""
+import json
+
 from glance.context import visibility_of
 
 FIELDS = ("id", "name", "status", "size", "disk_format", "container_format", "min_disk",
@@ -41,3 +43,13 @@ def member(row):
     """A membership: who, may it share on, its v2 status and times."""
     return {"member_id": row.member, "can_share": row.can_share, "status": row.status,
             "created_at": timestamp(row.created_at), "updated_at": timestamp(row.updated_at or row.created_at)}
+
+
+def dump(value):
+    """A JSON document as the text column keeping it holds it."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def load(text, default):
+    """The JSON document of a text column; ``default`` for NULL."""
+    return default if text is None else json.loads(text)

@@ -3,6 +3,7 @@ import pytest
 
 from contract.registry import RegistryContract
 from contract.registry_metadefs import RegistryMetadefsContract
+from contract.registry_tasks import RegistryTasksContract
 from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import live_registry, wiped_registry
 
@@ -17,5 +18,6 @@ def registry(live):
     return wiped_registry(*live)
 
 
-class TestLiveRegistryDatabase(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
+class TestLiveRegistryDatabase(RegistryContract, RegistryV2Contract, RegistryMetadefsContract,
+                               RegistryTasksContract):
     pass

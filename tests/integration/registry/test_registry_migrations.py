@@ -4,6 +4,7 @@ from contract.registry_migrations import (check_downgrade_and_upgrade,
                                           check_sync_from_empty_and_again,
                                           check_sync_adopts_an_unversioned_current_schema,
                                           check_sync_keeps_images_of_unversioned_database,
+                                          check_tasks_upgrade_keeps_data_and_downgrades,
                                           check_upgrade_of_a_populated_database)
 
 
@@ -29,3 +30,7 @@ def test_downgrade_to_base_and_back(fresh_database_url):
 
 def test_metadefs_upgrade_keeps_images_and_downgrades(fresh_database_url):
     check_metadefs_upgrade_keeps_images_and_downgrades(fresh_database_url)
+
+
+def test_tasks_upgrade_keeps_data_and_downgrades(tmp_path, fresh_database_url):
+    check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, fresh_database_url)

@@ -51,7 +51,8 @@ def test_store_and_cache_versions_need_their_setting_too():
     rules = routes_of(8, 10, 12, 13, 14)
     assert offered_minors(conf(), rules) == (7, 6, 5, 4, 3, 2, 1, 0)
     assert offered_minors(conf(enabled_backends="a:file,b:file"), rules)[:4] == (13, 12, 10, 8)
-    assert offered_minors(conf(image_cache_enabled=True), rules)[0] == 14
+    # 2.16 (PUT /v2/cache/<id> answers 202) comes with 2.14's routes and the cache.
+    assert offered_minors(conf(image_cache_enabled=True), rules)[:2] == (16, 14)
 
 
 def test_behaviours_without_a_route_are_offered_only_when_declared(monkeypatch):

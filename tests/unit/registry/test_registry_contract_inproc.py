@@ -3,6 +3,7 @@ import pytest
 
 from contract.registry import RegistryContract
 from contract.registry_metadefs import RegistryMetadefsContract
+from contract.registry_tasks import RegistryTasksContract
 from contract.registry_v2 import RegistryV2Contract
 from contract.registry_support import InProcessRegistry, in_memory_app
 
@@ -19,5 +20,6 @@ def registry(app):
     return client
 
 
-class TestInProcessRegistry(RegistryContract, RegistryV2Contract, RegistryMetadefsContract):
+class TestInProcessRegistry(RegistryContract, RegistryV2Contract, RegistryMetadefsContract,
+                            RegistryTasksContract):
     pass

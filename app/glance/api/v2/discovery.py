@@ -1,4 +1,4 @@
-"""/v2/info/import and /v2/info/stores: what a client may ask of this server."""
+"""/v2/info/import, /v2/info/stores and /v2/info/usage: what a client may ask of this server."""
 from flask import Blueprint
 
 from glance.api import context
@@ -28,3 +28,19 @@ def stores():
             entry["read-only"] = "true"
         found.append(entry)
     return json_response({"stores": found})
+
+
+# Quotas of Keystone's unified limits; none is enforced here, so each limit is -1 (no limit).
+USAGE = ("image_size_total", "image_count_total", "image_stage_total", "image_count_uploading")
+IN_MIB = ("image_size_total", "image_stage_total")
+MIB = 1024 * 1024
+
+
+@bp.route("/v2/info/usage", methods=["GET"])
+def usage():
+    """The caller's project's usage (sizes in MiB, rounded down, as Glance counts them)."""
+    context.request_context().check_identity()
+    counted = context.registry().usage(headers=context.auth_headers())
+    return json_response({"usage": {
+        name: {"limit": -1, "usage": counted[name] // MIB if name in IN_MIB else counted[name]}
+        for name in USAGE}})

@@ -23,6 +23,7 @@ from glance.api.images import open_data, sending, whole_download
 from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
 from glance.api.json_body import json_body
+from glance.api.v2.import_tasks import ImportTask, web_source
 from glance.api.v2.wire import empty
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
     StatusError, UnsupportedMediaType
@@ -31,7 +32,6 @@ from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOA
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-WEB_SCHEMES = ("http", "https")
 
 
 def _check_octet_stream():
@@ -142,10 +142,16 @@ def import_image(image_id):
     if document.get("stores") or document.get("all_stores"):
         raise Conflict("Multiple stores are not enabled on this server")
     image = modifiable(image_id)
-    if name == "glance-direct":
-        _import_staged(image)
-    else:
-        _web_download(image, method.get("uri"))
+    task = ImportTask.for_image_import(image, document)
+    try:
+        if name == "glance-direct":
+            _import_staged(image)
+            task.finish()
+        else:
+            web_download(image, method.get("uri"), task)
+    except Exception:
+        task.discard()           # refused before it started: no task, as in Glance
+        raise
     return empty(202)
 
 
@@ -174,7 +180,8 @@ class _ChunkReader:
         return out
 
 
-def _web_download(image, uri):
+def web_download(image, uri, task):
+    """Check ``uri``, reserve the image and start the download; ``task`` records its end."""
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")
     if image["status"] != QUEUED:
@@ -182,23 +189,22 @@ def _web_download(image, uri):
                        "can be imported")
     # Only a web server: a store's own location (s3+http://…) would be read with
     # glance's credentials, whoever's image it holds.
-    if uri.partition("://")[0].lower() not in WEB_SCHEMES:
-        raise BadRequest("web-download takes an http:// or https:// URI")
-    source = context.stores().for_uri(uri)      # BadLocation -> 400
-    source.check_location(uri)                  # the HTTP store's address guard -> 400
+    source = web_source(uri)                    # http(s) behind the address guard, or 400
     upload = Upload.to(image["id"], context.stores().by_name(None), IMPORTING)
     upload.reserve()
-    thread = threading.Thread(target=_download, args=(upload, source, uri), daemon=True,
+    thread = threading.Thread(target=_download, args=(upload, source, uri, task), daemon=True,
                               name=f"web-download-{image['id'][:8]}")
     thread.start()
 
 
-def _download(upload, source, uri):
+def _download(upload, source, uri, task):
     """Background: stream ``uri`` into the store; importing -> active, or killed."""
+    error = None
     try:
         try:
             chunks, size = source.get(uri)
         except Exception as exc:
+            error = exc
             upload.kill(f"web-download failed: {type(exc).__name__}: {exc}")
             return
         try:
@@ -209,6 +215,10 @@ def _download(upload, source, uri):
                 close()
         upload.activate(stored)
     except StatusError as exc:
+        error = exc
         LOG.warning("web-download of image %s failed: %s", upload.image_id, exc)
-    except Exception:
+    except Exception as exc:
+        error = exc
         LOG.exception("web-download of image %s failed", upload.image_id)
+    finally:
+        task.finish(error)

@@ -46,13 +46,15 @@ def modifiable(image_id):
     return image
 
 
-@bp.route("/v2/images", methods=["POST"])
-def create():
-    ctx = context.request_context()
-    ctx.check_identity()
-    document = json_body()
+def image_record(document):
+    """The registry record of the queued image a v2 create body describes.
+
+    :raises BadRequest: :raises Forbidden: a read-only or reserved attribute, or
+        an owner set by a non-admin.
+    """
     if not isinstance(document, dict):
         raise BadRequest("Image body must be a JSON object")
+    document = dict(document)
     image_id = document.pop("id", None)
     values = {}
     for key, value in document.items():
@@ -60,16 +62,31 @@ def create():
         values[key] = checks.check_value(key, value)
     fields, properties, tags = checks.split(values)
     if "owner" in fields:
-        ctx.check_owner(fields["owner"])
+        context.request_context().check_owner(fields["owner"])
     record = {**fields, "properties": properties, "status": QUEUED, "tags": tags or []}
     record.setdefault("visibility", SHARED)
     if image_id is not None:
         record["id"] = image_id
+    return record
+
+
+def create_image(record):
+    """Create the image of :func:`image_record` for the caller.
+
+    :raises Conflict: the id is taken.
+    """
     try:
         image = context.registry().create(record, headers=context.auth_headers())
     except Conflict:
-        raise Conflict(f"Image with identifier {image_id} already exists!") from None
+        raise Conflict(f"Image with identifier {record.get('id')} already exists!") from None
     context.notifier().info("image.create", public(image))
+    return image
+
+
+@bp.route("/v2/images", methods=["POST"])
+def create():
+    context.request_context().check_identity()
+    image = create_image(image_record(json_body()))
     methods = context.conf().enabled_import_methods
     headers = [("Location", f"{request.host_url.rstrip('/')}/v2/images/{image['id']}")]
     if methods:
@@ -93,24 +110,29 @@ def _registry_params():
 
 
 def _page_size():
-    """The most images one answer holds: a full page means there may be a next one."""
+    """The most items one list answer holds: a full page means there may be a next one."""
     conf = context.conf()
     raw = request.args.get("limit")
     limit = int(raw) if raw and raw.isdigit() else conf.limit_param_default
     return min(limit, conf.api_limit_max)
 
 
+def page_links(path, found):
+    """``first`` (the query without its marker) and, after a full page of ``found``
+    (records with an ``id``), ``next``: a v2 list's links."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
+    links = {"first": path + (f"?{urlencode(query)}" if query else "")}
+    if found and len(found) == _page_size():
+        links["next"] = f"{path}?" + urlencode(query + [("marker", found[-1]["id"])])
+    return links
+
+
 @bp.route("/v2/images", methods=["GET"])
 def index():
     params = _registry_params()
     images = context.registry().list_v2(params=params, headers=context.auth_headers())
-    query = [(k, v) for k, v in request.args.items(multi=True) if k != "marker"]
-    body = {"images": [image_view(image) for image in images],
-            "first": "/v2/images" + (f"?{urlencode(query)}" if query else ""),
-            "schema": "/v2/schemas/images"}
-    if images and len(images) == _page_size():
-        body["next"] = "/v2/images?" + urlencode(query + [("marker", images[-1]["id"])])
-    return json_response(body)
+    return json_response({"images": [image_view(image) for image in images],
+                          **page_links("/v2/images", images), "schema": "/v2/schemas/images"})
 
 
 @bp.route("/v2/images/<image_id>", methods=["GET"])
