@@ -195,9 +195,10 @@ def test_keystone_down_is_a_503_for_uploads_and_loses_nothing(keystone_server, t
     v2 PUT /file answer 503 (not 500); the image stays queued, and no data is left.
 
     glance starts while Keystone is down, so it holds no service token; the user's
-    token is validated (and cached by both servers) while Keystone is briefly up.
+    token is validated (and cached by both servers) while Keystone is briefly up. Each
+    worker process keeps its own token cache, so both servers run one process here.
     """
-    glance = keystone_tools.KeystoneGlance(keystone_server, tmp_path)
+    glance = keystone_tools.KeystoneGlance(keystone_server, tmp_path, {"workers": 0}, workers=0)
     image_id = "5d6f1c84-8f5d-4a0e-9a43-2f3c1b0e7a11"
     octet = {"Content-Type": "application/octet-stream"}
     keystone_server.stop()
