@@ -287,14 +287,14 @@ STRATEGIES = {"noop": lambda conf: NoopStrategy(),
 
 
 def build_notifier(conf, start=True):
-    """The :class:`Notifier` for ``conf.notifier_strategy`` (noop when unset).
+    """The :class:`Notifier` for ``conf.notifier_strategy`` (its default: noop).
 
     :param start: False only checks that the strategy can run (kombu for rabbit)
         and gives a noop notifier: for the parent of worker processes, which
         sends nothing and must not fork with a sender thread running.
     :raises ConfigError: rabbit without kombu.
     """
-    name = conf.get("notifier_strategy", "noop")
+    name = conf.notifier_strategy
     if not start:
         if name == "rabbit":
             _kombu()

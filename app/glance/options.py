@@ -222,6 +222,11 @@ OPTIONS = [
         ("swift_store_large_object_size", "int", 5120,
          "Images of this many MiB or more are stored as segments plus a manifest."),
         ("swift_store_large_object_chunk_size", "int", 200, "Size of each segment in MiB."),
+        ("swift_store_retries", "int", 5, "Times one Swift request is retried after a connection "
+         "error, a timeout or a 5xx answer, with pauses growing from 0.5 s up to 8 s. 0: no "
+         "retries."),
+        ("swift_store_timeout", "int", 60, "Seconds to wait for a connection to Swift, or for "
+         "it to answer or send the next bytes."),
         ("swift_enable_snet", "bool", False, "Use Rackspace ServiceNet (accepted, ignored)."),
     ),
     *_opts("S3 store", STORES,

@@ -34,8 +34,6 @@ LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
 REQUIRED = ("swift_store_auth_address", "swift_store_user", "swift_store_key",
             "swift_store_container")
-RETRIES = 5                     # swiftclient retries, with backoff from 0.5 s up to 8 s
-TIMEOUT = 60                    # seconds swiftclient waits to connect or for the next bytes
 SEGMENT = re.compile(r"^(.+)-\d{5}$")     # see segment_name
 
 
@@ -61,7 +59,7 @@ class SwiftStore(ObjectStore):
     endpoint_name = "authurl"
 
     def __init__(self, auth_address, user, key, *, auth_version, tenant, container,
-                 create_container, large_object_size, chunk_size):
+                 create_container, large_object_size, chunk_size, retries, timeout):
         super().__init__(auth_address, container)   # the endpoint is the auth URL
         self.user, self.key = user, key
         self.auth_version = str(auth_version)
@@ -69,6 +67,7 @@ class SwiftStore(ObjectStore):
         self.create_container = create_container
         self.large_object_size = large_object_size
         self.chunk_size = chunk_size
+        self.retries, self.timeout = retries, timeout
         self._tokens = {}              # (auth_url, user) -> (storage_url, token)
         self._lock = threading.Lock()
 
@@ -85,7 +84,8 @@ class SwiftStore(ObjectStore):
                    container=conf.swift_store_container,
                    create_container=conf.swift_store_create_container_on_put,
                    large_object_size=int(conf.swift_store_large_object_size * MiB),
-                   chunk_size=int(conf.swift_store_large_object_chunk_size * MiB))
+                   chunk_size=int(conf.swift_store_large_object_chunk_size * MiB),
+                   retries=conf.swift_store_retries, timeout=conf.swift_store_timeout)
 
     # -- connections -------------------------------------------------------
 
@@ -104,9 +104,9 @@ class SwiftStore(ObjectStore):
             url, token = self._tokens.get((auth_url, user), (None, None))
         return client.Connection(
             authurl=auth_url, user=user, key=key, auth_version=self.auth_version,
-            tenant_name=tenant or None, os_options=options, retries=RETRIES,
+            tenant_name=tenant or None, os_options=options, retries=self.retries,
             starting_backoff=0.5, max_backoff=8, preauthurl=url, preauthtoken=token,
-            timeout=TIMEOUT)
+            timeout=self.timeout)
 
     def _keep_token(self, conn):
         # Reuse the token across requests: tempauth/keystone are not hit per call.
