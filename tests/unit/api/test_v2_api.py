@@ -13,7 +13,7 @@ import pytest
 
 from glance.api import create_app
 from glance.store import build_stores
-from v2client import ADMIN, ANONYMOUS, V2, InProcess, tenant
+from v2client import ADMIN, ANONYMOUS, PATCH_TYPE, V2, InProcess, tenant
 
 DATA = os.urandom(200 * 1024 + 7)
 ALPHA, BETA, GAMMA = tenant("alpha"), tenant("beta"), tenant("gamma")
@@ -132,11 +132,36 @@ def test_patch_refusals_change_nothing(alpha):
     assert alpha.show(image["id"]).json() == before
 
 
-def test_v2_0_patch_media_type_is_accepted(alpha):
-    image = alpha.new(name="old-patch")
-    response = alpha.patch(image["id"], [{"op": "replace", "path": "/name", "value": "new"}],
-                           content_type="application/openstack-images-v2.0-json-patch")
-    assert response.status_code == 200 and response.json()["name"] == "new"
+V2_0_PATCH = "application/openstack-images-v2.0-json-patch"
+
+
+def test_v2_0_patch_media_type_takes_the_operation_as_the_key(alpha):
+    image = alpha.new(name="old-patch", release="12")
+    response = alpha.patch(image["id"], [
+        {"replace": "/name", "value": "new"},
+        {"add": "/arch", "value": "arm64"},
+        {"remove": "/release"},
+        {"replace": "/protected", "value": True},
+    ], content_type=V2_0_PATCH)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert doc["name"] == "new" and doc["arch"] == "arm64" and "release" not in doc
+    assert doc["protected"] is True and alpha.show(image["id"]).json() == doc
+    # the same rules as v2.1; each form only under its own media type
+    cases = [([{"add": "/os_glance_foo", "value": "1"}], V2_0_PATCH, 403),
+             ([{"replace": "/nothere", "value": "1"}], V2_0_PATCH, 409),
+             ([{"op": "replace", "path": "/name", "value": "x"}], V2_0_PATCH, 400),
+             ([{"replace": "/name", "remove": "/arch", "value": "x"}], V2_0_PATCH, 400),
+             ([{"replace": "/name"}], V2_0_PATCH, 400),
+             ([{"replace": "/name", "value": "x"}], PATCH_TYPE, 400)]
+    for ops, kind, status in cases:
+        refused = alpha.patch(image["id"], ops, content_type=kind)
+        assert refused.status_code == status, (ops, kind, refused.text)
+    assert alpha.show(image["id"]).json() == doc
+    back = alpha.patch(image["id"], [{"replace": "/protected", "value": False}],
+                       content_type=V2_0_PATCH)
+    assert back.status_code == 200 and back.json()["protected"] is False
+    assert alpha.delete(image["id"]).status_code == 204
 
 
 def test_create_refusals(alpha):

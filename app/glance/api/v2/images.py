@@ -19,6 +19,7 @@ bp = Blueprint("v2_images", __name__)
 
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")
+OLD_PATCH_TYPE = PATCH_TYPES[1]      # its body has the operation as the key
 # List parameters passed to the registry as they are.
 FILTERS = ("name", "status", "owner", "container_format", "disk_format", "visibility",
            "member_status", "protected", "os_hidden", "size_min", "size_max", "id",
@@ -144,7 +145,8 @@ def show(image_id):
 def update(image_id):
     document = json_body(PATCH_TYPES)
     image = modifiable(image_id)
-    changes = json_patch.apply(image, json_patch.parse(document))
+    old_form = (request.mimetype or "").lower() == OLD_PATCH_TYPE
+    changes = json_patch.apply(image, json_patch.parse(document, old_form))
     registry, auth = context.registry(), context.auth_headers()
     fields, properties, tags, purge = changes
     if "owner" in fields:
