@@ -45,6 +45,18 @@ def test_unversioned_paths_follow_the_accept_header(v2, alpha):
     assert pinned.status_code == 200 and pinned.json()["id"] == image["id"]
 
 
+def test_trailing_slash_is_not_found_under_v2(v2, alpha):
+    image = alpha.uploaded(DATA, visibility="public")
+    for method, path in (("GET", "/v2/images/"), ("DELETE", "/v2/images/"),
+                         ("POST", "/v2/images/"), ("GET", f"/v2/images/{image['id']}/"),
+                         ("DELETE", f"/v2/images/{image['id']}/")):
+        answer = alpha.request(method, path)
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.json()["error"]["code"] == 404
+    assert alpha.show(image["id"]).json()["status"] == "active"
+    assert v2.request("GET", "/images/").status_code == 200      # v1 still takes it
+
+
 def test_schemas_describe_what_the_api_answers(v2, alpha):
     jsonschema = pytest.importorskip("jsonschema")
     schema = v2.request("GET", "/v2/schemas/image").json()
