@@ -191,6 +191,34 @@ def test_create_refusals(alpha):
     assert alpha.as_(ANONYMOUS).create(name="x").status_code == 401
 
 
+def test_amazon_formats_need_not_match_in_v2(v2, alpha):
+    mixed = alpha.create(name="mixed", disk_format="ami", container_format="bare")
+    assert mixed.status_code == 201, mixed.text
+    image = mixed.json()
+    assert (image["disk_format"], image["container_format"]) == ("ami", "bare")
+    switched = alpha.patch(image["id"], [{"op": "replace", "path": "/container_format",
+                                          "value": "ovf"},
+                                         {"op": "replace", "path": "/disk_format",
+                                          "value": "aki"}])
+    assert switched.status_code == 200, switched.text
+    assert alpha.upload(image["id"], DATA).status_code == 204
+    shown = alpha.show(image["id"]).json()
+    assert (shown["status"], shown["disk_format"], shown["container_format"]) == \
+        ("active", "aki", "ovf")
+    # v1 keeps its rule for what it writes, and still updates the image v2 made
+    v1 = {"x-image-meta-name": "v1-mixed", "x-image-meta-disk_format": "ami",
+          "x-image-meta-container_format": "bare"}
+    assert v2.request("POST", "/v1/images", headers=v1).status_code == 400
+    assert v2.request("PUT", f"/v1/images/{image['id']}",
+                      headers={"x-image-meta-container_format": "bare"}).status_code == 400
+    renamed = v2.request("PUT", f"/v1/images/{image['id']}",
+                         headers={"x-image-meta-name": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    after = alpha.show(image["id"]).json()
+    assert (after["name"], after["disk_format"], after["container_format"]) == \
+        ("renamed", "aki", "ovf")
+
+
 def test_protected_image_cannot_be_deleted(alpha):
     image = alpha.new(name="guarded", protected=True)
     assert alpha.delete(image["id"]).status_code == 403

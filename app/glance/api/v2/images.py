@@ -77,7 +77,7 @@ def create_image(record):
     :raises Conflict: the id is taken.
     """
     try:
-        image = context.registry().create(record, headers=context.auth_headers())
+        image = context.registry().create(record, headers=context.auth_headers(), api="v2")
     except Conflict:
         raise Conflict(f"Image with identifier {record.get('id')} already exists!") from None
     context.notifier().info("image.create", public(image))
@@ -163,7 +163,8 @@ def update(image_id):
     if tags is not None:
         update_body["tags"] = tags
     if update_body:
-        image = registry.update(image_id, update_body, purge_props=purge, headers=auth)
+        image = registry.update(image_id, update_body, purge_props=purge, headers=auth,
+                                api="v2")
     context.notifier().info("image.update", public(image))
     return json_response(image_view(image))
 
