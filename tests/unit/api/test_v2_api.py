@@ -274,18 +274,30 @@ def test_zero_size_upload_is_an_active_empty_image(alpha):
 
 
 def test_deactivate_and_reactivate(v2, alpha):
-    image = alpha.uploaded(DATA)
+    image = alpha.uploaded(DATA, visibility="public")
     path = f"/v2/images/{image['id']}/actions"
-    assert alpha.request("POST", f"{path}/deactivate").status_code == 403     # admin only
-    assert v2.request("POST", f"{path}/deactivate").status_code == 204
+    gamma, anonymous = alpha.as_(GAMMA), alpha.as_(ANONYMOUS)
+    assert gamma.request("POST", f"{path}/deactivate").status_code == 403     # not its own
+    assert anonymous.request("POST", f"{path}/deactivate").status_code == 401
+    assert alpha.show(image["id"]).json()["status"] == "active"
+    assert alpha.request("POST", f"{path}/deactivate").status_code == 204     # the owner
     assert alpha.show(image["id"]).json()["status"] == "deactivated"
     assert alpha.download(image["id"]).status_code == 403
     assert v2.download(image["id"]).content == DATA                           # admin may
-    assert alpha.request("POST", f"{path}/reactivate").status_code == 403
-    assert v2.request("POST", f"{path}/reactivate").status_code == 204
+    assert gamma.request("POST", f"{path}/reactivate").status_code == 403
+    assert alpha.show(image["id"]).json()["status"] == "deactivated"
+    assert alpha.request("POST", f"{path}/reactivate").status_code == 204
     assert alpha.download(image["id"]).content == DATA
+    assert v2.request("POST", f"{path}/deactivate").status_code == 204        # and an admin
+    assert v2.request("POST", f"{path}/reactivate").status_code == 204
+    assert alpha.show(image["id"]).json()["status"] == "active"
     queued = alpha.new(name="nodata")
-    assert v2.request("POST", f"/v2/images/{queued['id']}/actions/deactivate").status_code == 403
+    assert alpha.request("POST", f"/v2/images/{queued['id']}/actions/deactivate"
+                         ).status_code == 403
+    private = alpha.uploaded(DATA, visibility="private")
+    assert gamma.request("POST", f"/v2/images/{private['id']}/actions/deactivate"
+                         ).status_code == 404                                 # unseen
+    assert alpha.show(private["id"]).json()["status"] == "active"
 
 
 # --- tags and lists ---------------------------------------------------------------

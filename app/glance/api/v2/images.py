@@ -177,10 +177,10 @@ def delete(image_id):
 
 
 def _change_status(image_id, wanted, allowed_from):
-    """deactivate/reactivate: admin only, a compare-and-set on the status."""
+    """deactivate/reactivate: the owner or an admin, a compare-and-set on the status."""
     context.request_context().check_identity()
     image = get_image(image_id)
-    context.request_context().check_admin()
+    context.request_context().check_deactivate(image)
     status = image["status"]
     if status == wanted:
         return empty(204)
