@@ -168,6 +168,16 @@ class RequestContext:
         if _field(image, "protected"):
             raise Forbidden("Image is protected")
 
+    def check_deactivate(self, image):
+        """Glance's default policy: the owning project or an admin deactivates and
+        reactivates an image.
+
+        :raises Unauthorized: :raises Forbidden:
+        """
+        self.check_identity()
+        if not self.can_modify(image):
+            raise Forbidden("Forbidden to deactivate or reactivate an image you do not own")
+
     def check_owner(self, owner, current=None):
         """Only an admin gives an image an owner other than the one it has.
 

@@ -234,10 +234,12 @@ def clean_values(values, conf):
     return values
 
 
-def validate_image(image):
+def validate_image(image, formats_match=True):
     """Check status, formats and the ami/ari/aki rule on the final values.
 
     :param image: mapping with status, disk_format and container_format.
+    :param formats_match: apply v1's rule that an ami/ari/aki disk or container
+        format needs the same other one (v2 has no such rule).
     :raises BadRequest: with the messages Glance used.
     """
     status = image.get("status")
@@ -250,7 +252,7 @@ def validate_image(image):
         raise BadRequest(f"Invalid disk format '{disk}' for image.")
     if container and container not in CONTAINER_FORMATS:
         raise BadRequest(f"Invalid container format '{container}' for image.")
-    if (disk in AMAZON or container in AMAZON) and disk != container:
+    if formats_match and (disk in AMAZON or container in AMAZON) and disk != container:
         raise BadRequest("Invalid mix of disk and container formats. When setting a disk or "
                          "container format to one of 'ami', 'ari', or 'aki', the container "
                          "and disk formats must match.")

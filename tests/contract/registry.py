@@ -165,6 +165,16 @@ class RegistryContract:
         for kind in ("ami", "ari", "aki"):
             assert registry.create(image(disk_format=kind, container_format=kind))
 
+    def test_v2_writes_have_no_amazon_format_rule(self, registry):
+        made = registry.create(image(disk_format="ami", container_format="bare"), api="v2")
+        assert (made["disk_format"], made["container_format"]) == ("ami", "bare")
+        with raises(400):
+            registry.update(made["id"], {"container_format": "ovf"})
+        assert registry.get(made["id"])["container_format"] == "bare"
+        assert registry.update(made["id"], {"container_format": "ovf"},
+                               api="v2")["container_format"] == "ovf"
+        assert registry.update(made["id"], {"name": "v1 rename"})["name"] == "v1 rename"
+
     def test_bad_bodies_are_400(self, registry):
         status, body = registry.raw("POST", "/images", "not json",
                                     {"Content-Type": "application/json"})

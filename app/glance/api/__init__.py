@@ -62,6 +62,10 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     for blueprint in (images.bp, image_writes.bp, members.bp, cached_images.bp,
                       *V2_BLUEPRINTS):
         app.register_blueprint(blueprint)
+    # v1 takes a trailing slash (/images/ lists); Glance's v2 does not (/v2/images/ is 404).
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/v2/"):
+            rule.strict_slashes = True
     errors.init_app(app)
     request_id.init_app(app)
 

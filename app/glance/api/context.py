@@ -69,6 +69,12 @@ def stores():
     return current_app.extensions["glance"]["stores"]
 
 
+def multiple_stores():
+    """Glance's multiple stores (``enabled_backends``) are on.  Without them, as in
+    Glance, /v2/info/stores is 404 and an import's ``stores``/``all_stores`` are ignored."""
+    return bool(conf().get("enabled_backends"))
+
+
 def notifier():
     """The :class:`glance.notifier.Notifier` of image events."""
     return current_app.extensions["glance"]["notifier"]

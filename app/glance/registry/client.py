@@ -49,6 +49,14 @@ def _error_for(response):
     return error_for(response.status_code, message)
 
 
+def _api_headers(headers, api):
+    """``headers`` with, for a v2 write, the header that tells the registry so."""
+    sent = dict(headers or {})
+    if api == "v2":
+        sent["X-Glance-Registry-Api"] = "v2"
+    return sent
+
+
 def _wire(value):
     """A header value as the bytes a client sent: WSGI servers hand them over
     decoded as latin-1, and requests refuses text that starts with a Unicode
@@ -141,18 +149,20 @@ class RegistryClient(MetadefClient, TaskClient):
         """
         return self._request("GET", f"/images/{segment(image_id)}", headers=headers)["image"]
 
-    def create(self, image, headers=None):
+    def create(self, image, headers=None, api="v1"):
         """Create an image from ``image`` (a dict of attributes) and return it.
 
         ``visibility`` wins over v1's ``is_public``; neither makes it ``shared``.
         ``tags`` (a list) sets the tags, on update too.
 
+        :param api: "v2": without v1's rule that ami/ari/aki formats match.
         :raises BadRequest: validation failed. :raises Conflict: the id exists.
         """
-        return self._request("POST", "/images", body={"image": image}, headers=headers)["image"]
+        return self._request("POST", "/images", body={"image": image},
+                             headers=_api_headers(headers, api))["image"]
 
     def update(self, image_id, image, purge_props=False, headers=None, expect_status=None,
-               untouched_since=None):
+               untouched_since=None, api="v1"):
         """Update attributes and merge properties; return the new record.
 
         :param purge_props: delete properties not named in ``image["properties"]``.
@@ -163,7 +173,7 @@ class RegistryClient(MetadefClient, TaskClient):
         :raises NotFound: :raises BadRequest:
         :raises Conflict: the image is not in ``expect_status`` (or deleted, or touched).
         """
-        sent = dict(headers or {})
+        sent = _api_headers(headers, api)
         if purge_props:
             sent["X-Glance-Registry-Purge-Props"] = "true"
         if expect_status is not None:

@@ -16,6 +16,8 @@ bp = Blueprint("images", __name__)
 EXPECT_STATUS = "X-Glance-Registry-Expect-Status"
 # With EXPECT_STATUS: change the image only if its updated_at is at or before this time.
 EXPECT_UNTOUCHED = "X-Glance-Registry-Expect-Untouched-Since"
+# "v2": the write comes from glance-api's v2 API, which has no ami/ari/aki format rule.
+API = "X-Glance-Registry-Api"
 
 
 def state():
@@ -185,7 +187,7 @@ def create():
     values.setdefault("status", ACTIVE if g.ctx.is_admin else QUEUED)
     if not g.ctx.is_admin or values.get("owner") is None:
         values["owner"] = g.ctx.owner
-    rules.validate_image(values)
+    rules.validate_image(values, _formats_match(values))
     duplicate = f"An image with identifier {image_id} already exists"
     with state().Session() as session:
         if queries.get_image(session, image_id) is not None:
@@ -233,7 +235,7 @@ def update(image_id):
         _check_system_fields(values, image)
         _v1_visibility(values, is_public, image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
-        rules.validate_image({**current, **values})
+        rules.validate_image({**current, **values}, _formats_match(values))
         expected = request.headers.get(EXPECT_STATUS)
         if expected is not None:
             _compare_and_set(session, image, expected, values, _untouched_since())
@@ -246,6 +248,13 @@ def update(image_id):
             set_tags(session, image, tags)
         session.commit()
         return jsonify({"image": detail(session, image)})
+
+
+def _formats_match(values):
+    """Whether v1's ami/ari/aki rule applies: to a v1 write that sets a format (so an
+    image v2 made ami/bare still takes v1 updates and its upload's status changes)."""
+    sets_format = "disk_format" in values or "container_format" in values
+    return sets_format and request.headers.get(API, "v1").lower() != "v2"
 
 
 def _untouched_since():

@@ -13,7 +13,7 @@ import pytest
 
 from glance.api import create_app
 from glance.store import build_stores
-from v2client import ADMIN, ANONYMOUS, V2, InProcess, tenant
+from v2client import ADMIN, ANONYMOUS, PATCH_TYPE, V2, InProcess, tenant
 
 DATA = os.urandom(200 * 1024 + 7)
 ALPHA, BETA, GAMMA = tenant("alpha"), tenant("beta"), tenant("gamma")
@@ -45,6 +45,18 @@ def test_unversioned_paths_follow_the_accept_header(v2, alpha):
     assert pinned.status_code == 200 and pinned.json()["id"] == image["id"]
 
 
+def test_trailing_slash_is_not_found_under_v2(v2, alpha):
+    image = alpha.uploaded(DATA, visibility="public")
+    for method, path in (("GET", "/v2/images/"), ("DELETE", "/v2/images/"),
+                         ("POST", "/v2/images/"), ("GET", f"/v2/images/{image['id']}/"),
+                         ("DELETE", f"/v2/images/{image['id']}/")):
+        answer = alpha.request(method, path)
+        assert answer.status_code == 404, (method, path, answer.text)
+        assert answer.json()["error"]["code"] == 404
+    assert alpha.show(image["id"]).json()["status"] == "active"
+    assert v2.request("GET", "/images/").status_code == 200      # v1 still takes it
+
+
 def test_schemas_describe_what_the_api_answers(v2, alpha):
     jsonschema = pytest.importorskip("jsonschema")
     schema = v2.request("GET", "/v2/schemas/image").json()
@@ -64,8 +76,10 @@ def test_schemas_describe_what_the_api_answers(v2, alpha):
 def test_info_import_and_stores(v2):
     methods = v2.request("GET", "/v2/info/import").json()["import-methods"]["value"]
     assert methods == ["glance-direct", "web-download"]
-    stores = v2.request("GET", "/v2/info/stores").json()["stores"]
-    assert {"id": "file", "description": "Filesystem store", "default": "true"} in stores
+    # one store: no store list (Glance lists stores only with multiple stores), so
+    # clients neither name stores nor wait for an image's "stores"
+    stores = v2.request("GET", "/v2/info/stores")
+    assert stores.status_code == 404 and stores.json()["error"]["code"] == 404
 
 
 # --- create, show, PATCH, delete --------------------------------------------------
@@ -132,11 +146,36 @@ def test_patch_refusals_change_nothing(alpha):
     assert alpha.show(image["id"]).json() == before
 
 
-def test_v2_0_patch_media_type_is_accepted(alpha):
-    image = alpha.new(name="old-patch")
-    response = alpha.patch(image["id"], [{"op": "replace", "path": "/name", "value": "new"}],
-                           content_type="application/openstack-images-v2.0-json-patch")
-    assert response.status_code == 200 and response.json()["name"] == "new"
+V2_0_PATCH = "application/openstack-images-v2.0-json-patch"
+
+
+def test_v2_0_patch_media_type_takes_the_operation_as_the_key(alpha):
+    image = alpha.new(name="old-patch", release="12")
+    response = alpha.patch(image["id"], [
+        {"replace": "/name", "value": "new"},
+        {"add": "/arch", "value": "arm64"},
+        {"remove": "/release"},
+        {"replace": "/protected", "value": True},
+    ], content_type=V2_0_PATCH)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert doc["name"] == "new" and doc["arch"] == "arm64" and "release" not in doc
+    assert doc["protected"] is True and alpha.show(image["id"]).json() == doc
+    # the same rules as v2.1; each form only under its own media type
+    cases = [([{"add": "/os_glance_foo", "value": "1"}], V2_0_PATCH, 403),
+             ([{"replace": "/nothere", "value": "1"}], V2_0_PATCH, 409),
+             ([{"op": "replace", "path": "/name", "value": "x"}], V2_0_PATCH, 400),
+             ([{"replace": "/name", "remove": "/arch", "value": "x"}], V2_0_PATCH, 400),
+             ([{"replace": "/name"}], V2_0_PATCH, 400),
+             ([{"replace": "/name", "value": "x"}], PATCH_TYPE, 400)]
+    for ops, kind, status in cases:
+        refused = alpha.patch(image["id"], ops, content_type=kind)
+        assert refused.status_code == status, (ops, kind, refused.text)
+    assert alpha.show(image["id"]).json() == doc
+    back = alpha.patch(image["id"], [{"replace": "/protected", "value": False}],
+                       content_type=V2_0_PATCH)
+    assert back.status_code == 200 and back.json()["protected"] is False
+    assert alpha.delete(image["id"]).status_code == 204
 
 
 def test_create_refusals(alpha):
@@ -152,6 +191,34 @@ def test_create_refusals(alpha):
     assert alpha.create(id=given, name="x").status_code == 201
     assert alpha.create(id=given, name="x").status_code == 409
     assert alpha.as_(ANONYMOUS).create(name="x").status_code == 401
+
+
+def test_amazon_formats_need_not_match_in_v2(v2, alpha):
+    mixed = alpha.create(name="mixed", disk_format="ami", container_format="bare")
+    assert mixed.status_code == 201, mixed.text
+    image = mixed.json()
+    assert (image["disk_format"], image["container_format"]) == ("ami", "bare")
+    switched = alpha.patch(image["id"], [{"op": "replace", "path": "/container_format",
+                                          "value": "ovf"},
+                                         {"op": "replace", "path": "/disk_format",
+                                          "value": "aki"}])
+    assert switched.status_code == 200, switched.text
+    assert alpha.upload(image["id"], DATA).status_code == 204
+    shown = alpha.show(image["id"]).json()
+    assert (shown["status"], shown["disk_format"], shown["container_format"]) == \
+        ("active", "aki", "ovf")
+    # v1 keeps its rule for what it writes, and still updates the image v2 made
+    v1 = {"x-image-meta-name": "v1-mixed", "x-image-meta-disk_format": "ami",
+          "x-image-meta-container_format": "bare"}
+    assert v2.request("POST", "/v1/images", headers=v1).status_code == 400
+    assert v2.request("PUT", f"/v1/images/{image['id']}",
+                      headers={"x-image-meta-container_format": "bare"}).status_code == 400
+    renamed = v2.request("PUT", f"/v1/images/{image['id']}",
+                         headers={"x-image-meta-name": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    after = alpha.show(image["id"]).json()
+    assert (after["name"], after["disk_format"], after["container_format"]) == \
+        ("renamed", "aki", "ovf")
 
 
 def test_protected_image_cannot_be_deleted(alpha):
@@ -209,18 +276,30 @@ def test_zero_size_upload_is_an_active_empty_image(alpha):
 
 
 def test_deactivate_and_reactivate(v2, alpha):
-    image = alpha.uploaded(DATA)
+    image = alpha.uploaded(DATA, visibility="public")
     path = f"/v2/images/{image['id']}/actions"
-    assert alpha.request("POST", f"{path}/deactivate").status_code == 403     # admin only
-    assert v2.request("POST", f"{path}/deactivate").status_code == 204
+    gamma, anonymous = alpha.as_(GAMMA), alpha.as_(ANONYMOUS)
+    assert gamma.request("POST", f"{path}/deactivate").status_code == 403     # not its own
+    assert anonymous.request("POST", f"{path}/deactivate").status_code == 401
+    assert alpha.show(image["id"]).json()["status"] == "active"
+    assert alpha.request("POST", f"{path}/deactivate").status_code == 204     # the owner
     assert alpha.show(image["id"]).json()["status"] == "deactivated"
     assert alpha.download(image["id"]).status_code == 403
     assert v2.download(image["id"]).content == DATA                           # admin may
-    assert alpha.request("POST", f"{path}/reactivate").status_code == 403
-    assert v2.request("POST", f"{path}/reactivate").status_code == 204
+    assert gamma.request("POST", f"{path}/reactivate").status_code == 403
+    assert alpha.show(image["id"]).json()["status"] == "deactivated"
+    assert alpha.request("POST", f"{path}/reactivate").status_code == 204
     assert alpha.download(image["id"]).content == DATA
+    assert v2.request("POST", f"{path}/deactivate").status_code == 204        # and an admin
+    assert v2.request("POST", f"{path}/reactivate").status_code == 204
+    assert alpha.show(image["id"]).json()["status"] == "active"
     queued = alpha.new(name="nodata")
-    assert v2.request("POST", f"/v2/images/{queued['id']}/actions/deactivate").status_code == 403
+    assert alpha.request("POST", f"/v2/images/{queued['id']}/actions/deactivate"
+                         ).status_code == 403
+    private = alpha.uploaded(DATA, visibility="private")
+    assert gamma.request("POST", f"/v2/images/{private['id']}/actions/deactivate"
+                         ).status_code == 404                                 # unseen
+    assert alpha.show(private["id"]).json()["status"] == "active"
 
 
 # --- tags and lists ---------------------------------------------------------------
@@ -377,6 +456,24 @@ def test_glance_direct_import(alpha):
     assert shown["status"] == "active" and shown["checksum"] == hashlib.md5(DATA).hexdigest()
     assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
     assert alpha.download(image["id"]).content == DATA
+
+
+def test_import_with_one_store_ignores_stores_and_all_stores(alpha):
+    for extra in ({"all_stores": True}, {"stores": ["file"]},
+                  {"stores": ["elsewhere"], "all_stores_must_succeed": True}):
+        image = alpha.new(name="staged")
+        assert alpha.upload(image["id"], DATA, path="stage").status_code == 204
+        go = alpha.request("POST", f"/v2/images/{image['id']}/import",
+                           json={"method": {"name": "glance-direct"}, **extra})
+        assert go.status_code == 202, (extra, go.text)
+        shown = alpha.show(image["id"]).json()
+        assert shown["status"] == "active" and alpha.download(image["id"]).content == DATA
+    image = alpha.new(name="nowhere")
+    refused = alpha.request("POST", f"/v2/images/{image['id']}/import", json={
+        "method": {"name": "web-download", "uri": "http://does-not.exist/no/possible/way"},
+        "stores": ["file"]})
+    assert refused.status_code == 400 and "does-not.exist" in refused.text, refused.text
+    assert alpha.show(image["id"]).json()["status"] == "queued"
 
 
 def test_import_refusals(alpha):

@@ -4,6 +4,7 @@ from flask import Blueprint
 from glance.api import context
 from glance.api.v2.image_data import import_methods
 from glance.api.v2.wire import json_response
+from glance.errors import NotFound
 
 bp = Blueprint("v2_discovery", __name__)
 
@@ -17,7 +18,13 @@ def import_info():
 
 @bp.route("/v2/info/stores", methods=["GET"])
 def stores():
-    """The stores configured here; the default one flagged, the HTTP store read-only."""
+    """The stores configured here; the default one flagged, the HTTP store read-only.
+
+    Only with multiple stores: a client that finds this list imports into stores
+    and waits for the image's ``stores`` field.
+    """
+    if not context.multiple_stores():
+        raise NotFound("Multi backend is not supported at this site.")
     stores = context.stores()
     found = []
     for name, store in sorted(stores.configured().items()):

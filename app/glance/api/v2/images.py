@@ -19,6 +19,7 @@ bp = Blueprint("v2_images", __name__)
 
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")
+OLD_PATCH_TYPE = PATCH_TYPES[1]      # its body has the operation as the key
 # List parameters passed to the registry as they are.
 FILTERS = ("name", "status", "owner", "container_format", "disk_format", "visibility",
            "member_status", "protected", "os_hidden", "size_min", "size_max", "id",
@@ -76,7 +77,7 @@ def create_image(record):
     :raises Conflict: the id is taken.
     """
     try:
-        image = context.registry().create(record, headers=context.auth_headers())
+        image = context.registry().create(record, headers=context.auth_headers(), api="v2")
     except Conflict:
         raise Conflict(f"Image with identifier {record.get('id')} already exists!") from None
     context.notifier().info("image.create", public(image))
@@ -144,7 +145,8 @@ def show(image_id):
 def update(image_id):
     document = json_body(PATCH_TYPES)
     image = modifiable(image_id)
-    changes = json_patch.apply(image, json_patch.parse(document))
+    old_form = (request.mimetype or "").lower() == OLD_PATCH_TYPE
+    changes = json_patch.apply(image, json_patch.parse(document, old_form))
     registry, auth = context.registry(), context.auth_headers()
     fields, properties, tags, purge = changes
     if "owner" in fields:
@@ -161,7 +163,8 @@ def update(image_id):
     if tags is not None:
         update_body["tags"] = tags
     if update_body:
-        image = registry.update(image_id, update_body, purge_props=purge, headers=auth)
+        image = registry.update(image_id, update_body, purge_props=purge, headers=auth,
+                                api="v2")
     context.notifier().info("image.update", public(image))
     return json_response(image_view(image))
 
@@ -174,10 +177,10 @@ def delete(image_id):
 
 
 def _change_status(image_id, wanted, allowed_from):
-    """deactivate/reactivate: admin only, a compare-and-set on the status."""
+    """deactivate/reactivate: the owner or an admin, a compare-and-set on the status."""
     context.request_context().check_identity()
     image = get_image(image_id)
-    context.request_context().check_admin()
+    context.request_context().check_deactivate(image)
     status = image["status"]
     if status == wanted:
         return empty(204)

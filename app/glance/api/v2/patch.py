@@ -4,6 +4,12 @@ Operations ``add``, ``replace`` and ``remove`` on ``/<base field>``,
 ``/tags`` and ``/<extra property>`` (one level).  Glance's rules: replacing
 or removing a property that does not exist is 409, removing a base field 403,
 read-only and reserved names 403.
+
+Two media types carry them: ``application/openstack-images-v2.1-json-patch``
+is RFC 6902 (``{"op": "replace", "path": "/name", "value": …}``), while
+``…-v2.0-json-patch`` keeps the body of the JSON Patch draft that Glance
+started with, the operation as the key (``{"replace": "/name", "value": …}``),
+which Tempest and old clients still send.
 """
 from glance.errors import BadRequest, Conflict, Forbidden
 from glance.api.v2 import fields as checks
@@ -27,9 +33,29 @@ def _pointer(path):
     return key.replace("~1", "/").replace("~0", "~")
 
 
-def parse(document):
+def _rfc6902(item):
+    """``(op, path)`` of ``{"op": …, "path": …}``."""
+    op = item.get("op")
+    if op not in OPS:
+        raise BadRequest(f"Invalid operation: {op!r}; one of {', '.join(OPS)} expected")
+    if "path" not in item:
+        raise BadRequest("Unable to find 'path' in JSON Schema change")
+    return op, item["path"]
+
+
+def _draft(item):
+    """``(op, path)`` of the older ``{"<op>": path}``: exactly one operation key."""
+    named = [op for op in OPS if op in item]
+    if len(named) != 1:
+        raise BadRequest("Operation objects must contain exactly one member named "
+                         f"{', '.join(repr(op) for op in OPS)}")
+    return named[0], item[named[0]]
+
+
+def parse(document, old_form=False):
     """The operations of a patch document: ``[(op, key, value)]``.
 
+    :param old_form: the v2.0 media type's body (the operation as the key).
     :raises BadRequest: not a list of objects with a known op, a path and (add,
         replace) a value.
     """
@@ -39,14 +65,10 @@ def parse(document):
     for item in document:
         if not isinstance(item, dict):
             raise BadRequest("Operations must be JSON objects.")
-        op = item.get("op")
-        if op not in OPS:
-            raise BadRequest(f"Invalid operation: {op!r}; one of {', '.join(OPS)} expected")
-        if "path" not in item:
-            raise BadRequest("Unable to find 'path' in JSON Schema change")
+        op, path = (_draft if old_form else _rfc6902)(item)
         if op != "remove" and "value" not in item:
             raise BadRequest(f"Operation '{op}' needs a 'value'")
-        ops.append((op, _pointer(item["path"]), item.get("value")))
+        ops.append((op, _pointer(path), item.get("value")))
     return ops
 
 
