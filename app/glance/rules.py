@@ -65,6 +65,10 @@ STRING_LIMITS = {"owner": NAME_MAX_LENGTH, "checksum": 32, "os_hash_algo": 64,
 DIGITS = re.compile(r"[0-9]{1,19}")     # 19 digits hold any value up to BIGINT_MAX
 TRUE, FALSE = ("true", "1"), ("false", "0")
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")     # all but HTAB
+# What a header value sent to a client must not hold: C0 but HTAB, DEL and C1.
+UNSENDABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# An HTTP header name (RFC 9110 5.1): v1 sends a property only if its name is one.
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Query parameters that steer a list rather than filter it.
 LIST_CONTROLS = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
@@ -256,6 +260,19 @@ def validate_image(image):
                          "and disk formats must match.")
 
 
+def check_property_name(name):
+    """A property name is printable text without ``:`` or whitespace: v1 sends
+    it as a header name, where anything else would forge header lines.
+
+    :raises BadRequest:
+    """
+    if not name:
+        raise BadRequest("Invalid property name: it must not be empty")
+    if not name.isprintable() or ":" in name or any(c.isspace() for c in name):
+        raise BadRequest(f"Invalid property name {name[:40]!r}: it must be printable text "
+                         "without ':' or whitespace")
+
+
 def clean_properties(properties, conf):
     """Check a ``properties`` mapping: text names and values within the length
     limits, and no more of them than ``image_property_quota``.
@@ -268,8 +285,7 @@ def clean_properties(properties, conf):
     check_property_count(len(properties), conf)
     cleaned = {}
     for name, value in properties.items():
-        if not name:
-            raise BadRequest("Invalid property name: it must not be empty")
+        check_property_name(name)
         check_length(f"Property name {name[:40]!r}", name, conf.property_key_max_length)
         if value is not None and not isinstance(value, str):
             value = str(value).lower() if isinstance(value, bool) else str(value)

@@ -7,7 +7,7 @@ from glance.api import context
 from glance.api.v2.wire import BASE
 from glance.errors import BadRequest, Forbidden
 from glance.rules import CONTAINER_FORMATS, DISK_FORMATS, INT_MAX, NAME_MAX_LENGTH, READ_ONLY, \
-    RESERVED_PREFIX, TAG_MAX_LENGTH, VISIBILITIES
+    RESERVED_PREFIX, TAG_MAX_LENGTH, VISIBILITIES, check_property_name
 
 
 def check_name_allowed(key):
@@ -57,7 +57,8 @@ def check_value(key, value):
     else:
         if not isinstance(value, str):
             raise BadRequest(f"Invalid value for '{key}': additional properties are strings")
-        if len(key) > conf.property_key_max_length or len(key) == 0:
+        check_property_name(key)
+        if len(key) > conf.property_key_max_length:
             raise BadRequest(f"Invalid property name {key[:40]!r}")
         if len(value) > conf.property_value_max_length:
             raise BadRequest(f"Value of property {key[:40]!r} is too long")
