@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 
-from glance.errors import BadRequest, TooLarge
+from glance.errors import BadRequest, Forbidden, TooLarge
 
 # --- statuses ---------------------------------------------------------------
 # v1's: queued -> saving -> active (killed on a failed upload), and
@@ -49,10 +49,17 @@ MEMBER_STATUSES = (PENDING, ACCEPTED, REJECTED)
 
 # --- names a client does not set ------------------------------------------------
 # Set by glance only (v2 answers 403 for them).
-READ_ONLY = ("status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
+READ_ONLY = ("id", "status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
              "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations",
              "stores", "deleted", "deleted_at", "location", "is_public")
-RESERVED_PREFIX = "os_glance"
+# Fields a client sets as themselves (v2: top-level keys, v1: x-image-meta-<field>).
+WRITABLE_FIELDS = ("name", "visibility", "protected", "os_hidden", "owner", "disk_format",
+                   "container_format", "min_ram", "min_disk", "tags")
+# The one list of names no property may have (403, v1, v2 and the registry alike): v2
+# shows properties beside the fields, so a property ``direct_url`` would pass for
+# glance's own to Nova and Cinder.  Also every name with a reserved prefix.
+RESERVED_NAMES = READ_ONLY + WRITABLE_FIELDS
+RESERVED_PREFIXES = ("os_glance", "os_hash_")
 
 # --- limits -----------------------------------------------------------------------
 BIGINT_MAX = 2 ** 63 - 1            # sizes: the column is a BIGINT
@@ -273,11 +280,26 @@ def check_property_name(name):
                          "without ':' or whitespace")
 
 
+def is_reserved(name):
+    """True for a name no property may have (see :data:`RESERVED_NAMES`)."""
+    return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
+
+
+def check_not_reserved(name):
+    """:raises Forbidden: ``name`` is read-only or reserved (v2's messages)."""
+    if name in READ_ONLY:
+        raise Forbidden(f"Attribute '{name}' is read-only.")
+    if is_reserved(name):
+        raise Forbidden(f"Attribute '{name}' is reserved.")
+
+
 def clean_properties(properties, conf):
     """Check a ``properties`` mapping: text names and values within the length
     limits, and no more of them than ``image_property_quota``.
 
-    :raises BadRequest: not a mapping, or an empty name.
+    Reserved names are the registry's to refuse, where it knows which are new.
+
+    :raises BadRequest: not a mapping, or a name that is no header name.
     :raises glance.errors.StatusError: a limit is exceeded.
     """
     if not isinstance(properties, dict):

@@ -5,19 +5,15 @@ Base fields go to registry columns; every other key is an extra property
 """
 from glance.api import context
 from glance.api.v2.wire import BASE
-from glance.errors import BadRequest, Forbidden
+from glance.errors import BadRequest
 from glance.rules import CONTAINER_FORMATS, DISK_FORMATS, INT_MAX, NAME_MAX_LENGTH, READ_ONLY, \
-    RESERVED_PREFIX, TAG_MAX_LENGTH, VISIBILITIES, check_property_name
+    TAG_MAX_LENGTH, VISIBILITIES, WRITABLE_FIELDS, check_not_reserved, check_property_name
 
 
 def check_name_allowed(key):
-    """:raises Forbidden: ``key`` is read-only or reserved."""
-    if key in READ_ONLY:
-        raise Forbidden(f"Attribute '{key}' is read-only.")
-    if key.startswith(RESERVED_PREFIX):
-        raise Forbidden(f"Attribute '{key}' is reserved.")
-    if key in ("id",):
-        raise Forbidden(f"Attribute '{key}' is read-only.")
+    """:raises Forbidden: ``key`` is read-only or reserved, and no field a client sets."""
+    if key not in WRITABLE_FIELDS:
+        check_not_reserved(key)
 
 
 def check_value(key, value):
