@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 
-from glance.errors import BadRequest, TooLarge
+from glance.errors import BadRequest, Forbidden, TooLarge
 
 # --- statuses ---------------------------------------------------------------
 # v1's: queued -> saving -> active (killed on a failed upload), and
@@ -49,10 +49,17 @@ MEMBER_STATUSES = (PENDING, ACCEPTED, REJECTED)
 
 # --- names a client does not set ------------------------------------------------
 # Set by glance only (v2 answers 403 for them).
-READ_ONLY = ("status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
+READ_ONLY = ("id", "status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
              "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations",
              "stores", "deleted", "deleted_at", "location", "is_public")
-RESERVED_PREFIX = "os_glance"
+# Fields a client sets as themselves (v2: top-level keys, v1: x-image-meta-<field>).
+WRITABLE_FIELDS = ("name", "visibility", "protected", "os_hidden", "owner", "disk_format",
+                   "container_format", "min_ram", "min_disk", "tags")
+# The one list of names no property may have (403, v1, v2 and the registry alike): v2
+# shows properties beside the fields, so a property ``direct_url`` would pass for
+# glance's own to Nova and Cinder.  Also every name with a reserved prefix.
+RESERVED_NAMES = READ_ONLY + WRITABLE_FIELDS
+RESERVED_PREFIXES = ("os_glance", "os_hash_")
 
 # --- limits -----------------------------------------------------------------------
 BIGINT_MAX = 2 ** 63 - 1            # sizes: the column is a BIGINT
@@ -65,6 +72,10 @@ STRING_LIMITS = {"owner": NAME_MAX_LENGTH, "checksum": 32, "os_hash_algo": 64,
 DIGITS = re.compile(r"[0-9]{1,19}")     # 19 digits hold any value up to BIGINT_MAX
 TRUE, FALSE = ("true", "1"), ("false", "0")
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")     # all but HTAB
+# What a header value sent to a client must not hold: C0 but HTAB, DEL and C1.
+UNSENDABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# An HTTP header name (RFC 9110 5.1): v1 sends a property only if its name is one.
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Query parameters that steer a list rather than filter it.
 LIST_CONTROLS = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
@@ -258,11 +269,39 @@ def validate_image(image, formats_match=True):
                          "and disk formats must match.")
 
 
+def check_property_name(name):
+    """A property name is printable text without ``:`` or whitespace: v1 sends
+    it as a header name, where anything else would forge header lines.
+
+    :raises BadRequest:
+    """
+    if not name:
+        raise BadRequest("Invalid property name: it must not be empty")
+    if not name.isprintable() or ":" in name or any(c.isspace() for c in name):
+        raise BadRequest(f"Invalid property name {name[:40]!r}: it must be printable text "
+                         "without ':' or whitespace")
+
+
+def is_reserved(name):
+    """True for a name no property may have (see :data:`RESERVED_NAMES`)."""
+    return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
+
+
+def check_not_reserved(name):
+    """:raises Forbidden: ``name`` is read-only or reserved (v2's messages)."""
+    if name in READ_ONLY:
+        raise Forbidden(f"Attribute '{name}' is read-only.")
+    if is_reserved(name):
+        raise Forbidden(f"Attribute '{name}' is reserved.")
+
+
 def clean_properties(properties, conf):
     """Check a ``properties`` mapping: text names and values within the length
     limits, and no more of them than ``image_property_quota``.
 
-    :raises BadRequest: not a mapping, or an empty name.
+    Reserved names are the registry's to refuse, where it knows which are new.
+
+    :raises BadRequest: not a mapping, or a name that is no header name.
     :raises glance.errors.StatusError: a limit is exceeded.
     """
     if not isinstance(properties, dict):
@@ -270,8 +309,7 @@ def clean_properties(properties, conf):
     check_property_count(len(properties), conf)
     cleaned = {}
     for name, value in properties.items():
-        if not name:
-            raise BadRequest("Invalid property name: it must not be empty")
+        check_property_name(name)
         check_length(f"Property name {name[:40]!r}", name, conf.property_key_max_length)
         if value is not None and not isinstance(value, str):
             value = str(value).lower() if isinstance(value, bool) else str(value)

@@ -5,11 +5,13 @@ equivalent (the WSGI environ cannot tell them apart anyway), so
 ``X-Image-Meta-Disk-Format`` and ``x-image-meta-disk_format`` are one field.
 Responses use each attribute's own name: ``x-image-meta-disk_format``.
 """
+import logging
 import re
 
 from glance import rules
 from glance.errors import BadRequest
 
+LOG = logging.getLogger("glance.api")
 PREFIX = "x-image-meta-"
 PROPERTY_PREFIX = "x-image-meta-property-"
 
@@ -113,10 +115,10 @@ def check_request(environ, params, conf):
 def _header_value(value):
     if value is None:
         return ""
-    text = str(value)
+    # No control character reaches the wire: CR or LF would start a forged header line.
+    text = rules.UNSENDABLE.sub(" ", str(value))
     # Header values must be latin-1 on the WSGI side: send UTF-8 bytes.
-    text = text.encode("utf-8").decode("latin-1")
-    return text.replace("\r", " ").replace("\n", " ")
+    return text.encode("utf-8").decode("latin-1")
 
 
 def public(image):
@@ -136,7 +138,12 @@ def image_headers(image, base=""):
             continue
         out.append((PREFIX + key, _header_value(value)))
     for key, value in (image.get("properties") or {}).items():
-        out.append((PROPERTY_PREFIX + key, _header_value(value)))
+        # A name v2 allows that is no header name (``a(b``, ``é``) is not sent;
+        # older rows may even hold CR or LF.
+        if rules.TOKEN.fullmatch(key):
+            out.append((PROPERTY_PREFIX + key, _header_value(value)))
+        else:
+            LOG.debug("Image %s: property %r not sent in v1 headers", image.get("id"), key)
     out.append((PREFIX + "uri", image_uri(image, base)))
     out.extend(location_headers(image, base))
     return out

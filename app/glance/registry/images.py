@@ -195,6 +195,7 @@ def create():
         image = Image(id=image_id, **values)
         session.add(image)
         for name, value in (props or {}).items():
+            rules.check_not_reserved(name)
             session.add(ImageProperty(image_id=image_id, name=name, value=value))
         for value in tags or ():
             session.add(ImageTag(image_id=image_id, value=value))
@@ -206,11 +207,19 @@ def create():
 
 
 def set_properties(session, image, props, purge):
-    """Merge ``props`` into the image's properties; purge the rest if asked."""
+    """Merge ``props`` into the image's properties; purge the rest if asked.
+
+    :raises Forbidden: a reserved name is added or changed (one an older glance
+        stored may stay as it is: v2 PATCH sends every property back).
+    """
     now = utcnow()
     rows = queries.property_rows(session, image.id)
     kept = set() if purge else {name for name, row in rows.items() if not row.deleted}
     rules.check_property_count(len(kept | set(props or {})), state().conf)
+    for name, value in (props or {}).items():
+        row = rows.get(name)
+        if row is None or row.deleted or row.value != value:
+            rules.check_not_reserved(name)
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None:

@@ -5,19 +5,15 @@ Base fields go to registry columns; every other key is an extra property
 """
 from glance.api import context
 from glance.api.v2.wire import BASE
-from glance.errors import BadRequest, Forbidden
+from glance.errors import BadRequest
 from glance.rules import CONTAINER_FORMATS, DISK_FORMATS, INT_MAX, NAME_MAX_LENGTH, READ_ONLY, \
-    RESERVED_PREFIX, TAG_MAX_LENGTH, VISIBILITIES
+    TAG_MAX_LENGTH, VISIBILITIES, WRITABLE_FIELDS, check_not_reserved, check_property_name
 
 
 def check_name_allowed(key):
-    """:raises Forbidden: ``key`` is read-only or reserved."""
-    if key in READ_ONLY:
-        raise Forbidden(f"Attribute '{key}' is read-only.")
-    if key.startswith(RESERVED_PREFIX):
-        raise Forbidden(f"Attribute '{key}' is reserved.")
-    if key in ("id",):
-        raise Forbidden(f"Attribute '{key}' is read-only.")
+    """:raises Forbidden: ``key`` is read-only or reserved, and no field a client sets."""
+    if key not in WRITABLE_FIELDS:
+        check_not_reserved(key)
 
 
 def check_value(key, value):
@@ -57,7 +53,8 @@ def check_value(key, value):
     else:
         if not isinstance(value, str):
             raise BadRequest(f"Invalid value for '{key}': additional properties are strings")
-        if len(key) > conf.property_key_max_length or len(key) == 0:
+        check_property_name(key)
+        if len(key) > conf.property_key_max_length:
             raise BadRequest(f"Invalid property name {key[:40]!r}")
         if len(value) > conf.property_value_max_length:
             raise BadRequest(f"Value of property {key[:40]!r} is too long")

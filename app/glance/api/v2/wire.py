@@ -9,7 +9,7 @@ from flask import Response
 
 from glance.api.errors import status_line
 from glance.context import visibility_of
-from glance.rules import QUEUED
+from glance.rules import QUEUED, is_reserved
 
 # Always present in an image (null when unset), in Glance's order.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
@@ -51,7 +51,9 @@ def image_view(image):
         "schema": "/v2/schemas/image",
     }
     for key, value in (image.get("properties") or {}).items():
-        if key not in view:            # a v1 property never hides a base field
+        # A property never hides a base field, nor passes for glance's own (``direct_url``
+        # stored by an older glance, before reserved names were refused).
+        if key not in view and not is_reserved(key):
             view[key] = "" if value is None else value
     return view
 
