@@ -87,12 +87,16 @@ def v2_to_v1(base):
     assert added.status_code == 204
     shown = _get(f"{base}/v2/images/{image_id}", headers=OWNER).json()
     assert shown["release"] == "13" and shown["arch"] == "arm64" and shown["tags"] == ["t"]
-    # v1 members have no accept step: the stranger now reads it, and lists it
+    # a v1 member starts pending: the stranger reads it, and lists it in v2 once it accepts
     assert _get(f"{base}/v2/images/{image_id}/file", headers=STRANGER).content == DATA
+    members = _get(f"{base}/v2/images/{image_id}/members", headers=OWNER).json()["members"]
+    assert [(m["member_id"], m["status"]) for m in members] == [("crossstranger", "pending")]
+    listed = _get(f"{base}/v2/images", headers=STRANGER).json()["images"]
+    assert image_id not in [i["id"] for i in listed]
+    assert requests.put(f"{base}/v2/images/{image_id}/members/crossstranger", headers=STRANGER,
+                        json={"status": "accepted"}, timeout=30).status_code == 200
     listed = _get(f"{base}/v2/images", headers=STRANGER).json()["images"]
     assert image_id in [i["id"] for i in listed]
-    members = _get(f"{base}/v2/images/{image_id}/members", headers=OWNER).json()["members"]
-    assert [(m["member_id"], m["status"]) for m in members] == [("crossstranger", "accepted")]
 
     assert requests.delete(f"{base}/v1/images/{image_id}", headers=OWNER,
                            timeout=30).status_code == 200

@@ -90,7 +90,8 @@ class RegistryV2Contract:
             registry.update_member_status(image["id"], "carol", "accepted", headers=CAROL)
         assert registry.list_v2(params={"member_status": "all"}, headers=CAROL) == []
         assert registry.list(detail=True, headers=CAROL) == []
-        assert names(registry.list_v2(headers=BOB)) == ["shared"]
+        assert names(registry.list_v2(params={"member_status": "pending"},
+                                      headers=BOB)) == ["shared"]
         assert registry.get(image["id"], headers=ALICE) == before
 
     def test_a_member_cannot_change_visibility_or_tags(self, registry):
@@ -129,14 +130,37 @@ class RegistryV2Contract:
         assert set(shown[0]) == {"member_id", "can_share", "status", "created_at",
                                  "updated_at"}
 
-    def test_v1_members_are_accepted_and_a_private_image_becomes_shared(self, registry):
+    def test_new_members_are_pending_and_a_private_image_becomes_shared(self, registry):
         image = made(registry, "was-private", "private")
         registry.add_member(image["id"], "bob", headers=ALICE)
         assert registry.get(image["id"], headers=ALICE)["visibility"] == "shared"
-        assert registry.get_member(image["id"], "bob", headers=BOB)["status"] == "accepted"
-        assert names(registry.list(detail=True, headers=BOB)) == ["was-private"]
+        assert registry.get_member(image["id"], "bob", headers=BOB)["status"] == "pending"
+        assert names(registry.list(detail=True, headers=BOB)) == ["was-private"]   # v1: any status
+        registry.update_member_status(image["id"], "bob", "accepted", headers=BOB)
         registry.add_member(image["id"], "bob", headers=ALICE, status="pending")   # kept
         assert registry.get_member(image["id"], "bob", headers=ALICE)["status"] == "accepted"
+
+    def test_a_rejection_survives_removal_and_re_adding(self, registry):
+        image = made(registry, "rejected", "shared")
+        registry.add_member(image["id"], "bob", headers=ALICE)
+        registry.update_member_status(image["id"], "bob", "rejected", headers=BOB)
+        registry.delete_member(image["id"], "bob", headers=ALICE)
+        registry.add_member(image["id"], "bob", headers=ALICE)
+        assert registry.get_member(image["id"], "bob", headers=ALICE)["status"] == "pending"
+        registry.replace_members(image["id"], [{"member_id": "carol"}], headers=ALICE)
+        registry.replace_members(image["id"], [{"member_id": "bob"}], headers=ALICE)
+        assert registry.get_member(image["id"], "bob", headers=ALICE)["status"] == "pending"
+        assert registry.list_v2(headers=BOB) == []
+
+    @pytest.mark.parametrize("status", ["accepted", "rejected"])
+    def test_the_owner_may_not_give_a_status(self, registry, status):
+        image = made(registry, "owned", "shared")
+        with pytest.raises(errors.Forbidden):
+            registry.add_member(image["id"], "bob", headers=ALICE, status=status)
+        with pytest.raises(errors.Forbidden):
+            registry.replace_members(image["id"], [{"member_id": "bob", "status": status}],
+                                     headers=ALICE)
+        assert registry.get_members(image["id"], headers=ALICE) == []
 
     def test_tags(self, registry):
         image = made(registry, "tagged", "shared", tags=["b", "a", "b"])

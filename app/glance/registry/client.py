@@ -237,8 +237,8 @@ class RegistryClient(MetadefClient, TaskClient):
     def add_member(self, image_id, member, can_share=None, headers=None, status=None):
         """Add ``member`` (or set its can_share when given).
 
-        :param status: of a new membership: v1 leaves it None (``accepted``);
-            v2 passes ``pending``.  An existing membership keeps its status.
+        :param status: None or ``pending``: every new membership starts pending
+            (the registry refuses any other with 403); an existing one keeps its status.
         :raises Unauthorized: :raises Forbidden: :raises NotFound:
         """
         fields = {}

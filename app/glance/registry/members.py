@@ -3,16 +3,18 @@
 Writes need an identity: in noauth mode the caller has no owner, so every
 write is 401 "No authenticated user", as in Glance 2011.
 
-v2 adds a status to each membership: v1 has no accept step, so members it
-adds are ``accepted``; glance-api's v2 passes ``pending``.  Only the member
-itself changes its status.  Adding a member to a ``private`` image makes it
+v2 adds a status to each membership.  Every membership made (or made again
+after its removal) starts ``pending``, through v1 or v2: only the member itself
+changes its status, so an owner cannot undo a member's rejection by removing
+and re-adding it.  v1 readers see shared images whatever the status; the
+memberships v1 made before the v2 migration were set ``accepted`` by it.  Adding a member to a ``private`` image makes it
 ``shared`` (what a v1 image that was private meant); v2 refuses members on a
 private image before it gets here.
 """
 from flask import Blueprint, Response, g, jsonify, request
 
 from glance import rules
-from glance.errors import BadRequest, NotFound
+from glance.errors import BadRequest, Forbidden, NotFound
 from glance.registry import queries
 from glance.registry.images import load_undeleted, state
 from glance.registry.models import ImageMember, utcnow
@@ -46,13 +48,19 @@ def _can_share(value, default):
 
 
 def _status(value):
-    return rules.ACCEPTED if value is None else rules.member_status(value)
+    """The status a writer of members may give: ``pending`` only (or none).
+
+    :raises Forbidden: any other; only the member changes its own status.
+    """
+    if value is None or rules.member_status(value) == rules.PENDING:
+        return rules.PENDING
+    raise Forbidden("Only the member itself may change its membership status")
 
 
-def _set_member(session, image, member, can_share, status="accepted"):
+def _set_member(session, image, member, can_share, status=rules.PENDING):
     """Create or undelete a membership; ``can_share`` None keeps the current value.
 
-    ``status`` is that of a new (or undeleted) membership; an existing one keeps its own.
+    A new (or undeleted) membership is ``pending``; an existing one keeps its status.
     """
     if image.visibility == "private":
         image.visibility, image.updated_at = "shared", utcnow()
@@ -105,7 +113,7 @@ def set_member_status(image_id, member):
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or "status" not in body:
         raise BadRequest("Expected {\"status\": \"pending|accepted|rejected\"}")
-    status = _status(body["status"])
+    status = rules.member_status(body["status"])
     if g.ctx.owner is None and not g.ctx.is_admin:
         g.ctx.check_member_status(member)       # 401 before any lookup
     with state().Session() as session:
@@ -144,7 +152,7 @@ def replace_members(image_id):
 
 @bp.put("/images/<image_id>/members/<member>")
 def add_member(image_id, member):
-    can_share, status = None, "accepted"
+    can_share, status = None, rules.PENDING
     if request.get_data():
         body = request.get_json(force=True, silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("member"), dict):
