@@ -1,10 +1,10 @@
-"""Glance, the OpenStack Image Service (v1 API)."""
+"""Glance, the OpenStack Image Service (image API v1 and v2)."""
 from setuptools import find_packages, setup
 
 setup(
     name="glance",
     version="2011.3.1",
-    description="OpenStack Image Service: the v1 image API, registry and stores",
+    description="OpenStack Image Service: the v1 and v2 image APIs, registry and stores",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",

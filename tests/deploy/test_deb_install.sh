@@ -249,6 +249,21 @@ perms() {
 check "system user glance; /etc/glance, /var/lib/glance, /var/log/glance owners and modes" perms
 check "db_sync ran at install: glance-manage db_version" \
   inbox runuser -u glance -- glance-manage --config-file /etc/glance/glance-registry.conf db_version
+units_in_usr() {   # every unit under /usr/lib/systemd/system; one hardening drop-in for all
+  sh_in 'for p in glance-api glance-registry glance-common; do
+      if dpkg -L $p | grep "^/lib/systemd"; then echo "$p ships units in /lib"; exit 1; fi
+    done
+    dpkg -L glance-api | grep -qx /usr/lib/systemd/system/glance-api.service
+    dpkg -L glance-common | grep -qx /usr/lib/systemd/system/glance-.service.d/10-hardening.conf
+    if grep -l ProtectSystem /usr/lib/systemd/system/glance-*.service; then exit 1; fi
+    for u in glance-api glance-registry glance-scrubber \
+             glance-cache-pruner glance-cache-reaper glance-cache-prefetcher; do
+      systemctl show -p DropInPaths --value $u.service |
+        grep -q /usr/lib/systemd/system/glance-.service.d/10-hardening.conf || { echo "$u: no drop-in"; exit 1; }
+      test "$(systemctl show -p ProtectSystem --value $u.service)" = strict || exit 1
+    done'
+}
+check "units in /usr/lib/systemd/system; glance-.service.d/10-hardening.conf applies to each" units_in_usr
 control_status() {   # the packaged glance-control runs; systemd, not it, manages the servers
   local rc=0
   inbox glance-control all status --pid-dir /run/glance-control || rc=$?
@@ -450,7 +465,8 @@ check "apt remove glance-api glance-registry: services stopped, config and data 
 purged() {
   apt_in purge glance glance-api glance-registry glance-common python3-glance
   sh_in 'for p in /etc/glance /var/lib/glance /var/log/glance /etc/logrotate.d/glance-common \
-                 /lib/systemd/system/glance-api.service; do
+                 /usr/lib/systemd/system/glance-api.service \
+                 /usr/lib/systemd/system/glance-.service.d; do
            if [ -e "$p" ]; then echo "$p is still there"; exit 1; fi
          done
          if dpkg-statoverride --list | grep glance; then exit 1; fi
