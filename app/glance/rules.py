@@ -295,6 +295,19 @@ def check_not_reserved(name):
         raise Forbidden(f"Attribute '{name}' is reserved.")
 
 
+def check_format_change(image, changes):
+    """Only a queued image changes its disk or container format (v1 and v2, as later
+    Glance): the data of any other was written as what the formats say.
+
+    :raises Forbidden: a format would change on an image that is not queued.
+    """
+    changed = any(name in changes and changes[name] != image.get(name)
+                  for name in ("disk_format", "container_format"))
+    if changed and image.get("status") != QUEUED:
+        raise Forbidden("Attribute container_format and disk_format can be only "
+                        "replaced for a queued image.")
+
+
 def clean_properties(properties, conf):
     """Check a ``properties`` mapping: text names and values within the length
     limits, and no more of them than ``image_property_quota``.

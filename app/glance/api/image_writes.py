@@ -14,7 +14,7 @@ from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.api.upload import Upload
 from glance.errors import BadRequest, Conflict, Forbidden
-from glance.rules import ACTIVE, QUEUED
+from glance.rules import ACTIVE, QUEUED, check_format_change
 from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.api")
@@ -135,6 +135,7 @@ def update(image_id):
         raise Forbidden("Forbidden to update deleted image.")
     ctx.check_modify(image)
     _authorise_fields(fields, image)
+    check_format_change(image, fields)
     if image["status"] != QUEUED:
         if with_body:
             raise Conflict("Cannot upload to an unqueued image")

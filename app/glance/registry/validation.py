@@ -156,7 +156,8 @@ def list_params_v2(params, limit_default, limit_max):
     if "os_hidden" in params:
         os_hidden = boolean("os_hidden", params["os_hidden"])
     equal, within, compared = {}, {}, []
-    for name in IN_FIELDS + ("owner", "min_ram", "min_disk", "protected"):
+    for name in IN_FIELDS + ("owner", "min_ram", "min_disk", "protected", "checksum",
+                             "os_hash_value"):
         if name not in params:
             continue
         text = params[name]

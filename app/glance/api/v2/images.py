@@ -12,7 +12,7 @@ from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
 from glance.api.v2.wire import empty, image_view, json_response
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, SHARED
+from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, SHARED, check_format_change
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_images", __name__)
@@ -22,7 +22,7 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
 OLD_PATCH_TYPE = PATCH_TYPES[1]      # its body has the operation as the key
 # List parameters passed to the registry as they are.
 FILTERS = ("name", "status", "owner", "container_format", "disk_format", "visibility",
-           "member_status", "protected", "os_hidden", "size_min", "size_max", "id",
+           "member_status", "protected", "os_hidden", "size", "size_min", "size_max", "id",
            "created_at", "updated_at", "checksum", "os_hash_value")
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
@@ -151,12 +151,7 @@ def update(image_id):
     fields, properties, tags, purge = changes
     if "owner" in fields:
         context.request_context().check_owner(fields["owner"], image.get("owner"))
-    if fields.get("disk_format", image.get("disk_format")) != image.get("disk_format") \
-            or fields.get("container_format", image.get("container_format")) \
-            != image.get("container_format"):
-        if image["status"] != QUEUED:
-            raise Forbidden("Attribute container_format and disk_format can be only "
-                            "replaced for a queued image.")
+    check_format_change(image, fields)
     update_body = dict(fields)
     if purge or properties != (image.get("properties") or {}):
         update_body["properties"] = properties
