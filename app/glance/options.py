@@ -197,6 +197,10 @@ OPTIONS = [
     ),
     *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
+        ("allow_owner_publicize", "bool", False, "Let non-admin owners make their images "
+         "public (v2 visibility public, v1 is_public=true), as the appliance did. Off: only "
+         "admins publish (Glance's default publicize_image policy); owners may still choose "
+         "community. Set it alike in both servers."),
     ),
     *_opts("Authentication", (API, REGISTRY, CACHE),
         ("auth_strategy", "choice", "noauth", "noauth: a request without identity headers is "

@@ -14,7 +14,8 @@ from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.api.upload import Upload
 from glance.errors import BadRequest, Conflict, Forbidden
-from glance.rules import ACTIVE, QUEUED
+from glance.context import visibility_of
+from glance.rules import ACTIVE, PUBLIC, QUEUED
 from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.api")
@@ -54,7 +55,7 @@ def _register_location(image, location, fields):
 
 
 def _authorise_fields(fields, image=None):
-    """Only admins set an owner or point an image at existing data.
+    """Only admins set an owner, point an image at existing data or (by default) publish it.
 
     :param image: the image changed; None on create.
     :raises Forbidden: and nothing has been changed.
@@ -64,6 +65,8 @@ def _authorise_fields(fields, image=None):
         ctx.check_owner(fields["owner"], image["owner"] if image else None)
     if fields.get("location"):
         ctx.check_location()
+    if fields.get("is_public"):
+        ctx.check_visibility(PUBLIC, visibility_of(image) if image else None)
 
 
 def _target(fields, with_body):

@@ -10,7 +10,7 @@ from glance.api.headers import public
 from glance.api.json_body import json_body
 from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
-from glance.api.v2.wire import empty, image_view, json_response
+from glance.api.v2.wire import empty, image_view, json_response, visibility
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, SHARED
 
@@ -63,6 +63,7 @@ def image_record(document):
     fields, properties, tags = checks.split(values)
     if "owner" in fields:
         context.request_context().check_owner(fields["owner"])
+    context.request_context().check_visibility(fields.get("visibility"))
     record = {**fields, "properties": properties, "status": QUEUED, "tags": tags or []}
     record.setdefault("visibility", SHARED)
     if image_id is not None:
@@ -149,6 +150,8 @@ def update(image_id):
     fields, properties, tags, purge = changes
     if "owner" in fields:
         context.request_context().check_owner(fields["owner"], image.get("owner"))
+    context.request_context().check_visibility(fields.get("visibility"),
+                                               visibility(image))
     if fields.get("disk_format", image.get("disk_format")) != image.get("disk_format") \
             or fields.get("container_format", image.get("container_format")) \
             != image.get("container_format"):
