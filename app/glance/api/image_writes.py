@@ -15,7 +15,7 @@ from glance.api.images import json_response
 from glance.api.upload import Upload
 from glance.errors import BadRequest, Conflict, Forbidden
 from glance.context import visibility_of
-from glance.rules import ACTIVE, PUBLIC, QUEUED
+from glance.rules import ACTIVE, PUBLIC, QUEUED, check_image_size, check_location_count
 from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.api")
@@ -77,8 +77,12 @@ def _target(fields, with_body):
             raise BadRequest("Content-Type must be application/octet-stream")
         if location:
             raise BadRequest("An image takes either data or x-image-meta-location, not both")
+        cap = context.conf().image_size_cap
+        check_image_size(request.body.length, cap)
+        check_image_size(fields.get("size"), cap)
         return context.stores().by_name(fields.get("store"))
     if location:
+        check_location_count(1, context.conf())
         _check_location(location)
     return None
 

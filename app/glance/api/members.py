@@ -5,6 +5,7 @@ this module checks the shape of request bodies and passes the calls on.
 """
 from flask import Blueprint, Response
 
+from glance import rules
 from glance.api import context
 from glance.api.errors import status_line
 from glance.api.images import json_response
@@ -57,6 +58,7 @@ def replace_members(image_id):
     except (KeyError, TypeError):
         raise BadRequest('Invalid membership body: expected {"memberships": '
                          '[{"member_id": ..., "can_share": ...}]}') from None
+    rules.check_member_count(len({item["member_id"] for item in memberships}), context.conf())
     context.registry().replace_members(image_id, memberships, headers=context.auth_headers())
     return Response(status=status_line(204))
 

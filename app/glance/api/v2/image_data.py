@@ -27,7 +27,8 @@ from glance.api.v2.import_tasks import ImportTask, web_source
 from glance.api.v2.wire import empty
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
     StatusError, UnsupportedMediaType
-from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING
+from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING, \
+    check_image_size
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
@@ -47,6 +48,7 @@ def _receive(image_id, busy):
     """
     _check_octet_stream()
     image = modifiable(image_id)
+    check_image_size(request.body.length, context.conf().image_size_cap)
     if image["status"] != QUEUED:
         raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
                        "uploaded to a queued image")
