@@ -135,6 +135,9 @@ OPTIONS = [
          "glance-scrubber remove their data later."),
         ("max_json_body", "int", 1048576, "Largest JSON request body of the v2 API (create, "
          "PATCH, members, import), in bytes; larger ones are refused with 413."),
+        ("json_body_timeout", "int", 20, "Most seconds a client may take to send a whole JSON "
+         "request body (v2 create, PATCH, members, import; v1 members), however steadily it "
+         "trickles; then it gets 408 and the connection is closed."),
         ("image_size_cap", "int", 1099511627776, "Largest image, in bytes (1 TiB): an upload "
          "announcing more (Content-Length, x-image-meta-size) is refused with 413 before any "
          "byte is read; one that sends more (chunked, web-download) is stopped at the cap "

@@ -46,6 +46,7 @@ def member(image_id, member):
 @bp.route("/v1/images/<image_id>/members", methods=["PUT"])
 def replace_members(image_id):
     """Replace the member list with ``{"memberships": [{"member_id", "can_share"?}]}``."""
+    context.request_context().check_sharer()    # before the body is read
     document = json_body(kinds=None)
     try:
         given = document["memberships"]
@@ -66,6 +67,7 @@ def replace_members(image_id):
 @bp.route("/v1/images/<image_id>/members/<member>", methods=["PUT"])
 def add_member(image_id, member):
     """Add ``member``; an optional ``{"member": {"can_share": bool}}`` sets sharing."""
+    context.request_context().check_sharer()    # before the body is read
     document = json_body(kinds=None, required=False)
     can_share = None
     if document is not None:

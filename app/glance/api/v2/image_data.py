@@ -134,6 +134,7 @@ def _require_method(name):
 
 @bp.route("/v2/images/<image_id>/import", methods=["POST"])
 def import_image(image_id):
+    image = modifiable(image_id)          # the caller first: its body is read only then
     document = json_body()
     method = document.get("method") if isinstance(document, dict) else None
     if not isinstance(method, dict) or not isinstance(method.get("name"), str):
@@ -143,7 +144,6 @@ def import_image(image_id):
         raise BadRequest(f"Import method {name} is not supported")
     if document.get("stores") or document.get("all_stores"):
         raise Conflict("Multiple stores are not enabled on this server")
-    image = modifiable(image_id)
     task = ImportTask.for_image_import(image, document)
     try:
         if name == "glance-direct":

@@ -143,8 +143,8 @@ def show(image_id):
 
 @bp.route("/v2/images/<image_id>", methods=["PATCH"])
 def update(image_id):
+    image = modifiable(image_id)          # the caller first: its body is read only then
     document = json_body(PATCH_TYPES)
-    image = modifiable(image_id)
     changes = json_patch.apply(image, json_patch.parse(document))
     registry, auth = context.registry(), context.auth_headers()
     fields, properties, tags, purge = changes
