@@ -39,10 +39,17 @@ def v1_to_v2(base):
     patched = requests.patch(f"{base}/v2/images/{image_id}", timeout=30, json=[
         {"op": "add", "path": "/arch", "value": "x86_64"},
         {"op": "remove", "path": "/distro"},
-        {"op": "replace", "path": "/visibility", "value": "public"},
         {"op": "add", "path": "/tags", "value": ["cross"]}],
         headers={**OWNER, "Content-Type": PATCH_TYPE})
     assert patched.status_code == 200, patched.text
+    # publishing is an admin's (noauth: a caller without identity headers)
+    publish = [{"op": "replace", "path": "/visibility", "value": "public"}]
+    refused = requests.patch(f"{base}/v2/images/{image_id}", timeout=30, json=publish,
+                             headers={**OWNER, "Content-Type": PATCH_TYPE})
+    assert refused.status_code == 403, refused.text
+    published = requests.patch(f"{base}/v2/images/{image_id}", timeout=30, json=publish,
+                               headers={"Content-Type": PATCH_TYPE})
+    assert published.status_code == 200, published.text
     head = requests.head(f"{base}/v1/images/{image_id}", headers=OWNER, timeout=30).headers
     assert head["x-image-meta-property-arch"] == "x86_64"
     assert "x-image-meta-property-distro" not in head

@@ -65,6 +65,7 @@ class RequestContext:
     is_admin: bool = False
     anonymous: bool = False
     owner_is_tenant: bool = True
+    allow_owner_publicize: bool = False
 
     @property
     def owner(self):
@@ -187,6 +188,18 @@ class RequestContext:
         if not self.is_admin and owner != (current if current is not None else self.owner):
             raise Forbidden("Only an admin may set the owner of an image")
 
+    def check_visibility(self, visibility, current=None):
+        """Glance's default ``publicize_image`` policy: only an admin makes an image
+        ``public`` (v2 visibility, v1 is_public=true), unless ``allow_owner_publicize``.
+        ``community`` stays the owner's choice, and an image already public may stay so.
+
+        :param current: the image's visibility; None for a new image.
+        :raises Forbidden:
+        """
+        if (visibility == PUBLIC and current != PUBLIC and not self.is_admin
+                and not self.allow_owner_publicize):
+            raise Forbidden("Only an admin may make an image public")
+
     def check_location(self):
         """Only admins point an image at data: a location names an object our keys reach.
 
@@ -282,16 +295,19 @@ def _roles(headers):
 def for_request(headers, conf):
     """The context of a request to either server, under ``conf``'s auth options."""
     return from_headers(headers, auth_strategy=conf.auth_strategy, admin_role=conf.admin_role,
-                        owner_is_tenant=conf.owner_is_tenant)
+                        owner_is_tenant=conf.owner_is_tenant,
+                        allow_owner_publicize=conf.allow_owner_publicize)
 
 
 def from_headers(headers, *, auth_strategy=options.default("auth_strategy"),
                  admin_role=options.default("admin_role"),
-                 owner_is_tenant=options.default("owner_is_tenant")):
+                 owner_is_tenant=options.default("owner_is_tenant"),
+                 allow_owner_publicize=options.default("allow_owner_publicize")):
     """The context of a request, from its headers (a case-insensitive mapping).
 
     :param auth_strategy: ``noauth`` or ``keystone`` (see the module docstring).
     :param admin_role: the role that makes a caller admin (case-insensitive).
+    :param allow_owner_publicize: non-admins may make their images public.
     """
     status = headers.get("X-Identity-Status")
     if auth_strategy == KEYSTONE:
@@ -299,11 +315,13 @@ def from_headers(headers, *, auth_strategy=options.default("auth_strategy"),
     elif status is not None:
         identified = status == "Confirmed"
     elif not any(headers.get(name) for name in IDENTITY_HEADERS):
-        return RequestContext(is_admin=True, owner_is_tenant=owner_is_tenant)
+        return RequestContext(is_admin=True, owner_is_tenant=owner_is_tenant,
+                              allow_owner_publicize=allow_owner_publicize)
     else:
         identified = True
     if not identified:
-        return RequestContext(anonymous=True, owner_is_tenant=owner_is_tenant)
+        return RequestContext(anonymous=True, owner_is_tenant=owner_is_tenant,
+                              allow_owner_publicize=allow_owner_publicize)
     roles = _roles(headers)
     wanted = admin_role.lower()
     return RequestContext(
@@ -312,4 +330,5 @@ def from_headers(headers, *, auth_strategy=options.default("auth_strategy"),
         roles=roles,
         is_admin=any(role.lower() == wanted for role in roles),
         owner_is_tenant=owner_is_tenant,
+        allow_owner_publicize=allow_owner_publicize,
     )

@@ -49,6 +49,12 @@ class NotFound(StatusError):
     status = 404
 
 
+class RequestTimeout(StatusError):
+    """The client took too long to send its request (a JSON body past its deadline)."""
+
+    status = 408
+
+
 class Conflict(StatusError):
     """The resource is not in the state the request needs (a failed compare-and-set)."""
 
@@ -81,8 +87,8 @@ class ServiceUnavailable(StatusError):
     status = 503
 
 
-CLIENT_ERRORS = (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge,
-                 UnsupportedMediaType, RangeNotSatisfiable)
+CLIENT_ERRORS = (BadRequest, Unauthorized, Forbidden, NotFound, RequestTimeout, Conflict,
+                 TooLarge, UnsupportedMediaType, RangeNotSatisfiable)
 
 
 def by_status(*classes):

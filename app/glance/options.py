@@ -78,6 +78,8 @@ OPTIONS = [
         ("image_property_quota", "int", 128, "Most properties an image may have (existing plus "
          "new on update); more is refused with 413."),
         ("image_tag_quota", "int", 128, "Most tags an image may have; more is refused with 413."),
+        ("image_member_quota", "int", 128, "Most members an image may have (v1 and v2); more "
+         "is refused with 413."),
         ("image_name_max_length", "int", 255, "Longest image name, in characters."),
         ("property_key_max_length", "int", 255, "Longest property name, in characters."),
         ("property_value_max_length", "int", 255, "Longest property value, in characters."),
@@ -133,6 +135,16 @@ OPTIONS = [
          "glance-scrubber remove their data later."),
         ("max_json_body", "int", 1048576, "Largest JSON request body of the v2 API (create, "
          "PATCH, members, import), in bytes; larger ones are refused with 413."),
+        ("json_body_timeout", "int", 20, "Most seconds a client may take to send a whole JSON "
+         "request body (v2 create, PATCH, members, import; v1 members), however steadily it "
+         "trickles; then it gets 408 and the connection is closed."),
+        ("image_size_cap", "int", 1099511627776, "Largest image, in bytes (1 TiB): an upload "
+         "announcing more (Content-Length, x-image-meta-size) is refused with 413 before any "
+         "byte is read; one that sends more (chunked, web-download) is stopped at the cap "
+         "with 413, its image killed and its data removed."),
+        ("image_location_quota", "int", 10, "Most locations an image may have. This API "
+         "gives each image one location (its data, or x-image-meta-location); 0 refuses "
+         "registering external locations (413)."),
         ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
          "interoperable import methods offered (glance-direct, web-download)."),
         ("hashing_algorithm", "choice", "sha512", "Hash computed beside the MD5 checksum of "
@@ -197,6 +209,10 @@ OPTIONS = [
     ),
     *_opts("Images", (API, REGISTRY),
         ("owner_is_tenant", "bool", True, "The owner of an image is the caller's tenant (else the user)."),
+        ("allow_owner_publicize", "bool", False, "Let non-admin owners make their images "
+         "public (v2 visibility public, v1 is_public=true), as the appliance did. Off: only "
+         "admins publish (Glance's default publicize_image policy); owners may still choose "
+         "community. Set it alike in both servers."),
     ),
     *_opts("Authentication", (API, REGISTRY, CACHE),
         ("auth_strategy", "choice", "noauth", "noauth: a request without identity headers is "

@@ -157,6 +157,28 @@ def check_tag_count(count, conf):
                        f"this request would give it {count}")
 
 
+def check_member_count(count, conf):
+    """:raises TooLarge: when an image would have more members than ``image_member_quota``."""
+    if count > conf.image_member_quota:
+        raise TooLarge(f"An image may have at most {conf.image_member_quota} members; "
+                       f"this request would give it {count}")
+
+
+def check_image_size(size, cap):
+    """:raises TooLarge: ``size`` bytes (announced, or read so far) are over ``cap``
+    (``image_size_cap``); the answer closes the connection: the rest is not read."""
+    if size is not None and size > cap:
+        raise TooLarge(f"Image size {size} exceeds the limit of {cap} bytes",
+                       headers=[("Connection", "close")])
+
+
+def check_location_count(count, conf):
+    """:raises TooLarge: more locations than ``image_location_quota``."""
+    if count > conf.image_location_quota:
+        raise TooLarge(f"An image may have at most {conf.image_location_quota} locations; "
+                       f"this request would give it {count}")
+
+
 def check_length(what, text, limit):
     """:raises BadRequest: ``text`` is longer than ``limit`` characters."""
     if text is not None and len(text) > limit:

@@ -49,10 +49,18 @@ class HTTPRegistry(rc.RegistryClient):
         wipe(self.engine)
 
 
+# The contract's tenants publish their own images: its list, filter and paging tests
+# need public images of several owners. Publishing is admin-only by default; that rule
+# is tested in tests/unit/registry/test_publicize.py and tests/security/.
+CONTRACT_OPTIONS = {"allow_owner_publicize": True}
+
+
 def live_registry(workdir, url):
     """Yield ``(server, engine)``: a glance-registry process on database ``url``
-    and an engine on the same database, for wiping it; stop both afterwards."""
-    server = Server("glance-registry", workdir, {"sql_connection": url}).start()
+    (with :data:`CONTRACT_OPTIONS`) and an engine on the same database, for wiping it;
+    stop both afterwards."""
+    server = Server("glance-registry", workdir,
+                    {"sql_connection": url, **CONTRACT_OPTIONS}).start()
     engine = db.make_engine(url)
     yield server, engine
     engine.dispose()

@@ -126,12 +126,16 @@ class Matrix:
             headers = {"Content-Type": "application/octet-stream",
                        "x-image-meta-name": f"matrix-{kind}",
                        "x-image-meta-disk_format": "raw", "x-image-meta-container_format": "bare",
-                       "x-image-meta-is_public": str(kind == "public"),
                        "x-image-meta-protected": str(kind == "protected"),
                        "x-image-meta-property-kind": kind}
             answer = self.call("owner", "POST", "/v1/images", data=data, headers=headers)
             assert answer.status_code == 201, answer.text
             image_id = answer.json()["image"]["id"]
+            if kind == "public":       # publishing is an admin's (Glance's default policy)
+                published = self.call("admin", "PUT", f"/v1/images/{image_id}",
+                                      headers={"x-image-meta-is_public": "True",
+                                               "x-glance-registry-purge-props": "false"})
+                assert published.status_code == 200, published.text
             if kind == "shared":
                 shared = self.call("owner", "PUT", f"/v1/images/{image_id}/members/{self.member_id}")
                 assert shared.status_code == 204, shared.text

@@ -70,7 +70,7 @@ def every_task(admin):
 
 
 def test_each_import_is_a_task_of_its_image(server, admin, alpha):
-    source = uploaded(alpha, visibility="public")
+    source = uploaded(admin, visibility="public")          # publishing is an admin's
     fetched = alpha.new(name="fetched")
     go = alpha.request("POST", f"/v2/images/{fetched['id']}/import", json={
         "method": {"name": "web-download",
@@ -124,7 +124,7 @@ def test_who_sees_an_images_tasks(admin, alpha):
 
 
 def test_a_legacy_import_task_makes_an_image_from_a_url(server, admin, alpha):
-    source = uploaded(alpha, visibility="public")
+    source = uploaded(admin, visibility="public")          # publishing is an admin's
     created = admin.request("POST", "/v2/tasks", json={"type": "import", "input": {
         "import_from": f"{server.url}/v2/images/{source['id']}/file",
         "import_from_format": "raw",

@@ -77,7 +77,7 @@ def test_web_download_import(web_api, v2):
     """With private addresses allowed, an image is imported from another image's URL."""
     server = web_api
     client = V2(server.url, ALPHA)
-    source = client.uploaded(DATA, visibility="public")
+    source = client.as_(ADMIN).uploaded(DATA, visibility="public")   # publishing: admins
     image = client.new(name="downloaded")
     uri = f"{server.url}/v2/images/{source['id']}/file"
     go = client.request("POST", f"/v2/images/{image['id']}/import",

@@ -76,11 +76,12 @@ def create_app(conf, *, registry=None, stores=None, service_auth=None, auth_toke
     @app.after_request
     def _finish_body(response):
         """A body the answer leaves unread (a refusal, a failed upload) is read and
-        dropped, up to 16 MiB, so the connection can serve the next request;
-        otherwise the answer closes the connection."""
+        dropped, up to 16 MiB within ``json_body_timeout`` seconds (a client that
+        trickles it holds no thread for longer), so the connection can serve the
+        next request; otherwise the answer closes the connection."""
         if response.headers.get("Connection", "").lower() == "close":
             request.body.close()
-        elif not request.body.discard():
+        elif not request.body.discard(context.conf().json_body_timeout):
             response.headers["Connection"] = "close"
         return response
 

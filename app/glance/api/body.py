@@ -13,8 +13,11 @@ does, see :class:`glance.api.server.SocketBody`), a known-length body is read
 with it: whatever has arrived, without filling a buffer first.
 """
 import queue
+import socket
 import threading
+import time
 
+from glance.errors import RequestTimeout
 from glance.store.base import CHUNK_SIZE, ClientDisconnected
 
 DEPTH = 4               # chunks read ahead: at most ~4 MiB per upload
@@ -40,9 +43,10 @@ class RequestBody:
     :param length: the announced length; None for a chunked body (read to its end).
     """
 
-    def __init__(self, stream, length):
+    def __init__(self, stream, length, sock=None):
         self.stream = stream
         self.length = length
+        self.sock = sock         # the connection's socket, when the server gives it
         self.received = 0
         self.peeked = b""        # the byte has_data() read from a chunked body
         self.pump = None         # the reader thread, once an upload reads
@@ -52,7 +56,7 @@ class RequestBody:
 
     @classmethod
     def from_environ(cls, environ):
-        return cls(environ["wsgi.input"], _length(environ))
+        return cls(environ["wsgi.input"], _length(environ), environ.get("glance.socket"))
 
     def has_data(self):
         """True when the request carries a body: a length > 0, or a chunked body with data.
@@ -84,13 +88,20 @@ class RequestBody:
             self.pump = _Pump(self)
         return self.pump.read(size)
 
-    def read_all(self, limit):
-        """The whole body, read at once, but at most ``limit + 1`` bytes (for JSON)."""
+    def read_all(self, limit, timeout=None):
+        """The whole body, read at once, but at most ``limit + 1`` bytes (for JSON).
+
+        :param timeout: seconds the whole body may take (however steadily it
+            trickles); each read waits at most what is left of them.
+        :raises RequestTimeout: (408, closing the connection) past that deadline,
+            or the body stalled (``body_timeout``).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
         parts, size = [self.peeked], len(self.peeked)
         self.received += size
         self.peeked = b""
         while size <= limit:
-            part = self._read_once(limit + 1 - size)
+            part = self._read_before(deadline, limit + 1 - size)
             if not part:
                 self.finished = True
                 break
@@ -98,6 +109,28 @@ class RequestBody:
             size += len(part)
             self.received += len(part)
         return b"".join(parts)
+
+    def _read_before(self, deadline, most):
+        """:meth:`_read_once`, with the socket's timeout cut to what is left until ``deadline``."""
+        original = self.sock.gettimeout() if self.sock is not None else None
+        try:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout()
+                if self.sock is not None:
+                    self.sock.settimeout(left if original is None else min(left, original))
+            return self._read_once(most)
+        except (socket.timeout, TimeoutError):
+            self.failed = True
+            raise RequestTimeout("Request body not received in time",
+                                 headers=[("Connection", "close")]) from None
+        finally:
+            if self.sock is not None and deadline is not None:
+                try:
+                    self.sock.settimeout(original)
+                except OSError:
+                    pass
 
     def _read_once(self, most=CHUNK_SIZE):
         """One piece of the body (b"" at its end), about ``most`` bytes at most."""
@@ -128,9 +161,9 @@ class RequestBody:
         return self.finished and not self.failed and (
             self.length is None or self.received >= self.length)
 
-    def discard(self):
-        """Read and drop what is left of the body (up to 16 MiB), so the connection
-        can serve another request.
+    def discard(self, timeout=None):
+        """Read and drop what is left of the body (up to 16 MiB, for at most ``timeout``
+        seconds), so the connection can serve another request.
 
         :returns: True if the whole body has been read; False if the answer must
             close the connection (the WSGI server then drops the rest).
@@ -142,9 +175,10 @@ class RequestBody:
             return False
         self.dropped = True
         left = DISCARD_LIMIT
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while left > 0:
-                chunk = self._read_once(min(CHUNK_SIZE, left))
+                chunk = self._read_before(deadline, min(CHUNK_SIZE, left))
                 if not chunk:
                     self.finished = True
                     return True

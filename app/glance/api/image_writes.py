@@ -14,7 +14,9 @@ from glance.api.headers import location_headers, meta_from_headers, public
 from glance.api.images import json_response
 from glance.api.upload import Upload
 from glance.errors import BadRequest, Conflict, Forbidden
-from glance.rules import ACTIVE, QUEUED, check_format_change
+from glance.context import visibility_of
+from glance.rules import (ACTIVE, PUBLIC, QUEUED, check_format_change, check_image_size,
+                          check_location_count)
 from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.api")
@@ -54,7 +56,7 @@ def _register_location(image, location, fields):
 
 
 def _authorise_fields(fields, image=None):
-    """Only admins set an owner or point an image at existing data.
+    """Only admins set an owner, point an image at existing data or (by default) publish it.
 
     :param image: the image changed; None on create.
     :raises Forbidden: and nothing has been changed.
@@ -64,6 +66,8 @@ def _authorise_fields(fields, image=None):
         ctx.check_owner(fields["owner"], image["owner"] if image else None)
     if fields.get("location"):
         ctx.check_location()
+    if fields.get("is_public"):
+        ctx.check_visibility(PUBLIC, visibility_of(image) if image else None)
 
 
 def _target(fields, with_body):
@@ -74,8 +78,12 @@ def _target(fields, with_body):
             raise BadRequest("Content-Type must be application/octet-stream")
         if location:
             raise BadRequest("An image takes either data or x-image-meta-location, not both")
+        cap = context.conf().image_size_cap
+        check_image_size(request.body.length, cap)
+        check_image_size(fields.get("size"), cap)
         return context.stores().by_name(fields.get("store"))
     if location:
+        check_location_count(1, context.conf())
         _check_location(location)
     return None
 

@@ -1,7 +1,10 @@
 """The JSON document of a request: one reader for v1 (members) and v2.
 
 The body is read through ``request.body`` (:mod:`glance.api.body`) and never
-beyond ``max_json_body`` bytes: a larger one is 413.
+beyond ``max_json_body`` bytes: a larger one is 413.  It must arrive within
+``json_body_timeout`` seconds in all (408 otherwise), so clients that trickle a
+body hold a request thread no longer than that.  Routes authorise the caller
+before they read it.
 """
 from flask import request
 
@@ -27,7 +30,7 @@ def json_body(kinds=("application/json",), required=True):
     if raw_len is not None and raw_len > limit:       # refused before reading it
         raise TooLarge(f"Request body is larger than {limit} bytes",
                        headers=[("Connection", "close")])
-    raw = request.body.read_all(limit)
+    raw = request.body.read_all(limit, timeout=context.conf().json_body_timeout)
     if len(raw) > limit:
         raise TooLarge(f"Request body is larger than {limit} bytes")
     if not raw.strip():

@@ -5,6 +5,7 @@ this module checks the shape of request bodies and passes the calls on.
 """
 from flask import Blueprint, Response
 
+from glance import rules
 from glance.api import context
 from glance.api.errors import status_line
 from glance.api.images import json_response
@@ -45,6 +46,7 @@ def member(image_id, member):
 @bp.route("/v1/images/<image_id>/members", methods=["PUT"])
 def replace_members(image_id):
     """Replace the member list with ``{"memberships": [{"member_id", "can_share"?}]}``."""
+    context.request_context().check_sharer()    # before the body is read
     document = json_body(kinds=None)
     try:
         given = document["memberships"]
@@ -57,6 +59,7 @@ def replace_members(image_id):
     except (KeyError, TypeError):
         raise BadRequest('Invalid membership body: expected {"memberships": '
                          '[{"member_id": ..., "can_share": ...}]}') from None
+    rules.check_member_count(len({item["member_id"] for item in memberships}), context.conf())
     context.registry().replace_members(image_id, memberships, headers=context.auth_headers())
     return Response(status=status_line(204))
 
@@ -64,6 +67,7 @@ def replace_members(image_id):
 @bp.route("/v1/images/<image_id>/members/<member>", methods=["PUT"])
 def add_member(image_id, member):
     """Add ``member``; an optional ``{"member": {"can_share": bool}}`` sets sharing."""
+    context.request_context().check_sharer()    # before the body is read
     document = json_body(kinds=None, required=False)
     can_share = None
     if document is not None:

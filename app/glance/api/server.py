@@ -72,7 +72,8 @@ class Gateway(wsgi.Gateway_10):
     """cheroot's WSGI gateway, plus three things for image data.
 
     * ``wsgi.input`` of a known-length body is a :class:`SocketBody`: it reads
-      from the socket without cheroot's copies, and offers ``read1``.
+      from the socket without cheroot's copies, and offers ``read1``; the socket
+      itself is ``glance.socket``, whose timeout a JSON body's deadline shortens.
     * Large response chunks go to the socket with ``sendall``: cheroot's
       writer copies each chunk twice more before sending it.
     * ``Connection: close`` from the app closes the connection.  Without it,
@@ -93,6 +94,7 @@ class Gateway(wsgi.Gateway_10):
     def get_environ(self):
         env = super().get_environ()
         req = self.req
+        env["glance.socket"] = req.conn.socket     # for a JSON body's deadline
         if (not req.chunked_read and hasattr(req.rfile, "remaining")
                 and hasattr(req.conn.rfile, "has_data")):
             env["wsgi.input"] = SocketBody(req)

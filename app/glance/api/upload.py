@@ -26,6 +26,7 @@ from glance.api import context
 from glance.api.headers import public
 from glance.api.heartbeat import heartbeat
 from glance.errors import Conflict, StatusError
+from glance.rules import check_image_size
 from glance.rules import ACTIVE, KILLED, QUEUED, SAVING, UPLOADING
 from glance.store.base import BackendError, NotFound, StoreError
 from glance.store.hashing import MultihashReader
@@ -53,6 +54,20 @@ def _reason(exc):
     return f"{type(exc).__name__} (see the glance-api log)"
 
 
+class Capped:
+    """A reader that fails once more than ``cap`` bytes came through it: a chunked
+    body or a web-download has no size to refuse beforehand."""
+
+    def __init__(self, reader, cap):
+        self.reader, self.cap, self.count = reader, cap, 0
+
+    def read(self, size=-1):
+        data = self.reader.read(size)
+        self.count += len(data)
+        check_image_size(self.count, self.cap)
+        return data
+
+
 @dataclasses.dataclass(frozen=True)
 class Upload:
     """One upload of data to one image.
@@ -71,6 +86,7 @@ class Upload:
     notifier: object
     hashing_algorithm: str
     heartbeat_interval: int
+    size_cap: int = None
 
     @classmethod
     def to(cls, image_id, store, busy=SAVING):
@@ -78,7 +94,8 @@ class Upload:
         notifier and options (needs an application context)."""
         conf = context.conf()
         return cls(image_id, store, busy, context.registry(), context.service_auth(),
-                   context.notifier(), conf.hashing_algorithm, conf.upload_heartbeat_interval)
+                   context.notifier(), conf.hashing_algorithm, conf.upload_heartbeat_interval,
+                   conf.image_size_cap)
 
     def _move(self, changes, expect_status):
         return self.registry.update(self.image_id, changes, headers=self.service.headers(),
@@ -104,10 +121,15 @@ class Upload:
         :param size: the size the client announced, if any.
         :param checksum: the MD5 the client announced, if any.
         :returns: the store's ``Stored`` record, with ``hash_algo`` and ``hash_value``.
-        :raises StatusError: the image is killed and the store has removed what it wrote.
+        :raises StatusError: the image is killed and the store has removed what it wrote;
+            :class:`TooLarge` (413) past ``image_size_cap``.
         """
+        if self.size_cap is not None:
+            reader = Capped(reader, self.size_cap)
         hashed = MultihashReader(reader, self.hashing_algorithm)
         try:
+            if self.size_cap is not None:
+                check_image_size(size, self.size_cap)
             with heartbeat(self.registry, self.image_id, self.service.headers,
                            self.heartbeat_interval, self.busy):
                 stored = self.store.add(self.image_id, hashed, size=size, checksum=checksum)

@@ -184,6 +184,7 @@ def create():
     image_id = rules.new_or_given_id(body.get("id"))
     g.ctx.check_identity()
     _check_system_fields(values)
+    g.ctx.check_visibility(values.get("visibility"))
     values.setdefault("status", ACTIVE if g.ctx.is_admin else QUEUED)
     if not g.ctx.is_admin or values.get("owner") is None:
         values["owner"] = g.ctx.owner
@@ -243,6 +244,7 @@ def update(image_id):
         g.ctx.check_modify(image)
         _check_system_fields(values, image)
         _v1_visibility(values, is_public, image.visibility)
+        g.ctx.check_visibility(values.get("visibility"), image.visibility)
         current = {k: getattr(image, k) for k in ("status", "disk_format", "container_format")}
         rules.validate_image({**current, **values}, _formats_match(values))
         expected = request.headers.get(EXPECT_STATUS)

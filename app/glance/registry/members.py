@@ -138,6 +138,7 @@ def replace_members(image_id):
             raise BadRequest(f"Invalid membership association: {item!r}")
         requested[member] = (_can_share(item.get("can_share"), None),
                              _status(item.get("status")))
+    rules.check_member_count(len(requested), state().conf)
     with state().Session() as session:
         image = _sharable_image(session, image_id)
         now = utcnow()
@@ -163,6 +164,8 @@ def add_member(image_id, member):
         raise BadRequest("Member names are at most 255 characters")
     with state().Session() as session:
         image = _sharable_image(session, image_id)
+        members = {row.member for row in queries.memberships(session, image.id)}
+        rules.check_member_count(len(members | {member}), state().conf)
         _set_member(session, image, member, can_share, status)
         session.commit()
     return _no_content()

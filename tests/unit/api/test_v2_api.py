@@ -33,7 +33,7 @@ def alpha(v2):
 # --- versions and discovery -------------------------------------------------------
 
 def test_unversioned_paths_follow_the_accept_header(v2, alpha):
-    image = alpha.uploaded(DATA, visibility="public")
+    image = v2.uploaded(DATA, visibility="public")        # publishing is an admin's
     as_v2 = v2.request("GET", "/images", headers={
         "Accept": "application/vnd.openstack.images-v2"})
     assert as_v2.status_code == 200
@@ -372,9 +372,23 @@ def test_private_image_is_unseen_by_others(v2, alpha):
     assert members.status_code == 403                              # private: no members
 
 
+def publish(owner, image):
+    """An admin makes the owner's image public (admin-only by default)."""
+    made_public = owner.as_(ADMIN).patch(image["id"], [
+        {"op": "replace", "path": "/visibility", "value": "public"}])
+    assert made_public.status_code == 200, made_public.text
+    return made_public.json()
+
+
 def test_public_and_community_images(alpha):
     mark = uuid.uuid4().hex[:8]
-    public = alpha.uploaded(DATA, visibility="public", tags=[mark])
+    assert alpha.create(name="p", visibility="public").status_code == 403
+    public = alpha.uploaded(DATA, tags=[mark])
+    refused = alpha.patch(public["id"], [{"op": "replace", "path": "/visibility",
+                                          "value": "public"}])
+    assert refused.status_code == 403, refused.text
+    assert alpha.show(public["id"]).json()["visibility"] == "shared"
+    public = publish(alpha, public)
     community = alpha.uploaded(DATA, visibility="community", tags=[mark])
     gamma = alpha.as_(GAMMA)
     assert gamma.download(public["id"]).content == DATA
@@ -514,7 +528,10 @@ def matrix_images(v2):
     owner = v2.as_(CALLERS["owner"])
     images = {}
     for kind in KINDS:
-        images[kind] = owner.uploaded(DATA, visibility=kind)
+        if kind == "public":
+            images[kind] = publish(owner, owner.uploaded(DATA))
+        else:
+            images[kind] = owner.uploaded(DATA, visibility=kind)
     base = f"/v2/images/{images['shared']['id']}/members"
     assert owner.request("POST", base, json={"member": "mxmember"}).status_code == 200
     member = v2.as_(CALLERS["member"])

@@ -27,7 +27,8 @@ from glance.api.v2.import_tasks import ImportTask, web_source
 from glance.api.v2.wire import empty
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
     StatusError, UnsupportedMediaType
-from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING
+from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING, \
+    check_image_size
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
@@ -47,6 +48,7 @@ def _receive(image_id, busy):
     """
     _check_octet_stream()
     image = modifiable(image_id)
+    check_image_size(request.body.length, context.conf().image_size_cap)
     if image["status"] != QUEUED:
         raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
                        "uploaded to a queued image")
@@ -132,6 +134,7 @@ def _require_method(name):
 
 @bp.route("/v2/images/<image_id>/import", methods=["POST"])
 def import_image(image_id):
+    image = modifiable(image_id)          # the caller first: its body is read only then
     document = json_body()
     method = document.get("method") if isinstance(document, dict) else None
     if not isinstance(method, dict) or not isinstance(method.get("name"), str):
@@ -141,7 +144,6 @@ def import_image(image_id):
         raise BadRequest(f"Import method {name} is not supported")
     # With a single store, Glance ignores "stores" and "all_stores" (clients send
     # all_stores=true by default): the data goes to the one store.
-    image = modifiable(image_id)
     task = ImportTask.for_image_import(image, document)
     try:
         if name == "glance-direct":

@@ -10,7 +10,7 @@ from glance.api.headers import public
 from glance.api.json_body import json_body
 from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
-from glance.api.v2.wire import empty, image_view, json_response
+from glance.api.v2.wire import empty, image_view, json_response, visibility
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, SHARED, check_format_change
 
@@ -64,6 +64,7 @@ def image_record(document):
     fields, properties, tags = checks.split(values)
     if "owner" in fields:
         context.request_context().check_owner(fields["owner"])
+    context.request_context().check_visibility(fields.get("visibility"))
     record = {**fields, "properties": properties, "status": QUEUED, "tags": tags or []}
     record.setdefault("visibility", SHARED)
     if image_id is not None:
@@ -143,14 +144,16 @@ def show(image_id):
 
 @bp.route("/v2/images/<image_id>", methods=["PATCH"])
 def update(image_id):
+    image = modifiable(image_id)          # the caller first: its body is read only then
     document = json_body(PATCH_TYPES)
-    image = modifiable(image_id)
     old_form = (request.mimetype or "").lower() == OLD_PATCH_TYPE
     changes = json_patch.apply(image, json_patch.parse(document, old_form))
     registry, auth = context.registry(), context.auth_headers()
     fields, properties, tags, purge = changes
     if "owner" in fields:
         context.request_context().check_owner(fields["owner"], image.get("owner"))
+    context.request_context().check_visibility(fields.get("visibility"),
+                                               visibility(image))
     check_format_change(image, fields)
     update_body = dict(fields)
     if purge or properties != (image.get("properties") or {}):

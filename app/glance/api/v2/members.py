@@ -56,11 +56,11 @@ def writer_headers():
 
 @bp.route("/v2/images/<image_id>/members", methods=["POST"])
 def create(image_id):
+    image = modifiable(image_id)          # the caller first: its body is read only then
     document = json_body()
     member = document.get("member") if isinstance(document, dict) else None
     if not isinstance(member, str) or not member.strip() or len(member) > NAME_MAX_LENGTH:
         raise BadRequest('Member body must be {"member": "<project id>"}')
-    image = modifiable(image_id)
     if visibility(image) != SHARED:
         raise Forbidden(f"Only shared images have members; image {image_id} is "
                         f"{visibility(image)}.")
@@ -93,15 +93,15 @@ def show(image_id, member):
 
 @bp.route("/v2/images/<image_id>/members/<member>", methods=["PUT"])
 def update(image_id, member):
+    ctx = context.request_context()
+    ctx.check_identity()
+    get_image(image_id)
+    ctx.check_member_status(member)
     document = json_body()
     status = document.get("status") if isinstance(document, dict) else None
     if status not in MEMBER_STATUSES:
         raise BadRequest(f"Invalid member status {status!r}: one of "
                          f"{', '.join(MEMBER_STATUSES)}")
-    ctx = context.request_context()
-    ctx.check_identity()
-    get_image(image_id)
-    ctx.check_member_status(member)
     _member(image_id, member)
     context.registry().update_member_status(image_id, member, status, headers=writer_headers())
     return json_response(member_view(_member(image_id, member), image_id))
