@@ -39,7 +39,7 @@ def fill(url, count, tags=()):
     """
     from glance.registry import db, models
     engine = db.make_engine(url)
-    db.ensure_schema(engine)
+    db.db_sync(engine)   # as glance-manage db_sync does before glance-registry starts
     now = models.utcnow()
     ids = [str(uuid.uuid4()) for _ in range(count)]
     images = [{"id": image_id, "name": f"image-{n:05d}", "disk_format": "qcow2",

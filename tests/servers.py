@@ -57,14 +57,50 @@ def wait_for_port(port, proc=None, timeout=20.0, log=None):
     raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
+def migrate(conf_path, cwd):
+    """``glance-manage db_sync``'s work on the database of the glance-registry configuration
+    ``conf_path`` (a relative SQLite path is taken in ``cwd``, the server's directory):
+    glance-registry serves only a migrated database, so every starter migrates first.
+
+    Done in this process (``glance.registry.db.db_sync``, the code glance-manage runs),
+    which saves a Python start per registry.  A configuration or database the migration
+    cannot use is left for the server to refuse with its own message.
+    """
+    import sqlalchemy.exc
+    from sqlalchemy.engine import make_url
+
+    from glance import config
+    from glance.registry import db
+    try:
+        url = make_url(config.load_config("glance-registry", conf_path).sql_connection)
+    except (config.ConfigError, sqlalchemy.exc.ArgumentError):
+        return
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not os.path.isabs(url.database):
+        url = url.set(database=os.path.join(cwd, url.database))
+    try:
+        engine = db.make_engine(url.render_as_string(hide_password=False))
+    except config.ConfigError:
+        return
+    try:
+        db.db_sync(engine)
+    except sqlalchemy.exc.SQLAlchemyError:
+        pass
+    finally:
+        engine.dispose()
+
+
 class Server:
     """One server process: ``Server("glance-registry", tmp_path, {...}).start()``.
 
     ``sections`` are more sections of its file, e.g. ``{"keystone_authtoken": {...}}``.
+    A glance-registry's database is migrated before it starts (see :func:`migrate`),
+    unless ``migrate=False`` (to see what it does with an unmigrated one).
     """
 
-    def __init__(self, program, workdir, options=None, args=(), sections=None):
+    def __init__(self, program, workdir, options=None, args=(), sections=None, migrate=True):
         self.program = program
+        self.migrate = migrate and program == "glance-registry"
         self.workdir = str(workdir)
         self.port = free_port()
         self.options = {"bind_host": "127.0.0.1", "bind_port": self.port, **(options or {})}
@@ -80,6 +116,8 @@ class Server:
 
     def start(self):
         write_conf(self.conf, self.options, sections=self.sections)
+        if self.migrate:
+            migrate(self.conf, self.workdir)
         env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
         module = "glance.cmd." + self.program.split("-", 1)[1]
         with open(self.log, "ab") as out:

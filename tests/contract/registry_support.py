@@ -74,11 +74,19 @@ def wiped_registry(server, engine):
     return client
 
 
+def migrated_engine(url="sqlite://"):
+    """An engine on ``url``, its schema brought to the newest revision as
+    ``glance-manage db_sync`` does: the only database a registry serves."""
+    engine = db.make_engine(url)
+    db.db_sync(engine)
+    return engine
+
+
 def in_memory_app(**options):
     """Yield a registry app on its own in-memory SQLite database (``options`` change its
     configuration); its engine is disposed of afterwards.  For ``yield from`` in a fixture."""
     conf = config.load_config("glance-registry").replace(sql_connection="sqlite://", **options)
-    engine = db.make_engine("sqlite://")
+    engine = migrated_engine()
     yield create_app(conf, engine=engine)
     engine.dispose()
 
@@ -100,7 +108,7 @@ class InProcessRegistry(rc.RegistryClient):
         from glance.config import load_config
         from glance.registry import create_app
         conf = load_config("glance-registry", None, {**options, "sql_connection": "sqlite://"})
-        engine = db.make_engine("sqlite://")
+        engine = migrated_engine()
         return cls(create_app(conf, engine=engine), engine)
 
     def _request(self, method, path, *, body=None, params=None, headers=None):

@@ -201,12 +201,14 @@ policy_after() {
 must "apt-cache policy glance: candidate 2011.3.1 (pin 1001 over Debian's 2:25)" policy_after
 sed 's/^/    /' "$work/policy-after"
 
-# install_synced PACKAGE...: apt-get install, and glance-common's postinst ran db_sync
-install_synced() {
+# install_glance PACKAGE...: apt-get install; no maintainer script migrates the database
+install_glance() {
   apt_in install "$@" | tee "$work/apt.out"
-  grep -q "^Database is at revision" "$work/apt.out"
+  if grep "Database is at revision" "$work/apt.out"; then
+    echo "a maintainer script ran db_sync"; return 1
+  fi
 }
-must "apt install glance (postinst: user, permissions, db_sync)" install_synced glance
+must "apt install glance (postinst: user, permissions; no db_sync)" install_glance glance
 ours() {
   local p v
   for p in glance glance-api glance-registry glance-common python3-glance; do
@@ -247,16 +249,25 @@ perms() {
     [ "$(id -u glance)" -lt 1000 ] && getent group glance >/dev/null'
 }
 check "system user glance; /etc/glance, /var/lib/glance, /var/log/glance owners and modes" perms
-check "db_sync ran at install: glance-manage db_version" \
+migrated() {   # glance-registry-migrate.service (a oneshot) migrated before glance-registry
+  sh_in 'test "$(systemctl show -p Result --value glance-registry-migrate.service)" = success
+    systemctl is-active -q glance-registry-migrate.service
+    journalctl -u glance-registry-migrate.service | grep -q "Database is at revision"
+    migrated=$(systemctl show -p ExecMainExitTimestampMonotonic --value glance-registry-migrate)
+    started=$(systemctl show -p ExecMainStartTimestampMonotonic --value glance-registry)
+    [ "$migrated" -gt 0 ] && [ "$migrated" -le "$started" ]'
   inbox runuser -u glance -- glance-manage --config-file /etc/glance/glance-registry.conf db_version
+}
+check "glance-registry-migrate.service ran db_sync before glance-registry started" migrated
 units_in_usr() {   # every unit under /usr/lib/systemd/system; one hardening drop-in for all
   sh_in 'for p in glance-api glance-registry glance-common; do
       if dpkg -L $p | grep "^/lib/systemd"; then echo "$p ships units in /lib"; exit 1; fi
     done
     dpkg -L glance-api | grep -qx /usr/lib/systemd/system/glance-api.service
+    dpkg -L glance-registry | grep -qx /usr/lib/systemd/system/glance-registry-migrate.service
     dpkg -L glance-common | grep -qx /usr/lib/systemd/system/glance-.service.d/10-hardening.conf
     if grep -l ProtectSystem /usr/lib/systemd/system/glance-*.service; then exit 1; fi
-    for u in glance-api glance-registry glance-scrubber \
+    for u in glance-api glance-registry glance-registry-migrate glance-scrubber \
              glance-cache-pruner glance-cache-reaper glance-cache-prefetcher; do
       systemctl show -p DropInPaths --value $u.service |
         grep -q /usr/lib/systemd/system/glance-.service.d/10-hardening.conf || { echo "$u: no drop-in"; exit 1; }
@@ -264,6 +275,17 @@ units_in_usr() {   # every unit under /usr/lib/systemd/system; one hardening dro
     done'
 }
 check "units in /usr/lib/systemd/system; glance-.service.d/10-hardening.conf applies to each" units_in_usr
+refuses_unmigrated() {   # glance-registry alone refuses an unmigrated database, in one line
+  local rc=0
+  inbox runuser -u glance -- glance-registry --config-file /etc/glance/glance-registry.conf \
+    --sql-connection sqlite:////var/lib/glance/empty.sqlite --bind-port 9199 \
+    > "$work/refused-db.out" 2>&1 || rc=$?
+  cat "$work/refused-db.out"
+  inbox rm -f /var/lib/glance/empty.sqlite
+  [ $rc = 1 ] && grep -q "glance-manage db_sync" "$work/refused-db.out"
+}
+check "glance-registry on an unmigrated database: exit 1, one line naming glance-manage db_sync" \
+  refuses_unmigrated
 control_status() {   # the packaged glance-control runs; systemd, not it, manages the servers
   local rc=0
   inbox glance-control all status --pid-dir /run/glance-control || rc=$?
@@ -310,6 +332,8 @@ logrotate_check() {
 check "logrotate: logs rotated, the servers write to the new files" logrotate_check
 
 mainpids() { inbox systemctl show -p MainPID --value glance-api glance-registry | tr '\n' ' '; }
+# migrations: how many times glance-registry-migrate.service has run db_sync
+migrations() { inbox journalctl -o cat -u glance-registry-migrate.service | grep -c "^Database is at revision" || true; }
 
 # slow_get: GET the image in the background, 64 KiB every 50 ms (~2.5 s); md5 to /root/slow.md5
 slow_get() {
@@ -342,15 +366,17 @@ reload() {
 check "systemctl reload: same pids, config re-read, a download in flight completes" reload
 
 restart() {
-  local before after
+  local before after migrated
   before=$(mainpids)
+  migrated=$(migrations)
   inbox systemctl restart glance-registry glance-api
   wait_ready
   after=$(mainpids)
   [ "$before" != "$after" ] || { echo "main pids unchanged: $after"; return 1; }
+  [ "$(migrations)" = "$migrated" ] || { echo "a restart of glance-registry migrated again"; return 1; }
   download
 }
-check "systemctl restart: new pids, the image is still there" restart
+check "systemctl restart: new pids, no new migration, the image is still there" restart
 
 # --- the scrubber ---------------------------------------------------------------------
 
@@ -398,8 +424,8 @@ check "image_cache_enabled: a download is cached; the cache services (hardened) 
 
 security() {
   local unit score
-  for unit in glance-api glance-registry glance-scrubber glance-cache-pruner \
-              glance-cache-reaper glance-cache-prefetcher; do
+  for unit in glance-api glance-registry glance-registry-migrate glance-scrubber \
+              glance-cache-pruner glance-cache-reaper glance-cache-prefetcher; do
     score=$(inbox systemd-analyze security --no-pager "$unit" |
             sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
     echo "$unit: $score"
@@ -410,7 +436,7 @@ run_check "systemd-analyze security: exposure <= 4.0" security && sed 's/^/    /
 verify() {
   local out
   out=$(inbox systemd-analyze verify glance-api.service glance-registry.service \
-        glance-scrubber.service glance-scrubber.timer glance-cache-pruner.service \
+        glance-registry-migrate.service glance-scrubber.service glance-scrubber.timer glance-cache-pruner.service \
         glance-cache-pruner.timer glance-cache-reaper.service glance-cache-reaper.timer \
         glance-cache-prefetcher.service glance-cache-prefetcher.timer 2>&1) || true
   echo "$out"
@@ -435,11 +461,14 @@ must "make repo with 2011.3.2 (same key)" publish_next
 upgrade() {
   apt_in update
   apt_in upgrade | tee "$work/apt.out"
-  grep -q "^Database is at revision" "$work/apt.out"
   ours 2011.3.2
+  local after
+  after=$(migrations)
+  [ "$after" -gt "$migrations_before" ] || { echo "glance-registry-migrate did not run again"; return 1; }
 }
 before_upgrade=$(mainpids)
-must "apt-get upgrade to 2011.3.2 from the repository (db_sync again)" upgrade
+migrations_before=$(migrations)
+must "apt-get upgrade to 2011.3.2 from the repository (glance-registry-migrate runs again)" upgrade
 after_upgrade() {
   wait_ready
   [ "$(mainpids)" != "$before_upgrade" ] || { echo "services were not restarted"; return 1; }

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from glance.cmd.control import child_pids
+from glance.registry import db
 from servers import APP, free_port, wait_for, write_conf
 
 
@@ -96,6 +97,14 @@ def read(path):
         return handle.read()
 
 
+def revision(sqlite_path):
+    engine = db.make_engine(f"sqlite:///{sqlite_path}")
+    try:
+        return db.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def registry(control, tmp_path):
     """A glance-registry started by glance-control: ``(conf, port, pid_file)``."""
@@ -119,6 +128,7 @@ def test_start_status_stop(control, tmp_path):
     assert f"Starting glance-registry with {conf}" in started.stdout
     pid = read_pid(pid_file)
     assert pid and alive(pid)
+    assert revision(tmp_path / "registry.sqlite") == db.head_revision()   # migrated first
     assert os.getsid(pid) == pid          # its own session, detached from ours
     assert wait_for(lambda: answers(port, "/images"))
 
@@ -299,14 +309,26 @@ def test_port_in_use_is_reported(control, tmp_path):
 
 
 def test_a_server_dying_during_start_fails_the_start(control, tmp_path):
-    # only the server finds out: the database directory does not exist
-    conf, _ = registry_conf(tmp_path, sql_connection=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    # only the server finds out: keystone mode without the [keystone_authtoken] credentials
+    conf, _ = registry_conf(tmp_path, auth_strategy="keystone")
     pid_file = tmp_path / "registry.pid"
     result = control("registry", "start", conf, "--pid-file", str(pid_file), "--await-child", "10")
     assert result.returncode == 1, result.stdout
     assert "died during start: exit status" in result.stdout
     assert f"Last lines of {tmp_path / 'registry.log'}:" in result.stdout
     assert not pid_file.exists()
+
+
+def test_a_failed_migration_starts_no_registry(control, tmp_path):
+    # glance-manage db_sync cannot open the database: its directory does not exist
+    conf, port = registry_conf(tmp_path, sql_connection=f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    pid_file = tmp_path / "registry.pid"
+    result = control("registry", "start", conf, "--pid-file", str(pid_file))
+    assert result.returncode == 1, result.stdout
+    said = result.stdout.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(
+        "glance-manage db_sync failed, glance-registry not started: ERROR: "), said
+    assert not pid_file.exists() and not answers(port, "/images")
 
 
 def test_no_configuration_file(control, tmp_path):

@@ -11,8 +11,11 @@ import time
 
 import pytest
 import requests
+import sqlalchemy as sa
+from alembic import command
 
-from servers import APP, Server, free_port, wait_for, write_conf
+from glance.registry import db
+from servers import APP, Server, free_port, migrate, wait_for, wait_for_port, write_conf
 
 REQUEST_LINE = re.compile(r"GET /images\?limit=1 200 \d+ \d+\.\d+s")
 NOT_FOUND = ("ERROR: Unable to locate any configuration file. "
@@ -125,12 +128,97 @@ def test_busy_port_is_one_line(dirs):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        write_conf(cwd / "glance-registry.conf", {"bind_host": "127.0.0.1", "bind_port": port,
-                                                  "sql_connection": "sqlite://"})
+        conf = write_conf(cwd / "glance-registry.conf", {
+            "bind_host": "127.0.0.1", "bind_port": port, "sql_connection": "sqlite:///r.sqlite"})
+        migrate(conf, cwd)
         result = run_registry([], cwd, home)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"ERROR: Cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+# --- the database schema: glance-manage db_sync's job, never the registry's ------------
+
+def _empty(engine):          # never migrated
+    del engine
+
+
+def _older(engine):
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), "0001")
+
+
+def _unversioned(engine):     # the tables of an older glance's create_all, no revision
+    db.db_sync(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+
+
+def _unknown(engine):         # written by a newer glance
+    db.db_sync(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+
+
+@pytest.mark.parametrize("make, said", [
+    (_empty, "ERROR: The database has no glance schema: run glance-manage db_sync before "
+             "glance-registry"),
+    (_older, "ERROR: The database schema is at revision 0001, this glance needs {head}: run "
+             "glance-manage db_sync before glance-registry"),
+    (_unversioned, "ERROR: The database has the tables of an older glance but no schema "
+                   "revision: run glance-manage db_sync before glance-registry"),
+    (_unknown, "ERROR: The database schema is at revision 9999, unknown to this glance "
+               "(newest {head}): a newer glance's glance-manage db_sync wrote it"),
+], ids=["empty", "older", "unversioned", "unknown"])
+def test_a_database_not_at_the_newest_schema_is_refused_and_left_alone(dirs, make, said):
+    home, cwd = dirs
+    path = cwd / "r.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    make(engine)
+    before = (sorted(sa.inspect(engine).get_table_names()), db.current_revision(engine))
+    write_conf(cwd / "glance-registry.conf", {"bind_host": "127.0.0.1", "bind_port": free_port(),
+                                              "sql_connection": f"sqlite:///{path}"})
+    result = run_registry([], cwd, home)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [said.format(head=db.head_revision())]
+    engine.dispose()
+    engine = db.make_engine(f"sqlite:///{path}")
+    assert (sorted(sa.inspect(engine).get_table_names()), db.current_revision(engine)) == before
+    engine.dispose()
+
+
+def test_the_refusal_is_one_line_in_the_log_file_too(dirs):
+    home, cwd = dirs
+    log = cwd / "registry.log"
+    write_conf(cwd / "glance-registry.conf", {"bind_port": free_port(), "verbose": "true",
+                                              "sql_connection": "sqlite:///r.sqlite",
+                                              "log_file": str(log)})
+    result = run_registry([], cwd, home)
+    said = "The database has no glance schema: run glance-manage db_sync before glance-registry"
+    assert result.returncode == 1 and result.stderr.splitlines() == [f"ERROR: {said}"]
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(f"ERROR [glance.registry.server] {said}"), lines
+
+
+def test_the_registry_serves_once_glance_manage_migrated(dirs):
+    home, cwd = dirs
+    port = free_port()
+    conf = write_conf(cwd / "glance-registry.conf", {"bind_host": "127.0.0.1", "bind_port": port,
+                                                     "sql_connection": "sqlite:///r.sqlite"})
+    assert run_registry([], cwd, home).returncode == 1
+    env = dict(os.environ, PYTHONPATH=APP, HOME=str(home))
+    manage = subprocess.run([sys.executable, "-m", "glance.cmd.manage", "--config-file", str(conf),
+                             "db_sync"], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert manage.returncode == 0, manage.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "glance.cmd.registry"], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc)
+        assert requests.get(f"http://127.0.0.1:{port}/images", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
 
 
 # --- logging -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ import time
 import pytest
 import requests
 
-from servers import APP, Server, sqlite_registry, wait_for, write_conf
+from servers import APP, Server, migrate, sqlite_registry, wait_for, write_conf
 
 STALE = 2
 FAST = {"upload_heartbeat_interval": 1, "saving_stale_time": STALE}
@@ -120,6 +120,8 @@ def test_ready_is_told_to_systemd_once_the_port_answers(program, path, registry,
                "filesystem_store_datadir": str(tmp_path / "images")}
     server = Server(program, tmp_path, options)
     write_conf(server.conf, server.options)
+    if program == "glance-registry":
+        migrate(server.conf, str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "glance.cmd." + program.split("-")[1],
                              "--config-file", server.conf], cwd=tmp_path,
                             env=dict(os.environ, PYTHONPATH=APP))

@@ -7,11 +7,11 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from contract.registry_support import InProcessRegistry
+from contract.registry_support import InProcessRegistry, migrated_engine
 from glance import config, stale
 from glance.api.heartbeat import touch
 from glance.api.recovery import RegistryImages
-from glance.registry import create_app, db
+from glance.registry import create_app
 from glance.registry.models import Image
 from glance.scrubber import DatabaseImages, Scrubber
 from glance.store import build_stores
@@ -22,7 +22,7 @@ STALE = 600
 @pytest.fixture(scope="module")
 def app():
     conf = config.load_config("glance-registry").replace(sql_connection="sqlite://")
-    engine = db.make_engine("sqlite://")
+    engine = migrated_engine()
     yield create_app(conf, engine=engine)
     engine.dispose()
 

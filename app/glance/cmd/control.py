@@ -9,7 +9,9 @@ installed (which glance-control runs as a daemon). COMMAND is ``start``,
 ``reload``, ``shutdown`` is ``stop``).
 
 ``start`` finds the server's configuration file the way the server itself does
-(CONFPATH or ``--config-file`` first), checks it, starts the server's program
+(CONFPATH or ``--config-file`` first), checks it, for glance-registry runs
+``glance-manage db_sync`` with it (glance-registry serves only a migrated
+database; a failed migration starts nothing), starts the server's program
 in a new session with stdin, stdout and stderr on /dev/null (the server logs
 where its configuration says) and writes its pid file. It then watches the
 child for ``--await-child`` seconds and fails if it dies. ``stop`` sends
@@ -226,6 +228,10 @@ class Server:
         status = self.prepare_pid_dir()
         if status:
             return status
+        if self.name == "glance-registry":
+            status = self.migrate(path)
+            if status:
+                return status
         raise_nofile()
         say(f"Starting {self.name} with {path}")
         argv = [*command, "--config-file", path]
@@ -256,6 +262,23 @@ class Server:
             time.sleep(0.05)
         if self.args.verbose:
             say(f"{self.name} started, pid {child.pid}, pid file {self.pid_file}")
+        return OK
+
+    def migrate(self, path):
+        """``glance-manage db_sync`` on the registry's database, before the registry starts."""
+        command = server_command("glance-manage")
+        argv = [*command, "--config-file", path, "db_sync"]
+        if self.args.debug:
+            say("Running: " + " ".join(argv))
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                check=False)
+        if result.returncode:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            say(f"glance-manage db_sync failed, {self.name} not started: "
+                f"{lines[-1] if lines else f'exit status {result.returncode}'}")
+            return FAILED
+        if self.args.verbose:
+            say(result.stdout.strip())
         return OK
 
     def prepare_pid_dir(self):

@@ -1,7 +1,10 @@
 """glance-registry: serve the registry API with waitress.
 
+It serves only a database at the newest schema revision: anything else (none yet,
+older, unknown) ends it at start with one line saying to run ``glance-manage db_sync``,
+which glance-registry-migrate.service (and every other starter) runs first.
 With ``workers`` processes (see :mod:`glance.cmd.workers`) the parent opens the
-database (creating the schema of a fresh one), listens and supervises; each
+database, listens and supervises; each
 worker serves with the parent's app, its connection pool emptied after fork.
 SIGTERM stops accepting, lets requests in flight finish (at most
 ``shutdown_timeout`` seconds) and exits 0.  SIGHUP re-reads the same
@@ -19,6 +22,8 @@ from waitress.server import BaseWSGIServer
 from glance import config, options as opts
 from glance.cmd import workers
 from glance.cmd.common import Signals, fail, fail_db, server_parser, start
+from glance.log import log_path
+from glance.registry.db import SchemaError
 from glance.registry.server import SlowClients, channel_map, make_server
 from glance.wsgi import RequestLog
 
@@ -29,7 +34,8 @@ LOG = logging.getLogger("glance.registry.server")
 def make_app(conf):
     """The WSGI app of ``conf``, wrapped in the request log.
 
-    :raises glance.config.ConfigError: bad database URL.
+    :raises glance.config.ConfigError: bad database URL, or a schema that is not the
+        newest (:class:`glance.registry.db.SchemaError`).
     :raises sqlalchemy.exc.SQLAlchemyError: the database cannot be reached.
     """
     from glance.registry import create_app
@@ -56,6 +62,11 @@ class Runner(Signals):
                                                             old.sql_idle_timeout):
             from glance.registry import db
             engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
+            try:
+                db.check_schema(engine)
+            except Exception:
+                engine.dispose()
+                raise
             retired = state.engine
             state.engine, state.Session = engine, db.session_factory(engine)
             retired.dispose()
@@ -116,6 +127,11 @@ def main(argv=None):
     forking = workers.worker_count(conf) > 0
     try:
         app = make_app(conf)
+    except SchemaError as exc:
+        # stderr (the journal under systemd), and the log file or syslog when logging goes there
+        if log_path(conf) or conf.use_syslog or conf.log_config:
+            LOG.error("%s", exc)
+        fail(str(exc))
     except config.ConfigError as exc:
         fail(str(exc))
     except sqlalchemy.exc.SQLAlchemyError as exc:

@@ -27,9 +27,10 @@ def create_app(conf, *, engine=None):
 
     :param conf: a :class:`glance.config.Config` of glance-registry.
     :param engine: an SQLAlchemy engine; made from ``sql_connection`` when None.
-        A database without tables gets the schema created.
-    :raises glance.config.ConfigError: the database URL cannot be used, or keystone
-        mode without keystonemiddleware or without the ``[keystone_authtoken]`` credentials.
+        Its schema must be the newest revision (``glance-manage db_sync`` made it so).
+    :raises glance.config.ConfigError: the database URL cannot be used, its schema is
+        not the newest (:class:`glance.registry.db.SchemaError`), or keystone mode
+        without keystonemiddleware or without the ``[keystone_authtoken]`` credentials.
     """
     # Imported here, not at the top: glance-api imports glance.registry.client
     # and must not pay for SQLAlchemy (about 20 MiB of resident memory).
@@ -39,7 +40,6 @@ def create_app(conf, *, engine=None):
                                  usage)
     if engine is None:
         engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
-    db.ensure_schema(engine)
     app = Flask("glance.registry")
     app.json = StrictJSON(app)
     app.extensions["glance_registry"] = RegistryState(conf, engine, db.session_factory(engine))
@@ -62,4 +62,6 @@ def create_app(conf, *, engine=None):
     # In keystone mode the registry validates every token itself: it never
     # trusts identity headers, not even those glance-api sends.
     app.wsgi_app = keystone.protect(app.wsgi_app, conf)
+    # Last: a configuration error is reported before the state of the database.
+    db.check_schema(engine)
     return app

@@ -122,16 +122,41 @@ def _unversioned_revision(conn):
     return "0002" if "visibility" in columns else "0001"
 
 
-def ensure_schema(engine):
-    """Create the schema of a fresh database, as Glance did at start-up.
+class SchemaError(ConfigError):
+    """The database is not at the schema this glance serves: ``glance-manage db_sync``'s job."""
 
-    An existing schema is left alone (upgrades are ``glance-manage db_sync``'s
-    job); a warning is logged when it is not at the newest revision.
+
+def check_schema(engine):
+    """Refuse a database whose schema is not the newest revision.
+
+    glance-registry never creates or upgrades the schema itself: the migration is
+    ``glance-manage db_sync`` (glance-registry-migrate.service, ``make run``,
+    glance-control), run before it starts.
+
+    :raises SchemaError: no schema (never migrated), an older revision, or one this
+        glance does not know (written by a newer glance); the message names the command.
     """
-    if not has_tables(engine):
-        db_sync(engine)
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)    # a look, not a migration: no alembic chatter
+    try:
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
+        current = current_revision(engine)
+        script = ScriptDirectory.from_config(_alembic_config(None))
+        head = script.get_current_head()
+    finally:
+        alembic_log.setLevel(level)
+    if current == head:
         return
-    current, head = current_revision(engine), head_revision()
-    if current != head:
-        LOG.warning("Database schema is at revision %s, newest is %s: run glance-manage db_sync",
-                    current, head)
+    if current is None:
+        state = ("has the tables of an older glance but no schema revision" if has_tables(engine)
+                 else "has no glance schema")
+        raise SchemaError(f"The database {state}: run glance-manage db_sync before glance-registry")
+    try:
+        script.get_revision(current)
+    except CommandError:
+        raise SchemaError(f"The database schema is at revision {current}, unknown to this glance "
+                          f"(newest {head}): a newer glance's glance-manage db_sync wrote it") from None
+    raise SchemaError(f"The database schema is at revision {current}, this glance needs {head}: "
+                      "run glance-manage db_sync before glance-registry")

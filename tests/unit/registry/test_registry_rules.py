@@ -1,9 +1,9 @@
 """Request context, page-size options and validation details, in process."""
 import pytest
 
-from contract.registry_support import InProcessRegistry
+from contract.registry_support import InProcessRegistry, migrated_engine
 from glance import config, context, errors, rules
-from glance.registry import create_app, db
+from glance.registry import create_app
 
 CONF = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
 
@@ -30,7 +30,7 @@ def test_page_size_options():
     conf = config.load_config("glance-registry", None,
                               {"limit_param_default": "2", "api_limit_max": "3",
                                "sql_connection": "sqlite://"})
-    engine = db.make_engine("sqlite://")
+    engine = migrated_engine()
     registry = InProcessRegistry(create_app(conf, engine=engine), engine)
     for n in range(5):
         registry.create({"name": f"n{n}", "is_public": True})
@@ -43,7 +43,7 @@ def test_page_size_options():
 def test_owner_is_tenant_option_reaches_the_registry():
     conf = config.load_config("glance-registry", None,
                               {"owner_is_tenant": "false", "sql_connection": "sqlite://"})
-    engine = db.make_engine("sqlite://")
+    engine = migrated_engine()
     registry = InProcessRegistry(create_app(conf, engine=engine), engine)
     made = registry.create({"name": "x"}, headers={"X-Auth-Token": "t", "X-User": "alice",
                                                    "X-Tenant": "acme"})
