@@ -86,12 +86,13 @@ def upload(port, path, size):
     return elapsed, image_id, checksum
 
 
-def download(port, image_id, size):
+def download(port, image_id, size, path=None):
     buf = bytearray(MiB)
     view = memoryview(buf)
+    path = path or f"/v1/images/{image_id}"
     with socket.create_connection(("127.0.0.1", port)) as sock:
         began = time.perf_counter()
-        sock.sendall(f"GET /v1/images/{image_id} HTTP/1.1\r\nHost: bench\r\n"
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n"
                      "Connection: close\r\n\r\n".encode())
         got = 0
         while True:

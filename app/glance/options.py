@@ -148,10 +148,15 @@ OPTIONS = [
         ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
          "interoperable import methods offered (glance-direct, web-download)."),
         ("hashing_algorithm", "choice", "sha512", "Hash computed beside the MD5 checksum of "
-         "every upload and verified on every download (the image's os_hash_algo and "
-         "os_hash_value).",
+         "every upload (the image's os_hash_algo and os_hash_value); downloads verify it "
+         "when verify_download_hashes is on.",
          {"choices": ("sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512",
                       "blake2b")}),
+        ("verify_download_hashes", "bool", False, "Verify the MD5 and the multihash of every "
+         "whole download as it streams (the last chunk is held back until they match). "
+         "Off, a download verifies the image's fast checksum (CRC-32, recorded at upload) "
+         "at memory speed, or its MD5 when it has none; clients such as glanceclient and "
+         "Nova verify the hashes end to end."),
     ),
     *_opts("Notifications", (API,),
         ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "

@@ -49,9 +49,10 @@ MEMBER_STATUSES = (PENDING, ACCEPTED, REJECTED)
 
 # --- names a client does not set ------------------------------------------------
 # Set by glance only (v2 answers 403 for them).
-READ_ONLY = ("id", "status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size",
-             "created_at", "updated_at", "self", "file", "schema", "direct_url", "locations",
-             "stores", "deleted", "deleted_at", "location", "is_public")
+READ_ONLY = ("id", "status", "checksum", "os_hash_algo", "os_hash_value", "fast_checksum",
+             "size", "virtual_size", "created_at", "updated_at", "self", "file", "schema",
+             "direct_url", "locations", "stores", "deleted", "deleted_at", "location",
+             "is_public")
 # Fields a client sets as themselves (v2: top-level keys, v1: x-image-meta-<field>).
 WRITABLE_FIELDS = ("name", "visibility", "protected", "os_hidden", "owner", "disk_format",
                    "container_format", "min_ram", "min_disk", "tags")
@@ -68,7 +69,7 @@ MAX_IMAGE_SIZE = 2 ** 50            # the largest x-image-meta-size v1 accepts
 NAME_MAX_LENGTH = 255               # names, owners, member ids, tags
 TAG_MAX_LENGTH = NAME_MAX_LENGTH
 STRING_LIMITS = {"owner": NAME_MAX_LENGTH, "checksum": 32, "os_hash_algo": 64,
-                 "os_hash_value": 128}
+                 "os_hash_value": 128, "fast_checksum": 64}
 DIGITS = re.compile(r"[0-9]{1,19}")     # 19 digits hold any value up to BIGINT_MAX
 TRUE, FALSE = ("true", "1"), ("false", "0")
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")     # all but HTAB
@@ -256,7 +257,7 @@ def clean_values(values, conf):
         raise BadRequest(f"Invalid visibility {str(values['visibility'])[:40]!r}: it must be one "
                          "of " + ", ".join(VISIBILITIES))
     for name in ("name", "disk_format", "container_format", "status", "location",
-                 "checksum", "owner", "os_hash_algo", "os_hash_value"):
+                 "checksum", "owner", "os_hash_algo", "os_hash_value", "fast_checksum"):
         value = values.get(name)
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"{name} must be a string, not {value!r}")

@@ -123,7 +123,8 @@ class RegistryContract:
                               "min_disk", "min_ram", "is_public", "checksum", "owner",
                               "location", "protected", "created_at", "updated_at",
                               "deleted_at", "deleted", "properties", "visibility",
-                              "os_hidden", "os_hash_algo", "os_hash_value", "tags"}
+                              "os_hidden", "os_hash_algo", "os_hash_value", "fast_checksum",
+                              "tags"}
 
     def test_huge_sizes_are_exact(self, registry):
         made = registry.create(image(size=HUGE))

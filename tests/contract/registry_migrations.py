@@ -276,7 +276,7 @@ def check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, url):
         kept = _kept_rows(engine)
         result = manage(tmp_path, url, "db_sync")
         assert result.returncode == 0, result.stderr
-        assert db.current_revision(engine) == db.head_revision() == "0004"
+        assert db.current_revision(engine) == db.head_revision()
         assert schema_drift(engine) == []
         assert _kept_rows(engine) == kept
         conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
@@ -289,8 +289,38 @@ def check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, url):
             command.downgrade(db._alembic_config(conn), "0003")
         assert "tasks" not in sa.inspect(engine).get_table_names()
         assert _kept_rows(engine) == kept
-        assert db.db_sync(engine) == "0004"
+        assert db.db_sync(engine) == db.head_revision()
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM tasks")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def check_fast_checksum_upgrade_and_downgrade(url):
+    """0004 -> 0006 on a database holding images: they keep every value and have no
+    fast checksum (their downloads verify the MD5); the registry then records one;
+    back to 0004 drops the column only."""
+    engine = db.make_engine(url)
+    now = datetime.datetime(2026, 12, 7, 12, 0, 0)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn), "0004")
+            conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old",
+                                                 "visibility": "public", "f": False,
+                                                 "now": now})
+        kept = _image_rows(engine)
+        assert db.db_sync(engine) == db.head_revision()
+        assert schema_drift(engine) == []
+        assert _image_rows(engine) == kept
+        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        assert registry.get(_uuid(1))["fast_checksum"] is None
+        assert registry.update(_uuid(1), {"fast_checksum": "crc32:0a0b0c0d"})[
+            "fast_checksum"] == "crc32:0a0b0c0d"
+        with engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0004")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("images")}
+        assert "fast_checksum" not in columns and "os_hash_value" in columns
+        assert _image_rows(engine) == kept
     finally:
         engine.dispose()

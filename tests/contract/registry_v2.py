@@ -262,10 +262,13 @@ class RegistryV2Contract:
     def test_hashes_are_system_fields(self, registry):
         image = made(registry, "h", "shared")
         before = registry.get(image["id"], headers=ALICE)
-        for field in ({"os_hash_algo": "sha512"}, {"os_hash_value": "ab" * 64}):
+        for field in ({"os_hash_algo": "sha512"}, {"os_hash_value": "ab" * 64},
+                      {"fast_checksum": "crc32:0000abcd"}):
             with pytest.raises(errors.Forbidden):
                 registry.update(image["id"], field, headers=ALICE)
         assert registry.get(image["id"], headers=ALICE) == before
         done = registry.update(image["id"], {"os_hash_algo": "sha512",
-                                             "os_hash_value": "ab" * 64})
+                                             "os_hash_value": "ab" * 64,
+                                             "fast_checksum": "crc32:0000abcd"})
         assert (done["os_hash_algo"], done["os_hash_value"]) == ("sha512", "ab" * 64)
+        assert done["fast_checksum"] == "crc32:0000abcd"

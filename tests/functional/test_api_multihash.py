@@ -1,5 +1,6 @@
-"""Multihash: every upload stores os_hash_algo/os_hash_value beside the MD5, and
-every download verifies both; v1's answers do not change."""
+"""Multihash: every upload stores os_hash_algo/os_hash_value beside the MD5;
+downloads verify both with verify_download_hashes (by default the fast checksum);
+v1's answers do not change."""
 import hashlib
 import os
 
@@ -15,6 +16,12 @@ MiB = 1024 * 1024
 
 def registry_of(server):
     return RegistryClient("127.0.0.1", server.port)
+
+
+@pytest.fixture(scope="module")
+def hashes_server(start_api, api_server):
+    """A glance-api with verify_download_hashes on, on ``api_server``'s data directory."""
+    return start_api(verify_download_hashes="true", filesystem_store_datadir=api_server.datadir)
 
 
 def upload(api, data):
@@ -40,11 +47,15 @@ def test_upload_stores_md5_and_sha512_and_v1_shows_neither_new_field(api, regist
     assert download(api, image["id"]) == (data, True)
 
 
-def test_a_multihash_mismatch_fails_the_download_like_an_md5_one(api, registry_server):
+def test_a_multihash_mismatch_fails_the_download_like_an_md5_one(api, hashes_server, api_for,
+                                                                 registry_server):
+    """With verify_download_hashes; without it the data (its CRC-32) is right, and served."""
+    default, api = api, api_for(hashes_server)
     data = os.urandom(2 * MiB + 11)
     image = upload(api, data)
     registry = registry_of(registry_server)
     registry.update(image["id"], {"os_hash_value": hashlib.sha512(b"other").hexdigest()})
+    assert download(default, image["id"]) == (data, True)
     received, complete = download(api, image["id"])
     assert not complete and len(received) < len(data)
     assert f"Image {image['id']} is corrupt" in api.server.logtext()
@@ -78,8 +89,9 @@ def _v2_image(api_server, path, data):
 
 
 @pytest.mark.parametrize("path", ["file", "stage"])
-def test_v2_uploads_and_imports_show_and_verify_the_multihash(api_server, registry_server,
+def test_v2_uploads_and_imports_show_and_verify_the_multihash(hashes_server, registry_server,
                                                              path):
+    api_server = hashes_server
     data = os.urandom(MiB + 17)
     client, shown = _v2_image(api_server, path, data)
     assert shown["status"] == "active"

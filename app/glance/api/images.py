@@ -2,6 +2,7 @@
 
 Creating and updating live in :mod:`glance.api.image_writes`.
 """
+import functools
 import json
 import logging
 
@@ -15,7 +16,7 @@ from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, image_uri, publ
 from glance.rules import ACTIVE, DELETED, PENDING_DELETE
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
-from glance.store.hashing import HashThread, available
+from glance.store.hashing import Crc32, HashThread, available, parse_fast
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("images", __name__)
@@ -106,18 +107,21 @@ def open_data(image, offset=0, length=None):
 def whole_download(image):
     """``(stream, size)`` of a whole download: this node's cached copy (verified as it
     goes), or the store's data, copied into the cache as it is sent."""
-    hit = cached.lookup(image, _verified)
+    verify = functools.partial(_verified, hashes=context.conf().verify_download_hashes)
+    hit = cached.lookup(image, verify)
     if hit is not None:
         chunks, size = hit
-        return sending(chunks, image, verify=False), size
+        return sending(chunks, image, verify=None), size
     chunks, size = open_data(image)
-    return sending(chunks, image, fill=True), size
+    return sending(chunks, image, verify=verify, fill=True), size
 
 
-def sending(chunks, image, verify=True, fill=False):
+def sending(chunks, image, verify=None, fill=False):
     """The download stream: verified (whole downloads), logged, and notified.
 
     Verified first: image.send goes out only for a download that was whole and right.
+    :param verify: ``verify(chunks, image)``, the check of a whole download
+        (:func:`_verified`); None for a part, or data checked already.
     :param fill: copy the verified stream into this node's image cache.
     """
     stream = _guarded(chunks, image, verify)
@@ -126,14 +130,14 @@ def sending(chunks, image, verify=True, fill=False):
     return context.notifier().sending(stream, image, context.request_context(), request)
 
 
-def _guarded(chunks, image, verify=True):
+def _guarded(chunks, image, verify=None):
     """Stream the data, verified; log (rather than hide) a download that fails.
 
     An error after the headers makes the server drop the connection, so the
     client sees a short body, never a complete wrong one.
     """
     try:
-        yield from (_verified(chunks, image) if verify else chunks)
+        yield from (verify(chunks, image) if verify else chunks)
     except StoreError as exc:
         LOG.error("Download of image %s failed: %s", image["id"], exc)
         raise
@@ -143,13 +147,14 @@ def _guarded(chunks, image, verify=True):
             close()
 
 
-def _hashes(image):
-    """``{name: (HashThread, expected)}`` for the MD5 and the multihash the registry holds."""
+def _hashes(image, multihash):
+    """``{name: (HashThread, expected)}`` for the MD5 and (with ``multihash``) the
+    multihash the registry holds."""
     wanted = {}
     if image.get("checksum"):
         wanted["MD5"] = ("md5", image["checksum"])
     algorithm, value = image.get("os_hash_algo"), image.get("os_hash_value")
-    if algorithm and value:
+    if multihash and algorithm and value:
         if available(algorithm):
             wanted[algorithm] = (algorithm, value)
         else:
@@ -158,32 +163,43 @@ def _hashes(image):
             for name, (algorithm, expected) in wanted.items()}
 
 
-def _verified(chunks, image):
-    """Yield ``chunks``, holding the last one back until the MD5 and the multihash
-    (``os_hash_algo``/``os_hash_value``) match the registry's; each hash runs
-    on its own thread.
+def _verified(chunks, image, hashes=False):
+    """Yield ``chunks``, holding the last one back until the data matches what the
+    registry recorded.
 
-    :raises Corrupt: the data's MD5, multihash (or size) differs from what the
-        registry recorded; the last chunk is then never sent.
+    What is checked: the fast checksum (``fast_checksum``, a CRC-32 computed
+    inline at memory speed) when the image has one, otherwise the MD5 (images
+    stored before it existed, external locations).  With ``hashes``
+    (``verify_download_hashes``) the MD5 and the multihash too, each on its own
+    thread; clients such as glanceclient and Nova check those end to end.
+
+    :raises Corrupt: the data's checksum, a hash (or the size) differs from what
+        the registry recorded; the last chunk is then never sent.
     """
-    hashes = _hashes(image)
-    if not hashes:          # e.g. an external location registered without a checksum
+    expected_crc = parse_fast(image.get("fast_checksum"))
+    crc = Crc32() if expected_crc is not None else None
+    threads = _hashes(image, multihash=hashes) if hashes or crc is None else {}
+    if crc is None and not threads:   # e.g. an external location registered without a checksum
         yield from chunks
         return
     got, held = 0, None
     try:
         for chunk in chunks:
-            for hasher, _ in hashes.values():
+            if crc is not None:
+                crc.update(chunk)
+            for hasher, _ in threads.values():
                 hasher.update(chunk)
             got += len(chunk)
             if held is not None:
                 yield held
             held = chunk
-        wrong = [name for name, (hasher, expected) in hashes.items()
+        wrong = [name for name, (hasher, expected) in threads.items()
                  if hasher.hexdigest() != expected]
     finally:
-        for hasher, _ in hashes.values():
+        for hasher, _ in threads.values():
             hasher.abandon()
+    if crc is not None and crc.value != expected_crc:
+        wrong.insert(0, "CRC-32")
     if wrong or got != (image.get("size") or got):
         LOG.error("Image %s is corrupt: its store holds %d bytes, the registry recorded %s "
                   "bytes; mismatched: %s", image["id"], got, image.get("size"),

@@ -37,6 +37,8 @@ LOG = logging.getLogger("glance.api")
 def data_fields(stored):
     """What the registry records of data a store holds (the multihash when computed)."""
     fields = {"size": stored.size, "checksum": stored.checksum, "location": stored.uri}
+    if stored.fast_checksum:
+        fields["fast_checksum"] = stored.fast_checksum
     if stored.hash_value:
         fields.update(os_hash_algo=stored.hash_algo, os_hash_value=stored.hash_value)
     return fields

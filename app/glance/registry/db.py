@@ -114,11 +114,13 @@ def db_sync(engine):
 def _unversioned_revision(conn):
     """The revision whose schema an unversioned database's tables have."""
     tables = sa.inspect(conn).get_table_names()
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("images")}
+    if "fast_checksum" in columns:
+        return "0006"
     if "tasks" in tables:
         return "0004"
     if "metadef_namespaces" in tables:
         return "0003"
-    columns = {c["name"] for c in sa.inspect(conn).get_columns("images")}
     return "0002" if "visibility" in columns else "0001"
 
 

@@ -53,7 +53,8 @@ def load_undeleted(session, image_id):
 
 # Fields only glance-api itself (an admin context: its service token) writes:
 # the data's state, where it is and what it is.
-SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value")
+SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value",
+                 "fast_checksum")
 
 
 def _check_system_fields(values, image=None):

@@ -69,6 +69,8 @@ class Image(SoftDelete, Base):
     os_hidden = Column(Boolean, nullable=False, default=False)
     os_hash_algo = Column(String(64))
     os_hash_value = Column(String(128))
+    # "crc32:<hex>": what downloads verify by default (NULL: verify the MD5).
+    fast_checksum = Column(String(64))
 
     @property
     def is_public(self):
@@ -122,4 +124,4 @@ class ImageTag(SoftDelete, Base):
 # Columns a client may write on create or update.
 WRITABLE = ("name", "disk_format", "container_format", "size", "status", "visibility",
             "location", "checksum", "min_disk", "min_ram", "owner", "protected", "os_hidden",
-            "os_hash_algo", "os_hash_value")
+            "os_hash_algo", "os_hash_value", "fast_checksum")

@@ -6,7 +6,8 @@ from glance.context import visibility_of
 FIELDS = ("id", "name", "status", "size", "disk_format", "container_format", "min_disk",
           "min_ram", "is_public", "checksum", "owner", "location", "protected",
           "created_at", "updated_at", "deleted_at", "deleted",
-          "visibility", "os_hidden", "os_hash_algo", "os_hash_value")
+          "visibility", "os_hidden", "os_hash_algo", "os_hash_value",
+          "fast_checksum")
 INDEX_FIELDS = ("id", "name", "disk_format", "container_format", "checksum", "size")
 
 

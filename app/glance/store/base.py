@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Optional, Protocol, Tuple
 
 from glance.errors import StatusError
-from glance.store.hashing import HashThread
+from glance.store.hashing import Crc32, HashThread, fast_value
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -101,11 +101,13 @@ class Stored:
     """What ``add`` reports: where the data went, how big it is, its MD5.
 
     The upload path adds the multihash (``hash_algo``, ``hash_value``) it
-    computed over the bytes the store read.
+    computed over the bytes the store read.  ``fast_checksum``
+    (``crc32:<hex>``) is what downloads verify by default.
     """
     uri: str
     size: int
     checksum: str
+    fast_checksum: Optional[str] = None
     hash_algo: Optional[str] = None
     hash_value: Optional[str] = None
 
@@ -173,7 +175,8 @@ class HashingReader:
     """Wrap a request body: count and MD5 every byte read, then check both.
 
     Stores read through it so that every store verifies the same way.  The
-    MD5 runs on its own thread (:mod:`glance.store.hashing`).
+    MD5 runs on its own thread (:mod:`glance.store.hashing`); the CRC-32 that
+    downloads check (the fast checksum) is cheap enough to run inline.
     """
 
     def __init__(self, data, expected_size=None, expected_checksum=None):
@@ -181,12 +184,14 @@ class HashingReader:
         self.expected_size = expected_size
         self.expected_checksum = expected_checksum.lower() if expected_checksum else None
         self.md5 = HashThread("md5")
+        self.crc = Crc32()
         self.bytes_read = 0
 
     def read(self, size=CHUNK_SIZE):
         chunk = self.data.read(size)
         if chunk:
             self.md5.update(chunk)
+            self.crc.update(chunk)
             self.bytes_read += len(chunk)
             if self.expected_size is not None and self.bytes_read > self.expected_size:
                 raise SizeMismatch(
@@ -210,4 +215,5 @@ class HashingReader:
 
     def result(self, uri):
         self.verify()
-        return Stored(uri=uri, size=self.bytes_read, checksum=self.checksum)
+        return Stored(uri=uri, size=self.bytes_read, checksum=self.checksum,
+                      fast_checksum=fast_value(self.crc))

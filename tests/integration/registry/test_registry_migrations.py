@@ -1,5 +1,6 @@
 """Alembic migrations and glance-manage on real MariaDB and PostgreSQL."""
 from contract.registry_migrations import (check_downgrade_and_upgrade,
+                                          check_fast_checksum_upgrade_and_downgrade,
                                           check_metadefs_upgrade_keeps_images_and_downgrades,
                                           check_sync_from_empty_and_again,
                                           check_sync_adopts_an_unversioned_current_schema,
@@ -34,3 +35,7 @@ def test_metadefs_upgrade_keeps_images_and_downgrades(fresh_database_url):
 
 def test_tasks_upgrade_keeps_data_and_downgrades(tmp_path, fresh_database_url):
     check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, fresh_database_url)
+
+
+def test_fast_checksum_upgrade_keeps_images_and_downgrades(fresh_database_url):
+    check_fast_checksum_upgrade_and_downgrade(fresh_database_url)
