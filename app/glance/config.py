@@ -40,6 +40,9 @@ LIBRARY_SECTIONS = {
     opts.CACHE: ("keystone_authtoken",),
 }
 
+# Glance's multiple stores: the default one is named here; each store has its own [name].
+STORE_SECTION = "glance_store"
+
 # Keys of library sections never logged (password, memcache_secret_key, admin_token...).
 SECRET_KEY = re.compile(r"password|secret|token", re.I)
 
@@ -186,7 +189,8 @@ class Config:
             shown[name] = value
         for section, items in self._sections.items():
             for key, value in items.items():
-                if SECRET_KEY.search(key) and value:
+                opt = opts.BY_NAME.get(key)      # a store's own options ([name] sections)
+                if value and (SECRET_KEY.search(key) or (opt is not None and opt.secret)):
                     value = "***"
                 elif "://" in value:
                     value = mask_url_password(value)
@@ -221,9 +225,31 @@ def _options(program, parser):
     return raw
 
 
-def _library_sections(program, path):
-    """The library sections of ``program`` in ``path``, without ``[DEFAULT]`` merged in."""
-    wanted = LIBRARY_SECTIONS.get(program, ())
+def parse_backends(text):
+    """``enabled_backends`` (``name:type, …``) as ``[(name, type)]``; empty when unset.
+
+    :raises ConfigError: an entry without a name or type, or a name given twice.
+    """
+    pairs = []
+    for entry in (text or "").split(","):
+        if not entry.strip():
+            continue
+        name, _, kind = (part.strip() for part in entry.partition(":"))
+        if not name or not kind:
+            raise ConfigError(f"Invalid enabled_backends entry {entry.strip()!r}: "
+                              "expected name:type")
+        if name in (n for n, _ in pairs):
+            raise ConfigError(f"Store {name!r} is named twice in enabled_backends")
+        pairs.append((name, kind))
+    return pairs
+
+
+def _library_sections(program, path, extra=()):
+    """The library sections of ``program`` in ``path``, without ``[DEFAULT]`` merged in.
+
+    :param extra: more sections to read whole (the multiple stores' sections).
+    """
+    wanted = LIBRARY_SECTIONS.get(program, ()) + tuple(extra)
     if not wanted:
         return {}
     # [DEFAULT] holds glance's options, not the library's: read it as an ordinary section.
@@ -240,7 +266,6 @@ def load_config(program, path=None, overrides=None):
     :raises ConfigError: a value is invalid or the file cannot be read.
     """
     raw = read_file(program, path) if path else {}
-    sections = _library_sections(program, path) if path else {}
     values = {}
     for opt in opts.options_for(program):
         if overrides and overrides.get(opt.name) is not None:
@@ -249,6 +274,10 @@ def load_config(program, path=None, overrides=None):
             values[opt.name] = parse_value(opt, raw[opt.name], path)
         else:
             values[opt.name] = opts.default_for(opt, program)
+    extra = ()
+    if program in opts.STORES:
+        extra = (STORE_SECTION, *(name for name, _ in parse_backends(values["enabled_backends"])))
+    sections = _library_sections(program, path, extra) if path else {}
     return Config(program, values, path, sections)
 
 

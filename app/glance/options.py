@@ -227,6 +227,14 @@ OPTIONS = [
          {"choices": ("noauth", "keystone")}),
         ("admin_role", "str", "admin", "Role that makes a caller an admin (case-insensitive)."),
     ),
+    *_opts("Multiple stores", STORES,
+        ("enabled_backends", "str", "", "Glance's multiple stores: comma-separated name:type "
+         "pairs (type file, swift, s3 or http), e.g. fast:file,cheap:s3,web:http. Each store's "
+         "options are in a [name] section (the store options below, and store_description); "
+         "[glance_store] default_backend names the store uploads go to without "
+         "X-Image-Meta-Store. Empty: one store of each type, configured here, and "
+         "default_store."),
+    ),
     *_opts("Filesystem store", STORES,
         ("filesystem_store_datadir", "str", "/var/lib/glance/images/",
          "Directory that holds image files. Created at start if missing."),

@@ -87,8 +87,8 @@ def check_protocol(store):
     assert isinstance(store.read_only, bool)
     methods = [name for name, value in vars(base.Store).items()
                if callable(value) and not name.startswith("_")]
-    assert set(methods) == {"add", "get", "get_size", "delete", "owns", "check_location",
-                            "leftovers"}
+    assert set(methods) == {"add", "get", "get_size", "delete", "owns", "holds",
+                            "check_location", "leftovers"}
     for method in methods:
         want = list(inspect.signature(getattr(base.Store, method)).parameters)[1:]
         got = list(inspect.signature(getattr(store, method)).parameters)
@@ -223,6 +223,15 @@ class StoreContract:
         other = stored.uri[:-len(image_id)] + new_id()
         assert store.owns(other, image_id) is False
         assert store.owns("gopher://example.invalid/images/" + image_id, image_id) is False
+        store.delete(stored.uri)
+
+    def test_holds_its_own_locations_only(self, store):
+        # of two stores of one kind (multiple stores), the one a location lies in reads it
+        stored = store.add(new_id(), io.BytesIO(b"held"), 4)
+        assert store.holds(stored.uri) is True
+        prefix, _place, name = stored.uri.rsplit("/", 2)
+        assert store.holds(stored.uri[:-len(name)] + new_id()) is True
+        assert store.holds(f"{prefix}/another-place/{name}") is False
         store.delete(stored.uri)
 
     def test_check_location_of_stored_data(self, store):

@@ -3,7 +3,7 @@
 * ``registry_server``: one glance-registry on a fresh SQLite file per module.
 * ``start_api(**options)``: start a glance-api talking to that registry;
   options go into its configuration file (e.g. ``default_store="swift"``,
-  ``delayed_delete="true"``).  Each gets its own filesystem data directory
+  ``delayed_delete="true"``), ``sections={name: {key: value}}`` into more sections.  Each gets its own filesystem data directory
   unless ``filesystem_store_datadir`` is given; ``server.datadir`` names it.
 * ``api_server``: one glance-api with the defaults, shared by the module.
 * ``api``: a small requests wrapper around ``api_server``.
@@ -31,11 +31,11 @@ def registry_server(tmp_path_factory):
 def start_api(registry_server, tmp_path_factory):
     started = []
 
-    def start(**options):
+    def start(sections=None, **options):
         tmp = tmp_path_factory.mktemp("api")
         values = {"registry_host": "127.0.0.1", "registry_port": registry_server.port,
                   "filesystem_store_datadir": str(tmp / "images"), **options}
-        server = Server("glance-api", tmp, values).start()
+        server = Server("glance-api", tmp, values, sections=sections).start()
         server.datadir = values["filesystem_store_datadir"]
         started.append(server)
         return server

@@ -158,3 +158,44 @@ def test_http_location_on_a_private_address_is_refused(web, api):
                         location=web + "/image")
     assert answer.status_code == 400
     assert "not allowed" in answer.text
+
+
+@pytest.mark.swift
+def test_multiple_stores_file_and_swift(saio, start_api, tmp_path):
+    """enabled_backends with a [name] section each: uploads go where X-Image-Meta-Store
+    says (or to default_backend), each image says which store holds it, and reads and
+    deletes find the data there."""
+    from v2client import V2
+    objects = {k: v for k, v in swift_options(saio, swift_store_container="glance-multi")
+               .items() if k != "default_store"}
+    server = start_api(enabled_backends="local:file, objects:swift", sections={
+        "glance_store": {"default_backend": "local"},
+        "local": {"filesystem_store_datadir": str(tmp_path / "local"),
+                  "store_description": "Local disks"},
+        "objects": objects})
+    v2 = V2(server.url)
+    stores = v2.request("GET", "/v2/info/stores")
+    assert stores.status_code == 200, stores.text
+    assert stores.json()["stores"] == [
+        {"id": "local", "description": "Local disks", "default": "true"},
+        {"id": "objects", "description": "OpenStack Swift"}]
+    data = os.urandom(MiB + 5)
+    local = v2.uploaded(data)
+    assert local["stores"] == "local" and os.listdir(tmp_path / "local") == [local["id"]]
+    image = v2.new(name="in swift")
+    put = v2.request("PUT", f"/v2/images/{image['id']}/file", data=data,
+                     headers={"Content-Type": "application/octet-stream",
+                              "X-Image-Meta-Store": "objects"})
+    assert put.status_code == 204, put.text
+    shown = v2.show(image["id"]).json()
+    assert (shown["stores"], shown["checksum"]) == ("objects", hashlib.md5(data).hexdigest())
+    swift = saio.swift()
+    names = [o["name"] for o in swift.get_container("glance-multi")[1]]    # segmented
+    assert image["id"] in names and all(n.startswith(image["id"]) for n in names)
+    assert v2.download(image["id"]).content == data
+    assert v2.download(local["id"]).content == data
+    assert v2.delete(image["id"]).status_code == 204
+    assert swift.get_container("glance-multi")[1] == []
+    assert os.listdir(tmp_path / "local") == [local["id"]]
+    log = open(server.log).read()
+    assert saio.key not in log

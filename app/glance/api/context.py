@@ -72,7 +72,7 @@ def stores():
 def multiple_stores():
     """Glance's multiple stores (``enabled_backends``) are on.  Without them, as in
     Glance, /v2/info/stores is 404 and an import's ``stores``/``all_stores`` are ignored."""
-    return bool(conf().get("enabled_backends"))
+    return stores().multiple
 
 
 def notifier():

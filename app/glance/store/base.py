@@ -158,6 +158,10 @@ class Store(Protocol):
         """True iff ``uri`` is exactly what ``add(image_id)`` writes: only then may
         deleting image ``image_id`` delete the data at ``uri``."""
 
+    def holds(self, uri: str) -> bool:
+        """Is ``uri`` (of one of ``schemes``) in this store: its directory, endpoint and
+        container?  With several stores of one kind, it picks the store that reads it."""
+
     def check_location(self, uri: str) -> None:
         """Accept ``uri`` as a location a client registers for an image.
 

@@ -106,6 +106,15 @@ class ObjectStore:
             raise BadLocation(f"{self.service} locations must not carry credentials: the "
                               "store uses its configured ones")
 
+    def holds(self, uri):
+        """Is ``uri`` in this store's endpoint and container (of two stores of one kind,
+        which reads it)?"""
+        try:
+            self._scoped(uri)
+        except BadLocation:
+            return False
+        return True
+
     def owns(self, uri, image_id):
         """Is ``uri`` the object ``add(image_id)`` writes (seed-era credentials ignored)?"""
         try:

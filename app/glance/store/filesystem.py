@@ -124,6 +124,14 @@ class FilesystemStore:
             raise BadLocation("Location is outside the filesystem store's data directory")
         return path
 
+    def holds(self, uri):
+        """Is ``uri`` in this store's data directory (of two file stores, which reads it)?"""
+        try:
+            self.path_of(uri)
+        except BadLocation:
+            return False
+        return True
+
     def owns(self, uri, image_id):
         """Is ``uri`` exactly the location ``add(image_id)`` writes?"""
         return uri == self.uri_for(image_id)

@@ -95,6 +95,10 @@ class HTTPStore:
                    transfer_timeout=conf.http_store_transfer_timeout,
                    ca_file=conf.http_store_ca_file)
 
+    def holds(self, uri):
+        """Any http(s) URL is this store's to read (its address guard still applies)."""
+        return True
+
     def check_location(self, uri):
         """Accept ``uri`` only if it is http(s) and its host is allowed.
 

@@ -27,8 +27,8 @@ def stores():
         raise NotFound("Multi backend is not supported at this site.")
     stores = context.stores()
     found = []
-    for name, store in sorted(stores.configured().items()):
-        entry = {"id": name, "description": store.description}
+    for name, store in sorted(stores.listed().items()):
+        entry = {"id": name, "description": stores.description(name)}
         if name == stores.default_name:
             entry["default"] = "true"
         if store.read_only:

@@ -29,6 +29,7 @@ from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSat
     StatusError, UnsupportedMediaType
 from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING, \
     check_image_size
+from glance.store.base import StoreError
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_image_data", __name__)
@@ -41,26 +42,36 @@ def _check_octet_stream():
         raise UnsupportedMediaType("Content-Type must be application/octet-stream")
 
 
-def _receive(image_id, busy):
-    """Reserve a queued image and write the request body into the default store.
+def _target_store(name):
+    """The store an upload writes to: with multiple stores the one named (400 for
+    an unknown one), else (and by default) the default store; one store ignores names."""
+    stores = context.stores()
+    return stores.by_name(name if stores.multiple else None)
 
+
+def _receive(image_id, busy, store_name=None):
+    """Reserve a queued image and write the request body into a store.
+
+    :param store_name: the store asked for (X-Image-Meta-Store), or the default.
     :returns: the :class:`Upload` and the store's record of the data.
     """
     _check_octet_stream()
     image = modifiable(image_id)
     check_image_size(request.body.length, context.conf().image_size_cap)
+    store = _target_store(store_name)
     if image["status"] != QUEUED:
         raise Conflict(f"Image {image_id} is {image['status']}: data can only be "
                        "uploaded to a queued image")
-    upload = Upload.to(image_id, context.stores().by_name(None), busy)
+    upload = Upload.to(image_id, store, busy)
     upload.reserve()
     return upload, upload.write(request.body, size=request.body.length)
 
 
 @bp.route("/v2/images/<image_id>/file", methods=["PUT"])
 def put_file(image_id):
-    """queued -> saving -> active."""
-    upload, stored = _receive(image_id, SAVING)
+    """queued -> saving -> active, into the store X-Image-Meta-Store names (multiple
+    stores) or the default one."""
+    upload, stored = _receive(image_id, SAVING, request.headers.get("X-Image-Meta-Store"))
     upload.activate(stored)
     return empty(204)
 
@@ -142,27 +153,74 @@ def import_image(image_id):
     name = method["name"]
     if name not in import_methods():
         raise BadRequest(f"Import method {name} is not supported")
-    # With a single store, Glance ignores "stores" and "all_stores" (clients send
-    # all_stores=true by default): the data goes to the one store.
+    target = _import_target(document)
     task = ImportTask.for_image_import(image, document)
     try:
         if name == "glance-direct":
-            _import_staged(image)
+            _import_staged(image, target)
             task.finish()
         else:
-            web_download(image, method.get("uri"), task)
+            web_download(image, method.get("uri"), task, target)
     except Exception:
         task.discard()           # refused before it started: no task, as in Glance
         raise
     return empty(202)
 
 
-def _import_staged(image):
-    """uploading, with its staged data recorded -> active."""
+def _import_target(document):
+    """The store an import writes to.
+
+    With a single store, Glance ignores ``stores`` and ``all_stores`` (clients send
+    all_stores=true by default): the data goes to the one store.  With multiple
+    stores the one store ``stores`` names, or the default one; several stores at
+    once (``all_stores``, or more than one named) are not supported here (409).
+
+    :raises Conflict: :raises BadRequest: ``stores`` is not a list of names.
+    """
+    stores = context.stores()
+    if not stores.multiple:
+        return stores.by_name(None)
+    names = document.get("stores")
+    if names is not None and (not isinstance(names, list)
+                              or not all(isinstance(n, str) for n in names)):
+        raise BadRequest("stores must be a list of store names")
+    writable = [n for n, s in stores.listed().items() if not s.read_only]
+    if document.get("all_stores") is True:
+        names = writable
+    names = list(dict.fromkeys(names or [stores.default_name]))
+    for name in names:
+        if name not in stores.listed():
+            raise Conflict(f"Unknown store {name}")
+    if len(names) > 1:
+        raise Conflict("Importing into several stores at once is not supported: "
+                       "name one store in 'stores'")
+    return stores.by_name(names[0])
+
+
+def _import_staged(image, target):
+    """uploading, with its staged data recorded -> active; the staged data is
+    copied first when the import names another store than the stage's."""
     if image["status"] != UPLOADING or not image.get("location"):
         raise Conflict(f"Image {image['id']} has no staged data to import "
                        f"(status {image['status']})")
-    Upload.to(image["id"], None, UPLOADING).activate_staged()
+    staged = image["location"]
+    source = context.stores().for_uri(staged)
+    if source is target:
+        Upload.to(image["id"], None, UPLOADING).activate_staged()
+        return
+    upload = Upload.to(image["id"], target, UPLOADING)
+    chunks, size = source.get(staged)
+    try:
+        stored = upload.write(_ChunkReader(chunks), size)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+    upload.activate(stored)
+    try:
+        source.delete(staged)
+    except StoreError as exc:
+        LOG.warning("Could not remove the staged data of image %s: %s", image["id"], exc)
 
 
 class _ChunkReader:
@@ -182,8 +240,9 @@ class _ChunkReader:
         return out
 
 
-def web_download(image, uri, task):
-    """Check ``uri``, reserve the image and start the download; ``task`` records its end."""
+def web_download(image, uri, task, target=None):
+    """Check ``uri``, reserve the image and start the download into ``target`` (default:
+    the default store); ``task`` records its end."""
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")
     if image["status"] != QUEUED:
@@ -192,7 +251,7 @@ def web_download(image, uri, task):
     # Only a web server: a store's own location (s3+http://…) would be read with
     # glance's credentials, whoever's image it holds.
     source = web_source(uri)                    # http(s) behind the address guard, or 400
-    upload = Upload.to(image["id"], context.stores().by_name(None), IMPORTING)
+    upload = Upload.to(image["id"], target or context.stores().by_name(None), IMPORTING)
     upload.reserve()
     thread = threading.Thread(target=_download, args=(upload, source, uri, task), daemon=True,
                               name=f"web-download-{image['id'][:8]}")

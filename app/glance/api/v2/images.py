@@ -27,6 +27,10 @@ FILTERS = ("name", "status", "owner", "container_format", "disk_format", "visibi
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
 
+def _view(image):
+    return image_view(image, context.stores())
+
+
 def get_image(image_id):
     """The caller's view of an image record; 404 when it may not see it."""
     try:
@@ -93,7 +97,7 @@ def create():
     headers = [("Location", f"{request.host_url.rstrip('/')}/v2/images/{image['id']}")]
     if methods:
         headers.append(("OpenStack-image-import-methods", methods))
-    return json_response(image_view(image), 201, headers)
+    return json_response(_view(image), 201, headers)
 
 
 def _registry_params():
@@ -133,13 +137,13 @@ def page_links(path, found):
 def index():
     params = _registry_params()
     images = context.registry().list_v2(params=params, headers=context.auth_headers())
-    return json_response({"images": [image_view(image) for image in images],
+    return json_response({"images": [_view(image) for image in images],
                           **page_links("/v2/images", images), "schema": "/v2/schemas/images"})
 
 
 @bp.route("/v2/images/<image_id>", methods=["GET"])
 def show(image_id):
-    return json_response(image_view(get_image(image_id)))
+    return json_response(_view(get_image(image_id)))
 
 
 @bp.route("/v2/images/<image_id>", methods=["PATCH"])
@@ -164,7 +168,7 @@ def update(image_id):
         image = registry.update(image_id, update_body, purge_props=purge, headers=auth,
                                 api="v2")
     context.notifier().info("image.update", public(image))
-    return json_response(image_view(image))
+    return json_response(_view(image))
 
 
 @bp.route("/v2/images/<image_id>", methods=["DELETE"])

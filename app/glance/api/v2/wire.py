@@ -9,7 +9,7 @@ from flask import Response
 
 from glance.api.errors import status_line
 from glance.context import visibility_of
-from glance.rules import QUEUED, is_reserved
+from glance.rules import QUEUED, READABLE, is_reserved
 
 # Always present in an image (null when unset), in Glance's order.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
@@ -30,8 +30,12 @@ def visibility(image):
     return visibility_of(image)
 
 
-def image_view(image):
-    """A registry record as the v2 image document (never its location)."""
+def image_view(image, stores=None):
+    """A registry record as the v2 image document (never its location).
+
+    :param stores: the :class:`glance.store.StoreMap`; with multiple stores the
+        document names the store holding the data (``stores``), as Glance's does.
+    """
     image_id = image["id"]
     view = {
         "id": image_id, "name": image.get("name"), "status": image.get("status"),
@@ -55,6 +59,12 @@ def image_view(image):
         # stored by an older glance, before reserved names were refused).
         if key not in view and not is_reserved(key):
             view[key] = "" if value is None else value
+    if stores is not None and stores.multiple:
+        view.pop("stores", None)
+        held = (stores.name_of(image["location"])
+                if image.get("location") and image.get("status") in READABLE else None)
+        if held and held not in stores.hidden:
+            view["stores"] = held
     return view
 
 
