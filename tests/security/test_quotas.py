@@ -85,7 +85,9 @@ def raw_request(port, head):
     """Send a request head only (no body) and return the first line of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head.encode())
-        answer = sock.recv(65536)
+        answer = b""
+        while chunk := sock.recv(65536):     # the answer says Connection: close
+            answer += chunk
     return answer.split(b"\r\n", 1)[0], answer
 
 
