@@ -72,15 +72,25 @@ def _check_system_fields(values, image=None):
         raise Forbidden("Only glance itself may set the size of an image with data")
 
 
+def shown(image, properties, tags=()):
+    """The record as the caller may see it: ``location`` to admins only (glance-api's
+    service identity among them).  A location names the store's container, the path
+    of a file or an external URL; glance-api asks for it with its own identity."""
+    record = image_detail(image, properties, tags)
+    if not g.ctx.is_admin:
+        record["location"] = None
+    return record
+
+
 def detail(session, image):
-    return image_detail(image, queries.properties_of(session, [image.id])[image.id],
-                        queries.tags_of(session, [image.id])[image.id])
+    return shown(image, queries.properties_of(session, [image.id])[image.id],
+                 queries.tags_of(session, [image.id])[image.id])
 
 
 def details_of(session, rows):
     ids = [row.id for row in rows]
     props, tags = queries.properties_of(session, ids), queries.tags_of(session, ids)
-    return [image_detail(row, props[row.id], tags[row.id]) for row in rows]
+    return [shown(row, props[row.id], tags[row.id]) for row in rows]
 
 
 def _list(detail_view):
@@ -129,7 +139,7 @@ def show(image_id):
         tags = queries.tags_of(conn, [image.id])[image.id] if image is not None else []
     if image is None:
         raise NotFound("Image not found")
-    return jsonify({"image": image_detail(image, props, tags)})
+    return jsonify({"image": shown(image, props, tags)})
 
 
 def _writable(body):
@@ -201,7 +211,7 @@ def create():
             session.commit()
         except IntegrityError:
             raise Conflict(duplicate) from None
-        return jsonify({"image": image_detail(image, props or {}, tags or [])})
+        return jsonify({"image": shown(image, props or {}, tags or [])})
 
 
 def set_properties(session, image, props, purge):
@@ -318,7 +328,7 @@ def delete(image_id):
         tags = [row.value for row in queries.tag_rows(session, image.id).values()
                 if not row.deleted]
         session.commit()
-        return jsonify({"image": image_detail(image, props, sorted(tags))})
+        return jsonify({"image": shown(image, props, sorted(tags))})
 
 
 def _modifiable(session, image_id):

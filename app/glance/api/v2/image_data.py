@@ -19,7 +19,7 @@ from flask import Blueprint, Response, request
 
 from glance.api import context
 from glance.api.errors import status_line
-from glance.api.images import open_data, sending, whole_download
+from glance.api.images import open_data, sending, whole_download, with_location
 from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
 from glance.api.json_body import json_body
@@ -99,6 +99,8 @@ def get_file(image_id):
     if image["status"] == DEACTIVATED and not ctx.is_admin:
         raise Forbidden("The requested image has been deactivated. "
                         "Image data download is forbidden.")
+    if image["status"] in READABLE:
+        image = with_location(image)
     if image["status"] not in READABLE or not image.get("location"):
         return empty(204)                 # no data (yet): Glance answers 204
     size = image.get("size") or 0
@@ -157,6 +159,8 @@ def import_image(image_id):
 
 def _import_staged(image):
     """uploading, with its staged data recorded -> active."""
+    if image["status"] == UPLOADING:
+        image = with_location(image)
     if image["status"] != UPLOADING or not image.get("location"):
         raise Conflict(f"Image {image['id']} has no staged data to import "
                        f"(status {image['status']})")
