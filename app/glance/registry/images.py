@@ -277,7 +277,10 @@ def _untouched_since():
     except ValueError:
         raise BadRequest(f"{EXPECT_UNTOUCHED} must be an ISO 8601 time") from None
     if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise BadRequest(f"{EXPECT_UNTOUCHED} is out of range in UTC") from None
     return when
 
 
