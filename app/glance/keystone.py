@@ -20,6 +20,7 @@ from glance.errors import ServiceUnavailable
 
 SECTION = "keystone_authtoken"
 REQUIRED = ("auth_url", "username", "password")
+LOG = logging.getLogger("glance.keystone")
 INSTALL = ("install python3-keystonemiddleware (Debian) or the pip extra glance[keystone]")
 # What glance sets when the section does not say.
 DEFAULTS = {
@@ -121,7 +122,10 @@ class ServiceToken:
         try:
             return {"X-Auth-Token": self._session.get_token()}
         except self._errors as exc:
-            raise ServiceAuthError(f"glance cannot authenticate to Keystone: {exc}") from None
+            # The exception names Keystone's address: the log keeps it, the client gets none.
+            LOG.error("glance cannot authenticate to Keystone: %s", exc)
+            raise ServiceAuthError("glance cannot authenticate to Keystone; try again "
+                                   "later") from None
 
 
 def service_auth(conf):

@@ -6,6 +6,7 @@ One ``requests.Session`` per thread keeps connections alive without sharing
 a session between threads (requests does not promise that is safe).
 """
 import json
+import logging
 import threading
 from urllib.parse import quote
 
@@ -15,7 +16,10 @@ from glance.errors import ServiceUnavailable, for_status
 from glance.registry.metadef_client import MetadefClient
 from glance.registry.task_client import TaskClient
 
+LOG = logging.getLogger("glance.api")
 JSON = "application/json"
+# The whole of what a client learns when the registry cannot answer (the log says more).
+UNAVAILABLE = "Registry unavailable: the image registry did not answer; try again later"
 
 
 def segment(value):
@@ -36,7 +40,8 @@ def error_for(status, message):
     any 5xx is :class:`~glance.errors.ServiceUnavailable`.
     """
     if status >= 500:
-        return ServiceUnavailable(f"Registry unavailable: {status} {message}")
+        LOG.error("Registry answered %s: %s", status, message)
+        return ServiceUnavailable(UNAVAILABLE)
     return for_status(status, message)
 
 
@@ -105,7 +110,9 @@ class RegistryClient(MetadefClient, TaskClient):
         except requests.RequestException as exc:
             # Drop the session: its pooled connection may be broken.
             self._local.session = None
-            raise ServiceUnavailable(f"Registry unavailable: {exc}") from None
+            # Where the registry is (and why it failed) goes to the log, not to the client.
+            LOG.error("Registry at %s unavailable: %s", self.base, exc)
+            raise ServiceUnavailable(UNAVAILABLE) from None
         if response.status_code >= 400:
             raise _error_for(response)
         if response.status_code == 204 or not response.content:
@@ -113,7 +120,9 @@ class RegistryClient(MetadefClient, TaskClient):
         try:
             return response.json()
         except ValueError:
-            raise ServiceUnavailable("Registry unavailable: response is not JSON") from None
+            LOG.error("Registry at %s answered %s with a body that is not JSON", self.base,
+                      response.status_code)
+            raise ServiceUnavailable(UNAVAILABLE) from None
 
     def list(self, detail=False, params=None, headers=None):
         """List images.

@@ -75,15 +75,25 @@ def _check_system_fields(values, image=None):
         raise Forbidden("Only glance itself may set the size of an image with data")
 
 
+def shown(image, properties, tags=()):
+    """The record as the caller may see it: ``location`` to admins only (glance-api's
+    service identity among them).  A location names the store's container, the path
+    of a file or an external URL; glance-api asks for it with its own identity."""
+    record = image_detail(image, properties, tags)
+    if not g.ctx.is_admin:
+        record["location"] = None
+    return record
+
+
 def detail(session, image):
-    return image_detail(image, queries.properties_of(session, [image.id])[image.id],
-                        queries.tags_of(session, [image.id])[image.id])
+    return shown(image, queries.properties_of(session, [image.id])[image.id],
+                 queries.tags_of(session, [image.id])[image.id])
 
 
 def details_of(session, rows):
     ids = [row.id for row in rows]
     props, tags = queries.properties_of(session, ids), queries.tags_of(session, ids)
-    return [image_detail(row, props[row.id], tags[row.id]) for row in rows]
+    return [shown(row, props[row.id], tags[row.id]) for row in rows]
 
 
 def _list(detail_view):
@@ -132,7 +142,7 @@ def show(image_id):
         tags = queries.tags_of(conn, [image.id])[image.id] if image is not None else []
     if image is None:
         raise NotFound("Image not found")
-    return jsonify({"image": image_detail(image, props, tags)})
+    return jsonify({"image": shown(image, props, tags)})
 
 
 def _writable(body):
@@ -205,7 +215,7 @@ def create():
             session.commit()
         except IntegrityError:
             raise Conflict(duplicate) from None
-        return jsonify({"image": image_detail(image, props or {}, tags or [])})
+        return jsonify({"image": shown(image, props or {}, tags or [])})
 
 
 def set_properties(session, image, props, purge):
@@ -279,7 +289,10 @@ def _untouched_since():
     except ValueError:
         raise BadRequest(f"{EXPECT_UNTOUCHED} must be an ISO 8601 time") from None
     if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise BadRequest(f"{EXPECT_UNTOUCHED} is out of range in UTC") from None
     return when
 
 
@@ -330,7 +343,7 @@ def delete(image_id):
         tags = [row.value for row in queries.tag_rows(session, image.id).values()
                 if not row.deleted]
         session.commit()
-        return jsonify({"image": image_detail(image, props, sorted(tags))})
+        return jsonify({"image": shown(image, props, sorted(tags))})
 
 
 def _modifiable(session, image_id):

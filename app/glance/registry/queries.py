@@ -210,11 +210,12 @@ def memberships(session, image_id, include_deleted=False):
 
 
 def shared_with(session, member):
-    """Undeleted memberships of ``member`` on images that are not deleted."""
+    """Undeleted memberships of ``member`` on images that are not deleted and that it
+    can see: a ``private`` image keeps its members but shows itself to none of them."""
     stmt = (select(ImageMember.image_id, ImageMember.can_share)
             .join(Image, Image.id == ImageMember.image_id)
             .where(ImageMember.member == member, ImageMember.deleted == false(),
-                   Image.deleted == false())
+                   Image.deleted == false(), Image.visibility != "private")
             .order_by(ImageMember.image_id))
     return list(session.execute(stmt))
 

@@ -87,7 +87,11 @@ def _timestamp(name, text):
     except ValueError:
         raise BadRequest(f"Invalid {name} {text[:40]!r}: it must be an ISO 8601 time") from None
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except OverflowError:           # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+            raise BadRequest(f"Invalid {name} {text[:40]!r}: it is out of range in UTC") \
+                from None
     return value
 
 

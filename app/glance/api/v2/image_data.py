@@ -19,7 +19,7 @@ from flask import Blueprint, Response, request
 
 from glance.api import context
 from glance.api.errors import status_line
-from glance.api.images import open_data, sending, whole_download
+from glance.api.images import open_data, sending, whole_download, with_location
 from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
 from glance.api.json_body import json_body
@@ -112,6 +112,8 @@ def get_file(image_id):
     if image["status"] == DEACTIVATED and not ctx.is_admin:
         raise Forbidden("The requested image has been deactivated. "
                         "Image data download is forbidden.")
+    if image["status"] in READABLE:
+        image = with_location(image)
     if image["status"] not in READABLE or not image.get("location"):
         return empty(204)                 # no data (yet): Glance answers 204
     size = image.get("size") or 0
@@ -200,6 +202,8 @@ def _import_target(document):
 def _import_staged(image, target):
     """uploading, with its staged data recorded -> active; the staged data is
     copied first when the import names another store than the stage's."""
+    if image["status"] == UPLOADING:
+        image = with_location(image)
     if image["status"] != UPLOADING or not image.get("location"):
         raise Conflict(f"Image {image['id']} has no staged data to import "
                        f"(status {image['status']})")
