@@ -4,7 +4,9 @@ Hypothesis builds each request: header names and values in odd encodings
 (UTF-8, latin-1, raw bytes, NUL), image ids with ``/``, ``..``, ``%00`` and
 worse, long names, thousands of properties, numbers int() would take,
 malformed and deeply nested JSON for the registry, bad query parameters, and
-bodies cut short.  Requests are written byte by byte on a raw socket, so
+bodies cut short.  For the v2 API (:data:`v2_requests`): JSON image documents,
+json-patch documents with odd ops, paths and values, list queries with
+operators (``in:``, ``gt:``, dates out of range), import bodies, tags and members.  Requests are written byte by byte on a raw socket, so
 nothing a client library would refuse to send is left out.
 
 Every answer must be 2xx, 3xx or 4xx, carry a message when it is an error,
@@ -156,6 +158,102 @@ def _routes(server, prefix, list_paths, write_headers, write_bodies):
     ]
 
 
+# --- v2 -----------------------------------------------------------------------------
+
+V2_FIELDS = ["name", "id", "visibility", "protected", "os_hidden", "tags", "disk_format",
+             "container_format", "min_ram", "min_disk", "owner", "status", "size",
+             "checksum", "os_hash_value", "locations", "direct_url", "self", "file",
+             "schema", "created_at", "os_glance_x", "kernel_id", "distro"]
+V2_FILTERS = ["name", "status", "owner", "visibility", "member_status", "protected",
+              "os_hidden", "size_min", "size_max", "id", "created_at", "updated_at",
+              "checksum", "os_hash_value", "tag", "limit", "marker", "sort_key", "sort_dir",
+              "sort", "disk_format", "container_format", "distro"]
+OPERATORS = ["in:", "nin:", "eq:", "neq:", "gt:", "gte:", "lt:", "lte:", "in:a,b,", "gt:",
+             "in:\"a,b\",c", "changes-since:", "bogus:"]
+ODD_DATES = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "2020-13-01",
+             "2020-02-30T25:61:61Z", "now", "2020-01-01T00:00:00.9999999999Z", "1" * 40,
+             "-1", "2020-01-01T00:00:00+99:99"]
+v2_values = st.one_of(json_values, st.sampled_from(
+    ["public", "private", "shared", "community", "all", "raw", "qcow2", "bare", "ami",
+     "accepted", "pending", "rejected", "active", "queued", *ODD_DATES, *ODD_NUMBERS]))
+v2_documents = st.dictionaries(st.one_of(st.sampled_from(V2_FIELDS), st.text(max_size=300)),
+                               v2_values, max_size=10)
+patch_paths = st.one_of(
+    st.sampled_from(V2_FIELDS).map(lambda f: "/" + f),
+    st.sampled_from(["", "/", "//", "/tags/-", "/tags/0", "/a~1b", "/~", "/~2", "/a/b",
+                     "name", "/" + "p" * 300, "/locations/-", "/properties/x"]),
+    st.text(max_size=40).map(lambda t: "/" + t))
+patch_ops = st.fixed_dictionaries({}, optional={
+    "op": st.sampled_from(["add", "replace", "remove", "move", "copy", "test", "ADD", ""]),
+    "path": patch_paths, "value": v2_values, "from": patch_paths})
+patch_documents = st.one_of(st.lists(patch_ops, max_size=6), v2_values)
+import_documents = st.fixed_dictionaries({}, optional={
+    "method": st.one_of(v2_values, st.fixed_dictionaries({}, optional={
+        "name": st.one_of(st.sampled_from(["web-download", "glance-direct", "copy-image",
+                                           "x"]), v2_values),
+        "uri": st.one_of(st.sampled_from([
+            "http://[::1", "http://127.0.0.1/x", "http://[64:ff9b::7f00:1]/x",
+            "http://[::ffff:0:10.0.0.1]/", "s3+http://127.0.0.1/b/k", "swift://a/b/c",
+            "file:///etc/passwd", "http://0x7f.1/", "http://%zz/", "http://a:b@127.0.0.1/",
+            "https://[fe80::1%25eth0]/", "http://:80/", "", "ftp://127.0.0.1/"]),
+            v2_values)})),
+    "stores": v2_values, "all_stores": v2_values, "all_stores_must_succeed": v2_values})
+v2_queries = st.lists(st.tuples(
+    st.one_of(st.sampled_from(V2_FILTERS), st.text(max_size=20)),
+    st.one_of(st.builds(str.__add__, st.sampled_from(OPERATORS),
+                        st.one_of(st.sampled_from(ODD_DATES + ODD_NUMBERS), st.text(max_size=20))),
+              st.sampled_from(ODD_DATES + ODD_NUMBERS), st.text(max_size=30))),
+    max_size=12).map(
+    lambda pairs: "&".join(quote(k.encode("utf-8", "replace"), safe="") + "="
+                           + quote(v.encode("utf-8", "replace"), safe="") for k, v in pairs))
+# Mostly a plain caller (admin, a tenant, a tenant's admin, anonymous), so requests reach
+# the code behind the identity checks; sometimes odd identity headers.
+CALLERS = [[], [(b"X-Tenant-Id", b"fuzzer"), (b"X-User-Id", b"fuzz")],
+           [(b"X-Tenant-Id", b"fuzzadmin"), (b"X-Roles", b"admin")],
+           [(b"X-Identity-Status", b"Invalid")]]
+v2_headers = st.one_of(
+    st.sampled_from(CALLERS), st.sampled_from(CALLERS), st.sampled_from(CALLERS),
+    st.lists(st.tuples(st.sampled_from(AUTH[:9]).map(str.encode), header_values), max_size=4))
+JSON_TYPE = [(b"Content-Type", b"application/json")]
+PATCH_TYPE = [(b"Content-Type", b"application/openstack-images-v2.1-json-patch")]
+
+
+def _json(value):
+    return json.dumps(value).encode()
+
+
+def _v2(method, path, headers_, body=st.none(), kind=()):
+    return st.builds(lambda p, h, b: Request("api", method, p, list(kind) + h, b),
+                     path, headers_, body)
+
+
+# Mostly the seeded images, so requests get past the lookup.
+v2_ids = st.one_of(st.just("{id}"), st.just("{queued}"), st.just("{id}"), ids)
+v2_image = v2_ids.map(lambda i: f"/v2/images/{i}")
+v2_requests = st.one_of(
+    _v2("POST", st.just("/v2/images"), v2_headers,
+        st.one_of(v2_documents.map(_json), json_bodies), JSON_TYPE),
+    _v2("PATCH", v2_image, v2_headers,
+        st.one_of(patch_documents.map(_json), json_bodies), PATCH_TYPE),
+    _v2("GET", st.builds("/v2/images?{}".format, v2_queries), v2_headers),
+    _v2("GET", st.builds("/v2/images/{}/members?{}".format, v2_ids, v2_queries), v2_headers),
+    _v2("POST", v2_image.map(lambda p: p + "/import"), v2_headers,
+        st.one_of(import_documents.map(_json), json_bodies), JSON_TYPE),
+    _v2("POST", v2_image.map(lambda p: p + "/members"), v2_headers,
+        st.one_of(st.fixed_dictionaries({"member": v2_values}).map(_json), json_bodies),
+        JSON_TYPE),
+    _v2("PUT", st.builds("/v2/images/{}/members/{}".format, v2_ids, ids), v2_headers,
+        st.one_of(st.fixed_dictionaries({"status": v2_values}).map(_json), json_bodies),
+        JSON_TYPE),
+    _v2("PUT", st.builds("/v2/images/{}/tags/{}".format, v2_ids, ids), v2_headers),
+    _v2("DELETE", st.builds("/v2/images/{}/tags/{}".format, v2_ids, ids), v2_headers),
+    _v2("PUT", st.builds("/v2/images/{}/{}".format, v2_ids, st.sampled_from(["file", "stage"])),
+        v2_headers, st.binary(max_size=512), [(b"Content-Type", b"application/octet-stream")]),
+    _v2("GET", st.builds("/v2/images/{}/file".format, v2_ids), v2_headers),
+    _v2("POST", st.builds("/v2/images/{}/actions/{}".format, v2_ids,
+                          st.sampled_from(["deactivate", "reactivate", "x"])), v2_headers),
+)
+
 requests_strategy = st.one_of(
     *_routes("api", "/v1", ["/v1/images", "/v1/images/detail", "/images", "/", "/versions",
                             "/v2/images", "/v1.1/images"],
@@ -241,11 +339,12 @@ class Fuzzer:
         if "Traceback" in text:
             self.problems.append((f"{status} with a traceback", request))
 
-    def run(self, examples):
-        """Send ``examples`` generated requests (one each)."""
+    def run(self, examples, strategy=None):
+        """Send ``examples`` generated requests (one each) of ``strategy`` (default: v1
+        and the registry; :data:`v2_requests` for the v2 API)."""
         @settings(max_examples=examples, deadline=None, database=None,
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-        @given(requests_strategy)
+        @given(strategy if strategy is not None else requests_strategy)
         def fuzz(request):
             self.check(request)
         fuzz()

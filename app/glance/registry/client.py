@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import requests
 
-from glance.errors import ServiceUnavailable, for_status
+from glance.errors import NotFound, ServiceUnavailable, for_status
 from glance.registry.metadef_client import MetadefClient
 from glance.registry.task_client import TaskClient
 
@@ -154,9 +154,13 @@ class RegistryClient(MetadefClient, TaskClient):
     def get(self, image_id, headers=None):
         """Return the image record ``{"id": ..., "properties": {...}, ...}``.
 
-        :raises NotFound: no such image, or not visible to the caller.
+        :raises NotFound: no such image, or not visible to the caller; also an id
+            that names another registry resource (``detail``: its list).
         """
-        return self._request("GET", f"/images/{segment(image_id)}", headers=headers)["image"]
+        answer = self._request("GET", f"/images/{segment(image_id)}", headers=headers)
+        if not isinstance(answer, dict) or not isinstance(answer.get("image"), dict):
+            raise NotFound(f"No image found with ID {image_id}")
+        return answer["image"]
 
     def create(self, image, headers=None, api="v1"):
         """Create an image from ``image`` (a dict of attributes) and return it.

@@ -618,3 +618,11 @@ def test_members_are_read_and_written_with_the_callers_identity(v2, registry):
     assert beta.request("DELETE", f"{base}/gamma").status_code == 403
     assert sorted(m["member_id"] for m in alpha.request("GET", base).json()["members"]) == \
         ["beta", "gamma"]
+
+
+@pytest.mark.parametrize("path", ["/v2/images/detail", "/v2/images/detail/file",
+                                  "/v2/images/detail/members"])
+def test_an_id_that_names_a_registry_list_is_404(alpha, path):
+    """Found by the v2 fuzzer: the registry's /images/detail is a list, not an image (500)."""
+    answer = alpha.request("GET", path)
+    assert answer.status_code == 404, answer.text
