@@ -46,7 +46,12 @@ while True:
     with conn:
         request = b""
         while b"\r\n\r\n" not in request:
-            request += conn.recv(65536)
+            data = conn.recv(65536)
+            if not data:
+                break
+            request += data
+        if b"\r\n\r\n" not in request:
+            continue                # a port probe
         name = request.split(b" ")[1].decode().lstrip("/")
         with open(os.path.join(root, name), "rb", buffering=0) as handle:
             size = os.fstat(handle.fileno()).st_size

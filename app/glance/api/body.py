@@ -19,6 +19,7 @@ import time
 
 from glance.errors import RequestTimeout
 from glance.store.base import CHUNK_SIZE, ClientDisconnected
+from glance.store.hashing import Waits
 
 DEPTH = 4               # chunks read ahead: at most ~4 MiB per upload
 CHUNKED_READ = 65536    # cheroot's chunked reader copies on every read; keep them small
@@ -198,6 +199,8 @@ class _Pump:
         self.stopped = threading.Event()
         self.pending = b""       # the rest of a chunk larger than a read asked for
         self.done = False
+        self.waits = Waits("body-reader")     # busy: reading the socket; blocked: the store is behind
+        self.consumer_idle = 0.0              # the request thread waiting for the socket
         self.thread = threading.Thread(target=self._run, daemon=True, name="body-reader")
         self.thread.start()
 
@@ -212,8 +215,11 @@ class _Pump:
                 body.received += len(body.peeked)
                 self._put(body.peeked)
                 body.peeked = b""
+            waits = self.waits
             while not self.stopped.is_set():
+                began = time.perf_counter()
                 chunk = body._read_once()
+                waits.busy += time.perf_counter() - began
                 if not chunk:
                     if body.length is not None and body.received < body.length:
                         raise ClientDisconnected(
@@ -222,6 +228,8 @@ class _Pump:
                     self._put(_END)
                     return
                 body.received += len(chunk)
+                waits.chunks += 1
+                waits.bytes += len(chunk)
                 self._put(chunk)
         except ClientDisconnected as exc:
             self._put(exc)
@@ -229,12 +237,16 @@ class _Pump:
             self._put(ClientDisconnected(f"Error reading the request body: {exc}"))
 
     def _put(self, item):
-        while not self.stopped.is_set():
-            try:
-                self.chunks.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+        began = time.perf_counter()
+        try:
+            while not self.stopped.is_set():
+                try:
+                    self.chunks.put(item, timeout=0.5)
+                    return
+                except queue.Full:
+                    continue
+        finally:
+            self.waits.blocked += time.perf_counter() - began
 
     def read(self, size):
         if self.pending:
@@ -242,9 +254,13 @@ class _Pump:
         elif self.done:
             return b""
         else:
+            began = time.perf_counter()
             item = self.chunks.get()
+            self.consumer_idle += time.perf_counter() - began
             if item is _END:
                 self.done = self.body.finished = True
+                self.waits.idle = self.consumer_idle    # the store, waiting for the client
+                self.waits.log()
                 return b""
             if isinstance(item, Exception):
                 self.done = self.body.finished = self.body.failed = True

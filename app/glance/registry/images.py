@@ -139,7 +139,7 @@ def list_v2():
 def show(image_id):
     with state().engine.connect() as conn:
         image, props = queries.visible_record(conn, g.ctx, rules.canonical_id(image_id))
-        tags = queries.tags_of(conn, [image.id])[image.id] if image is not None else []
+        tags = queries.tags_of_one(conn, image.id) if image is not None else []
     if image is None:
         raise NotFound("Image not found")
     return jsonify({"image": shown(image, props, tags)})

@@ -139,10 +139,14 @@ def _is_member(bind, image, ctx):
     if (ctx.is_admin or ctx.owner is None or image.owner == ctx.owner
             or image.visibility in READABLE_BY_ALL):
         return False
-    stmt = select(ImageMember.id).where(ImageMember.image_id == image.id,
-                                        ImageMember.member == ctx.owner,
-                                        ImageMember.deleted == false())
-    return bind.execute(stmt).first() is not None
+    return bind.execute(_MEMBER, {"image_id": image.id, "member": ctx.owner}).first() is not None
+
+
+# Built once, as the two below: statements made per call cost their construction
+# and cache key on every request (profiled: half of the registry's show).
+_MEMBER = select(ImageMember.id).where(ImageMember.image_id == bindparam("image_id"),
+                                      ImageMember.member == bindparam("member"),
+                                      ImageMember.deleted == false())
 
 
 # Built once: the show path runs it for every HEAD and GET of glance-api.
@@ -219,6 +223,16 @@ def shared_with(session, member):
             .order_by(ImageMember.image_id))
     return list(session.execute(stmt))
 
+
+
+_TAGS = (select(ImageTag.value)
+         .where(ImageTag.image_id == bindparam("image_id"), ImageTag.deleted == false())
+         .order_by(ImageTag.value))
+
+
+def tags_of_one(conn, image_id):
+    """The undeleted tags of one image, sorted (the show path's prebuilt query)."""
+    return list(conn.execute(_TAGS, {"image_id": image_id}).scalars())
 
 
 def tags_of(bind, image_ids):

@@ -12,11 +12,13 @@ import os
 import queue
 import re
 import threading
+import time
 from urllib.parse import unquote, urlsplit
 
 from glance.store.base import (CHUNK_SIZE, BackendError, BadLocation, Duplicate,
                                HashingReader, Leftover, NotConfigured, NotFound, StorageFull,
                                StoreError, WriteDenied)
+from glance.store.hashing import Waits
 
 FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -54,29 +56,36 @@ class _Writer(threading.Thread):
         self.fd = fd
         self.chunks = queue.Queue(QUEUE_DEPTH)
         self.error = None
+        self.waits = Waits("fs-writer")
 
     def run(self):
+        waits = self.waits
         while True:
-            chunk = self.chunks.get()
+            chunk = waits.get(self.chunks)
             if chunk is None:
                 return
             if self.error is not None:
                 continue        # keep draining so the producer never blocks
+            began = time.perf_counter()
             try:
                 view = memoryview(chunk)
                 while view:
                     view = view[os.write(self.fd, view):]
             except OSError as exc:
                 self.error = exc
+            waits.busy += time.perf_counter() - began
+            waits.chunks += 1
+            waits.bytes += len(chunk)
 
     def put(self, chunk):
         if self.error is not None:
             raise self.error
-        self.chunks.put(chunk)
+        self.waits.put(self.chunks, chunk)
 
     def finish(self):
         self.chunks.put(None)
         self.join()
+        self.waits.log()
         if self.error is not None:
             raise self.error
 

@@ -5,11 +5,21 @@ thread fed through a small bounded queue.  hashlib releases the GIL while it
 hashes a chunk of more than 2 KiB, so on two cores the MD5, the multihash
 and the request thread (reading the socket, writing the store) overlap
 instead of queueing behind one another; the queue keeps memory flat.
+
+Chunks are queued as they are (no copy): the callers hand over ``bytes``, or
+buffers they never write to again.  Each thread counts what it waited for
+(:class:`Waits`), logged at DEBUG when an upload ends, to show which stage
+limits it: a hash that waits for data is faster than its producer; a
+producer that waits for room is held up by that hash.
 """
 import hashlib
+import logging
 import queue
 import threading
+import time
 import zlib
+
+LOG = logging.getLogger("glance.upload")
 
 DEPTH = 4               # chunks queued per hash: a few MiB at most per upload
 FAST = "crc32"          # the fast checksum's algorithm, as its recorded value names it
@@ -76,13 +86,48 @@ def end_queue(chunks):
                 pass
 
 
-def _consume(chunks, hasher):
+class Waits:
+    """What one pipeline stage waited for: data (``idle``) and room (``blocked``)."""
+
+    __slots__ = ("name", "chunks", "bytes", "idle", "blocked", "busy")
+
+    def __init__(self, name):
+        self.name = name
+        self.chunks = self.bytes = 0
+        self.idle = self.blocked = self.busy = 0.0
+
+    def get(self, chunks):
+        """``chunks.get()``, timed as idle."""
+        began = time.perf_counter()
+        item = chunks.get()
+        self.idle += time.perf_counter() - began
+        return item
+
+    def put(self, chunks, item):
+        """``chunks.put(item)``, timed as blocked (the consumer is behind)."""
+        began = time.perf_counter()
+        chunks.put(item)
+        self.blocked += time.perf_counter() - began
+
+    def log(self):
+        if self.chunks:
+            LOG.debug("%s: %d chunks, %.0f KiB on average; busy %.3f s, idle (no data) "
+                      "%.3f s, its queue full %.3f s", self.name,
+                      self.chunks, self.bytes / self.chunks / 1024, self.busy, self.idle,
+                      self.blocked)
+
+
+def _consume(chunks, hasher, waits):
     # A function, not a method: the thread must not keep its HashThread alive.
     while True:
-        chunk = chunks.get()
+        chunk = waits.get(chunks)
         if chunk is None:
             return
+        began = time.perf_counter()
         hasher.update(chunk)
+        waits.busy += time.perf_counter() - began
+        waits.chunks += 1
+        waits.bytes += len(chunk)
 
 
 class HashThread:
@@ -93,7 +138,9 @@ class HashThread:
         self._hash = new_hash(algorithm)
         self._chunks = queue.Queue(DEPTH)
         self._digest = None
-        self._thread = threading.Thread(target=_consume, args=(self._chunks, self._hash),
+        self.waits = Waits(f"hash-{algorithm}")
+        self._thread = threading.Thread(target=_consume,
+                                        args=(self._chunks, self._hash, self.waits),
                                         name=f"hash-{algorithm}", daemon=True)
         self._thread.start()
 
@@ -101,7 +148,7 @@ class HashThread:
         if self._digest is not None:
             raise ValueError("the hash is finished")
         if chunk:
-            self._chunks.put(bytes(chunk))
+            self.waits.put(self._chunks, chunk)
 
     def hexdigest(self):
         """The digest of everything queued (ends the thread; later calls repeat it)."""
@@ -109,6 +156,7 @@ class HashThread:
             self._chunks.put(None)
             self._thread.join()
             self._digest = self._hash.hexdigest()
+            self.waits.log()
         return self._digest
 
     def abandon(self):
