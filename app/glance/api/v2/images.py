@@ -12,7 +12,7 @@ from glance.api.v2 import fields as checks
 from glance.api.v2 import patch as json_patch
 from glance.api.v2.wire import empty, image_view, json_response, visibility
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
-from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, SHARED, check_format_change
+from glance.rules import ACTIVE, DEACTIVATED, DELETED, QUEUED, READABLE, SHARED, check_format_change
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_images", __name__)
@@ -28,7 +28,12 @@ PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
 
 def _view(image):
-    return image_view(image, context.stores())
+    stores = context.stores()
+    if stores.multiple and image.get("status") in READABLE:
+        # ``stores`` is named from the location, which the registry shows to admins only.
+        # Asked again as glance: one more registry call, with multiple stores only.
+        image = v1_images.with_location(image)
+    return image_view(image, stores)
 
 
 def get_image(image_id):
