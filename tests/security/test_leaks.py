@@ -29,15 +29,19 @@ def token(glance, user):
 
 @pytest.fixture(scope="module")
 def stored(glance):
-    """A public and a private image of ``owner``, each with data, made through v1."""
+    """A public and a private image of ``owner``, each with data, made through v1
+    (an admin publishes: owners may not)."""
     made = {}
-    for name, public in (("public", "True"), ("private", "False")):
+    for name in ("public", "private"):
         response = requests.post(glance.api.url + "/v1/images", data=DATA, timeout=30, headers={
             **token(glance, "owner"), "Content-Type": "application/octet-stream",
             "x-image-meta-name": name, "x-image-meta-disk_format": "raw",
-            "x-image-meta-container_format": "bare", "x-image-meta-is_public": public})
+            "x-image-meta-container_format": "bare"})
         assert response.status_code == 201, response.text
         made[name] = response.json()["image"]["id"]
+    published = requests.put(f"{glance.api.url}/v1/images/{made['public']}", timeout=30,
+                             headers={**token(glance, "admin"), "x-image-meta-is_public": "True"})
+    assert published.status_code == 200, published.text
     return made
 
 
