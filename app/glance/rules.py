@@ -331,13 +331,24 @@ def check_format_change(image, changes):
                         "replaced for a queued image.")
 
 
+def check_property_allowed(name):
+    """A property a client adds or changes.
+
+    :raises BadRequest: not a header name.  :raises Forbidden: a reserved name.
+    """
+    check_property_name(name)
+    check_not_reserved(name)
+
+
 def clean_properties(properties, conf):
     """Check a ``properties`` mapping: text names and values within the length
     limits, and no more of them than ``image_property_quota``.
 
-    Reserved names are the registry's to refuse, where it knows which are new.
+    Names that are no header name (:func:`check_property_name`) and reserved names
+    (:func:`check_property_allowed`) are the registry's to refuse, where it knows
+    which are new.
 
-    :raises BadRequest: not a mapping, or a name that is no header name.
+    :raises BadRequest: not a mapping, or an empty name.
     :raises glance.errors.StatusError: a limit is exceeded.
     """
     if not isinstance(properties, dict):
@@ -345,7 +356,8 @@ def clean_properties(properties, conf):
     check_property_count(len(properties), conf)
     cleaned = {}
     for name, value in properties.items():
-        check_property_name(name)
+        if not name:
+            raise BadRequest("Invalid property name: it must not be empty")
         check_length(f"Property name {name[:40]!r}", name, conf.property_key_max_length)
         if value is not None and not isinstance(value, str):
             value = str(value).lower() if isinstance(value, bool) else str(value)

@@ -151,3 +151,20 @@ def test_no_stored_name_or_value_makes_a_header_line(api, registry_server, activ
     for key, value in sendable.items():
         sent = shown[f"x-image-meta-property-{key}"].encode("latin-1").decode("utf-8")
         assert sent == CONTROL.sub(" ", value).lstrip(" \t")
+
+
+def test_a_name_an_older_glance_stored_does_not_block_updates(api, registry_server, v2):  # noqa
+    """v2 PATCH sends every property back: only added or changed names are checked."""
+    image = v2.new(name="old")
+    _store_properties(registry_server, image["id"], {"a b": "legacy", FORGED: "v"})
+    response = v2.patch(image["id"], [{"op": "add", "path": "/note", "value": "n"}])
+    assert response.status_code == 200, response.text
+    assert response.json()["note"] == "n" and response.json()["a b"] == "legacy"
+    _, lines = raw(api.url, "HEAD", f"/v1/images/{image['id']}")
+    assert all(TOKEN_LINE.fullmatch(line) for line in lines), lines
+    assert "x-image-meta-property-note" in header_names(lines)
+    response = v2.patch(image["id"], [{"op": "replace", "path": "/a b", "value": "changed"}])
+    assert response.status_code == 400, response.text
+    response = v2.patch(image["id"], [{"op": "remove", "path": "/a b"}])
+    assert response.status_code == 200, response.text
+    assert "a b" not in response.json()

@@ -35,7 +35,8 @@ def test_a_time_out_of_range_in_utc_is_a_400(v2, field, value):
 
 @pytest.mark.parametrize("uri", ["http://[::1", "http://[::1/x", "https://[zz]/x",
                                  "http://[::1]:99999/x", "http://host:port/x",
-                                 "http://exa mple.com/x", "http://\u0000/x", "http:///x", "http://"])
+                                 "http://exa mple.com/x", "http://\u0000/x", "http:///x",
+                                 "http://"])
 def test_a_web_download_uri_that_does_not_parse_is_a_400(v2, uri):
     image = v2.new(name="import")
     response = v2.request("POST", f"/v2/images/{image['id']}/import",

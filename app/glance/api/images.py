@@ -82,9 +82,6 @@ def show(image_id):
     if image["status"] != ACTIVE:
         cached.forget(image_id)
         raise NotFound(f"Image {image_id} is not active")
-    image = with_location(image)
-    if not image.get("location"):
-        raise NotFound(f"Image {image_id} has no data")
     body, size = whole_download(image)
     headers.append(("Content-Length", str(size)))
     return Response(body, status=status_line(200), headers=headers,
@@ -108,7 +105,7 @@ def open_data(image, offset=0, length=None):
 
     :raises NotFound: the store no longer holds it.
     """
-    location = image["location"]
+    location = with_location(image)["location"]
     try:
         return context.stores().for_uri(location).get(location, offset=offset, length=length)
     except DataNotFound:
@@ -125,6 +122,9 @@ def whole_download(image):
     if hit is not None:
         chunks, size = hit
         return sending(chunks, image, verify=None), size
+    image = with_location(image)        # only a read from the store needs it
+    if not image.get("location"):
+        raise NotFound(f"Image {image['id']} has no data")
     chunks, size = open_data(image)
     return sending(chunks, image, verify=verify, fill=True), size
 

@@ -207,7 +207,7 @@ def create():
         image = Image(id=image_id, **values)
         session.add(image)
         for name, value in (props or {}).items():
-            rules.check_not_reserved(name)
+            rules.check_property_allowed(name)
             session.add(ImageProperty(image_id=image_id, name=name, value=value))
         for value in tags or ():
             session.add(ImageTag(image_id=image_id, value=value))
@@ -221,8 +221,9 @@ def create():
 def set_properties(session, image, props, purge):
     """Merge ``props`` into the image's properties; purge the rest if asked.
 
-    :raises Forbidden: a reserved name is added or changed (one an older glance
-        stored may stay as it is: v2 PATCH sends every property back).
+    :raises BadRequest: :raises Forbidden: a name that is no header name or is
+        reserved is added or changed (one an older glance stored may stay as it is:
+        v2 PATCH sends every property back).
     """
     now = utcnow()
     rows = queries.property_rows(session, image.id)
@@ -231,7 +232,7 @@ def set_properties(session, image, props, purge):
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None or row.deleted or row.value != value:
-            rules.check_not_reserved(name)
+            rules.check_property_allowed(name)
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None:
