@@ -53,6 +53,9 @@ READ_ONLY = ("status", "checksum", "os_hash_algo", "os_hash_value", "fast_checks
              "virtual_size", "created_at", "updated_at", "self", "file", "schema", "direct_url",
              "locations", "stores", "deleted", "deleted_at", "location", "is_public")
 RESERVED_PREFIX = "os_glance"
+# The property glance-scrubber --audit sets on an image whose stored data no
+# longer matches its hashes (glance.audit): its downloads then fail at once.
+CORRUPT_MARK = "os_glance_corrupt"
 
 # --- limits -----------------------------------------------------------------------
 BIGINT_MAX = 2 ** 63 - 1            # sizes: the column is a BIGINT
@@ -320,3 +323,8 @@ def new_or_given_id(value):
     if image_id is None:
         raise BadRequest(f"Invalid image id {value!r}: it must be a UUID")
     return image_id
+
+
+def corrupt_mark(image):
+    """The reason glance-scrubber --audit marked ``image`` (a registry record) corrupt, or None."""
+    return (image.get("properties") or {}).get(CORRUPT_MARK)

@@ -13,7 +13,7 @@ from glance.api import cached, context
 from glance.api.errors import status_line
 from glance.errors import Forbidden, NotFound
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, image_uri, public
-from glance.rules import ACTIVE, DELETED, PENDING_DELETE
+from glance.rules import ACTIVE, DELETED, PENDING_DELETE, corrupt_mark
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 from glance.store.hashing import Crc32, HashThread, available, parse_fast
@@ -107,6 +107,11 @@ def open_data(image, offset=0, length=None):
 def whole_download(image):
     """``(stream, size)`` of a whole download: this node's cached copy (verified as it
     goes), or the store's data, copied into the cache as it is sent."""
+    mark = corrupt_mark(image)
+    if mark:
+        LOG.error("Download of image %s refused: it is marked corrupt (%s)", image["id"], mark)
+        raise Corrupt(f"Image {image['id']} is corrupt in its store ({mark}); "
+                      "its data is not served")
     verify = functools.partial(_verified, hashes=context.conf().verify_download_hashes)
     hit = cached.lookup(image, verify)
     if hit is not None:
