@@ -175,13 +175,14 @@ def _verified(chunks, image, hashes=False):
     What is checked: the fast checksum (``fast_checksum``, a CRC-32 computed
     inline at memory speed) when the image has one, otherwise the MD5 (images
     stored before it existed, external locations).  With ``hashes``
-    (``verify_download_hashes``) the MD5 and the multihash too, each on its own
-    thread; clients such as glanceclient and Nova check those end to end.
+    (``verify_download_hashes``) the MD5 and the multihash instead, each on its
+    own thread (the CRC-32 would add nothing to them but CPU on the sending
+    thread); clients such as glanceclient and Nova check those end to end.
 
     :raises Corrupt: the data's checksum, a hash (or the size) differs from what
         the registry recorded; the last chunk is then never sent.
     """
-    expected_crc = parse_fast(image.get("fast_checksum"))
+    expected_crc = None if hashes else parse_fast(image.get("fast_checksum"))
     crc = Crc32() if expected_crc is not None else None
     threads = _hashes(image, multihash=hashes) if hashes or crc is None else {}
     if crc is None and not threads:   # e.g. an external location registered without a checksum
