@@ -158,7 +158,7 @@ OPTIONS = [
          "at memory speed, or its MD5 when it has none; clients such as glanceclient and "
          "Nova verify the hashes end to end."),
     ),
-    *_opts("Notifications", (API,),
+    *_opts("Notifications", (API, SCRUBBER),
         ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "
          "image.delete, image.send) go: noop (nowhere), logging (the glance.notifier log) or "
          "rabbit (RabbitMQ queues <rabbit_notification_topic>.<PRIORITY>; needs kombu).",
@@ -304,6 +304,8 @@ OPTIONS = [
         ("scrub_time", "int", 43200, "Seconds a pending_delete image waits before its data is removed."),
         ("daemon", "bool", False, "Keep running and scrub every wakeup_time seconds."),
         ("wakeup_time", "int", 300, "Seconds between scrubs in daemon mode."),
+        ("scrub_audit_rate", "int", 50, "MiB per second glance-scrubber --audit reads at most "
+         "while it verifies stored image data (0: no limit)."),
     ),
 ]
 

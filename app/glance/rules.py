@@ -61,6 +61,9 @@ WRITABLE_FIELDS = ("name", "visibility", "protected", "os_hidden", "owner", "dis
 # glance's own to Nova and Cinder.  Also every name with a reserved prefix.
 RESERVED_NAMES = READ_ONLY + WRITABLE_FIELDS
 RESERVED_PREFIXES = ("os_glance", "os_hash_")
+# The property glance-scrubber --audit sets on an image whose stored data no
+# longer matches its hashes (glance.audit): its downloads then fail at once.
+CORRUPT_MARK = "os_glance_corrupt"
 
 # --- limits -----------------------------------------------------------------------
 BIGINT_MAX = 2 ** 63 - 1            # sizes: the column is a BIGINT
@@ -408,3 +411,8 @@ def new_or_given_id(value):
     if image_id is None:
         raise BadRequest(f"Invalid image id {value!r}: it must be a UUID")
     return image_id
+
+
+def corrupt_mark(image):
+    """The reason glance-scrubber --audit marked ``image`` (a registry record) corrupt, or None."""
+    return (image.get("properties") or {}).get(CORRUPT_MARK)

@@ -13,7 +13,7 @@ from glance.api import cached, context
 from glance.api.errors import status_line
 from glance.errors import Forbidden, NotFound
 from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, image_uri, public
-from glance.rules import ACTIVE, DELETED, PENDING_DELETE
+from glance.rules import ACTIVE, DELETED, PENDING_DELETE, corrupt_mark
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
 from glance.store.hashing import Crc32, HashThread, available, parse_fast
@@ -117,6 +117,11 @@ def open_data(image, offset=0, length=None):
 def whole_download(image):
     """``(stream, size)`` of a whole download: this node's cached copy (verified as it
     goes), or the store's data, copied into the cache as it is sent."""
+    mark = corrupt_mark(image)
+    if mark:
+        LOG.error("Download of image %s refused: it is marked corrupt (%s)", image["id"], mark)
+        raise Corrupt(f"Image {image['id']} is corrupt in its store ({mark}); "
+                      "its data is not served")
     verify = functools.partial(_verified, hashes=context.conf().verify_download_hashes)
     hit = cached.lookup(image, verify)
     if hit is not None:
@@ -183,13 +188,14 @@ def _verified(chunks, image, hashes=False):
     What is checked: the fast checksum (``fast_checksum``, a CRC-32 computed
     inline at memory speed) when the image has one, otherwise the MD5 (images
     stored before it existed, external locations).  With ``hashes``
-    (``verify_download_hashes``) the MD5 and the multihash too, each on its own
-    thread; clients such as glanceclient and Nova check those end to end.
+    (``verify_download_hashes``) the MD5 and the multihash instead, each on its
+    own thread (the CRC-32 would add nothing to them but CPU on the sending
+    thread); clients such as glanceclient and Nova check those end to end.
 
     :raises Corrupt: the data's checksum, a hash (or the size) differs from what
         the registry recorded; the last chunk is then never sent.
     """
-    expected_crc = parse_fast(image.get("fast_checksum"))
+    expected_crc = None if hashes else parse_fast(image.get("fast_checksum"))
     crc = Crc32() if expected_crc is not None else None
     threads = _hashes(image, multihash=hashes) if hashes or crc is None else {}
     if crc is None and not threads:   # e.g. an external location registered without a checksum

@@ -17,7 +17,14 @@ def main(argv=None):
     parser.add_argument("--dry-run", action="store_true",
                         help="Print what one scrub would do (kill, scrub, remove) and change "
                              "nothing.")
+    parser.add_argument("--audit", action="store_true",
+                        help="Instead of scrubbing: read the stored data of every active image "
+                             "(at most scrub_audit_rate MiB/s), verify its size, MD5 and "
+                             "multihash, and mark the corrupt ones (property "
+                             "os_glance_corrupt, image.corrupt notification).")
     conf, args = start(SCRUBBER, argv, parser, positional="config")
+    if args.audit:
+        return _audit(conf)
     from glance.scrubber import Scrubber   # after logging is set up
     try:
         scrubber = Scrubber(conf, dry_run=args.dry_run,
@@ -44,6 +51,27 @@ def main(argv=None):
         while not stopping and time.monotonic() < deadline:
             time.sleep(0.2)
     return 0
+
+
+def _audit(conf):
+    """One audit pass; exit status 1 when an image is corrupt or could not be read."""
+    from glance.audit import Auditor
+    from glance.notifier import build_notifier
+    from glance.registry import db
+    from glance.store import build_stores
+    try:
+        engine = db.make_engine(conf.sql_connection, conf.sql_idle_timeout)
+        notifier = build_notifier(conf)
+        auditor = Auditor(engine, build_stores(conf), notifier, conf.scrub_audit_rate)
+    except config.ConfigError as exc:
+        fail(str(exc))
+    try:
+        _checked, corrupt, failed = auditor.run()
+    except Exception as exc:     # the database is down, say
+        fail_db("Audit failed", exc)
+    finally:
+        notifier.close()
+    return 1 if corrupt or failed else 0
 
 
 if __name__ == "__main__":
