@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 REPO_DIR ?= build/repo
+# pytest-xdist workers: most tests wait on servers and sockets, so more workers
+# than CPUs pays; each worker starts its own Swift, Keystone and servers.
+TEST_WORKERS ?= 4
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
 .PHONY: run test test-unit test-bookworm test-deploy test-tempest bench setup venv samples repo clean
 
@@ -10,13 +14,14 @@ run: venv            ## glance-registry + glance-api on SQLite and ./var/images
 	tools/run-local.sh
 
 test: setup          ## the whole Python suite, against real MariaDB, PostgreSQL, Swift and S3
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 test-unit: venv      ## fast tests only: no databases or object stores
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest $(XDIST) tests/unit
 
+BOOKWORM_TESTS ?= tests/unit tests/functional tests/integration
 test-bookworm: setup .venv-bookworm/.installed  ## the suite on Debian bookworm's library versions
-	.venv-bookworm/bin/pytest tests/unit tests/functional tests/integration
+	.venv-bookworm/bin/pytest $(XDIST) $(BOOKWORM_TESTS)
 
 .venv-bookworm/.installed: setup.py requirements-bookworm.txt
 	$(PYTHON) -m venv .venv-bookworm

@@ -6,7 +6,10 @@ through Keystone's v3 REST API as that admin, and issue tokens.
 :func:`accounts` makes the set the auth tests use.  When the tooling is
 missing the tests are skipped, or fail when GLANCE_TEST_REQUIRE_ALL=1.
 """
+import fcntl
 import os
+import shutil
+import sqlite3
 import subprocess
 
 import pytest
@@ -28,10 +31,17 @@ def unavailable(reason):
 
 
 class Keystone:
-    """One Keystone process with its state in ``workdir``."""
+    """One Keystone process with its state in ``workdir``.
 
-    def __init__(self, workdir):
+    ``template``: a directory shared by the processes of one test run (the xdist
+    workers). The first Keystone bootstraps its database there, under a lock; every
+    Keystone copies it and points its catalog at its own port, instead of each paying
+    keystone-manage's db_sync and bootstrap (about a minute on a loaded machine).
+    """
+
+    def __init__(self, workdir, template=None):
         self.workdir = str(workdir)
+        self.template = str(template) if template else None
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v3"
         self._admin_token = None
@@ -49,8 +59,33 @@ class Keystone:
             raise RuntimeError(f"keystone.sh {args[0]} failed:\n{done.stdout}{done.stderr}")
 
     def start(self):
+        if (self.template and not os.environ.get("KEYSTONE_DATABASE_URL")
+                and not os.path.exists(os.path.join(self.workdir, "bootstrapped"))):
+            self._copy_template()
         self._script("start", self.workdir, str(self.port))
         return self
+
+    def _copy_template(self):
+        os.makedirs(self.template, exist_ok=True)
+        source = os.path.join(self.template, "keystone")
+        with open(os.path.join(self.template, "lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.path.exists(os.path.join(source, "bootstrapped")):
+                shutil.rmtree(source, ignore_errors=True)
+                made = Keystone(source)
+                made.start()
+                made.stop()
+        for name in ("keystone.db", "fernet", "cred", "bootstrapped"):
+            copy = shutil.copytree if os.path.isdir(os.path.join(source, name)) else shutil.copy2
+            copy(os.path.join(source, name), os.path.join(self.workdir, name))
+        with open(os.path.join(source, "keystone.conf"), encoding="utf-8") as handle:
+            conf = handle.read().replace(source, self.workdir)
+        with open(os.path.join(self.workdir, "keystone.conf"), "w", encoding="utf-8") as handle:
+            handle.write(conf)
+        database = sqlite3.connect(os.path.join(self.workdir, "keystone.db"))
+        with database:      # the identity endpoints bootstrap registered name the template's port
+            database.execute("UPDATE endpoint SET url = ?", (self.url,))
+        database.close()
 
     def stop(self):
         self._script("stop", self.workdir)

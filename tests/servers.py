@@ -43,7 +43,7 @@ def wait_for(predicate, timeout=15.0):
     return predicate()
 
 
-def wait_for_port(port, proc=None, timeout=20.0, log=None):
+def wait_for_port(port, proc=None, timeout=60.0, log=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:

@@ -12,9 +12,7 @@ import uuid
 import pytest
 
 from faults.deployment import Deployment
-from integration.store.backends import Saio, unavailable
-
-saio = Saio.fixture("session")
+from integration.store.backends import unavailable
 
 
 def store_options(store, request):

@@ -16,6 +16,7 @@ import requests
 
 from faults.deployment import STALE_SECONDS, md5, new_id
 from faults.mariadb import private_mariadb
+from servers import wait_for
 
 pytestmark = pytest.mark.mariadb
 WORKERS = 4
@@ -77,11 +78,15 @@ def test_mariadb_restart_under_load(deploy, tmp_path):
         load = Load(glance)
 
         def restart_twice():
-            time.sleep(2)
+            # Each restart only once the clients are busy: on a loaded machine (parallel
+            # test workers) a fixed pause may not be enough for any load to build.
+            wait_for(lambda: load.served >= 20, timeout=120)
             database.restart()
-            time.sleep(2)
+            served = load.served
+            wait_for(lambda: load.served >= served + 20, timeout=120)
             database.restart(down_for=1.5)
-            time.sleep(3)
+            served = load.served
+            wait_for(lambda: load.served >= served + 15, timeout=120)
 
         load.run(restart_twice)
         assert load.served > 50, "too little load to mean anything"

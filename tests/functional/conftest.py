@@ -104,7 +104,11 @@ def api_for():
 def keystone_server(tmp_path_factory):
     if not keystone_tools.Keystone.available():
         keystone_tools.unavailable(f"no Keystone in {keystone_tools.VENV}")
-    server = keystone_tools.Keystone(tmp_path_factory.mktemp("keystone")).start()
+    shared = tmp_path_factory.getbasetemp()       # .../pytest-N, or .../pytest-N/popen-gwK
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    server = keystone_tools.Keystone(tmp_path_factory.mktemp("keystone"),
+                                     template=shared / "keystone-template").start()
     server.accounts = keystone_tools.accounts(server)
     yield server
     server.stop()

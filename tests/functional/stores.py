@@ -1,7 +1,7 @@
 """A glance-api on each store (file, Swift, S3 on Swift's s3api, S3 on rclone), for tests
 that must hold on every store.
 
-Use: ``from functional.stores import every_store, saio, rclone`` in a test module, then
+Use: ``from functional.stores import every_store`` in a test module, then
 take ``every_store`` (an :class:`Api` with ``backend_objects(image_id)``, ``corrupt(image_id,
 data)`` and ``store`` set).
 """
@@ -11,10 +11,8 @@ import pytest
 import requests
 
 from functional.test_api_stores import s3_options, swift_options
-from integration.store.backends import Rclone, Saio, s3_client
+from integration.store.backends import s3_client
 
-saio = Saio.fixture("module")
-rclone = Rclone.fixture("module")
 
 
 def _file_api(api):

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from functional.stores import STORES, download, rclone, saio, store_options  # noqa: F401
+from functional.stores import STORES, download, store_options
 from servers import APP, wait_for
 
 MiB = 1024 * 1024

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from functional.stores import STORES, rclone, saio, store_options  # noqa: F401  (fixtures)
+from functional.stores import STORES, store_options
 from functional.test_api_races import OCTETS, HeldBody, _queued
 from servers import APP, wait_for, write_conf
 

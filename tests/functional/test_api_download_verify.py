@@ -15,7 +15,7 @@ import zlib
 import pytest
 
 from functional.stores import download as _download
-from functional.stores import every_store, rclone, saio  # noqa: F401  (fixtures)
+from functional.stores import every_store  # noqa: F401  (a fixture)
 
 MiB = 1024 * 1024
 

@@ -13,12 +13,10 @@ import uuid
 import pytest
 
 from functional.test_api_stores import s3_options, swift_options
-from integration.store.backends import Listener, Rclone, Saio
+from integration.store.backends import Listener
 from servers import APP, write_conf
 from v2client import V2, tenant
 
-saio = Saio.fixture("module")
-rclone = Rclone.fixture("module")
 CONTAINER = "glance-api-test"           # what swift_options and s3_options configure
 
 

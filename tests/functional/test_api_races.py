@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from functional.stores import download
-from functional.stores import every_store, rclone, saio  # noqa: F401  (fixtures)
+from functional.stores import every_store  # noqa: F401  (a fixture)
 from servers import wait_for
 
 MiB = 1024 * 1024

@@ -6,13 +6,11 @@ import threading
 
 import pytest
 
-from integration.store.backends import Rclone, Saio, s3_client
+from integration.store.backends import s3_client
 
 MiB = 1024 * 1024
 SECRETS = ("testing", "glance/test+secret")
 
-saio = Saio.fixture("module")
-rclone = Rclone.fixture("module")
 
 
 def swift_options(saio, **extra):

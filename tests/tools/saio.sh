@@ -99,6 +99,10 @@ log_level = WARNING
 pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
+# Patient with its own servers: on a loaded test machine (parallel test workers) the
+# defaults (0.5 s to connect, 10 s per answer) turn a slow disk write into a 503.
+conn_timeout = 5
+node_timeout = 60
 account_autocreate = true
 allow_account_management = true
 [filter:tempauth]

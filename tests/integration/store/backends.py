@@ -35,8 +35,13 @@ def unavailable(reason):
 
 
 def free_ports(count):
-    """A base port with ``count`` consecutive free ports, below the ephemeral range."""
-    for first in range(20000 + os.getpid() % 5000, 32000, 7):
+    """A base port with ``count`` consecutive free ports, below the ephemeral range.
+
+    Each xdist worker searches its own thousand ports first: two workers starting
+    Swift at once must not both find the same block free."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    start = 20000 + int(worker or 0) % 12 * 1000 + os.getpid() % 100 * 7
+    for first in range(start, 32000, 7):
         try:
             for port in range(first, first + count):
                 with socket.socket() as sock:

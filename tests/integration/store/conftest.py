@@ -1,10 +1,7 @@
-"""Session-wide real backends for the Swift and S3 store tests."""
+"""The S3 endpoints of the store tests (``saio`` and ``rclone`` are in tests/conftest.py)."""
 import pytest
 
-from integration.store.backends import Rclone, Saio, s3_client
-
-saio = Saio.fixture("session")
-rclone = Rclone.fixture("session")
+from integration.store.backends import s3_client
 
 
 @pytest.fixture(scope="session")
