@@ -1,12 +1,15 @@
-"""Fixtures every tier shares: the real Swift (SAIO) and ``rclone serve s3``.
+"""Fixtures every tier shares: the real Swift (SAIO), ``rclone serve s3`` and Keystone.
 
 Each starts on first use and runs until the end of the pytest run (of each xdist
 worker): starting Swift costs seconds, so no module starts its own. Tests keep their
 objects apart by container, bucket or image id, and a test that stops a backend
 starts it again before it ends.
 """
+import os
+
 import pytest
 
+import keystone_tools
 from integration.store.backends import Rclone, Saio
 
 saio = Saio.fixture("session")
@@ -22,3 +25,28 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.fixture(scope="session")
+def keystone_server(tmp_path_factory):
+    """One real Keystone for the run (per xdist worker), with the accounts of
+    :data:`keystone_tools.USERS`; defined here only, so no tier starts a second one."""
+    if not keystone_tools.Keystone.available():
+        keystone_tools.unavailable(f"no Keystone in {keystone_tools.VENV}")
+    shared = tmp_path_factory.getbasetemp()       # .../pytest-N, or .../pytest-N/popen-gwK
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    server = keystone_tools.Keystone(tmp_path_factory.mktemp("keystone"),
+                                     template=shared / "keystone-template").start()
+    server.accounts = keystone_tools.accounts(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def keystone_glance(keystone_server, tmp_path_factory):
+    """glance-registry and glance-api in keystone mode against it, per module."""
+    workdir = tmp_path_factory.mktemp("ks-glance")
+    glance = keystone_tools.KeystoneGlance(keystone_server, workdir).start()
+    yield glance
+    glance.stop()

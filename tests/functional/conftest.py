@@ -7,16 +7,14 @@
   unless ``filesystem_store_datadir`` is given; ``server.datadir`` names it.
 * ``api_server``: one glance-api with the defaults, shared by the module.
 * ``api``: a small requests wrapper around ``api_server``.
-* ``keystone_server``: one real Keystone for the session, with the accounts of
-  :data:`keystone_tools.USERS`; ``keystone_glance``: glance-registry and glance-api
-  in keystone mode against it, per module (see ``tests/keystone_tools.py``).
+* ``keystone_server`` and ``keystone_glance`` are in ``tests/conftest.py``: every tier
+  shares the one Keystone of the run.
 """
 import os
 
 import pytest
 import requests
 
-import keystone_tools
 from servers import Server, sqlite_registry
 
 
@@ -98,25 +96,3 @@ def api(api_server):
 def api_for():
     """``api_for(server)`` wraps another glance-api (from ``start_api``) like ``api``."""
     return Api
-
-
-@pytest.fixture(scope="session")
-def keystone_server(tmp_path_factory):
-    if not keystone_tools.Keystone.available():
-        keystone_tools.unavailable(f"no Keystone in {keystone_tools.VENV}")
-    shared = tmp_path_factory.getbasetemp()       # .../pytest-N, or .../pytest-N/popen-gwK
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent
-    server = keystone_tools.Keystone(tmp_path_factory.mktemp("keystone"),
-                                     template=shared / "keystone-template").start()
-    server.accounts = keystone_tools.accounts(server)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def keystone_glance(keystone_server, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("ks-glance")
-    glance = keystone_tools.KeystoneGlance(keystone_server, workdir).start()
-    yield glance
-    glance.stop()

@@ -1,4 +1,5 @@
 """The attack suite runs against the functional tier's real processes: its fixtures
-(glance-registry, glance-api, a real Keystone) are reused here, not copied."""
+(glance-registry, glance-api) are reused here, not copied; Keystone's are in
+tests/conftest.py."""
 from functional.conftest import (  # noqa: F401 -- fixtures
-    api, api_for, api_server, keystone_glance, keystone_server, registry_server, start_api)
+    api, api_for, api_server, registry_server, start_api)

@@ -15,7 +15,6 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from functional.conftest import api, api_server, registry_server, start_api  # noqa: F401
 from v2client import V2, tenant
 
 ALICE = tenant("alice")

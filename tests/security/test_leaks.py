@@ -11,7 +11,6 @@ import tempfile
 import pytest
 import requests
 
-from functional.conftest import keystone_glance, keystone_server  # noqa: F401
 from servers import glance_pair
 from v2client import V2, tenant
 
@@ -19,7 +18,7 @@ DATA = os.urandom(64 * 1024 + 1)
 
 
 @pytest.fixture(scope="module")
-def glance(keystone_glance):  # noqa: F811
+def glance(keystone_glance):
     return keystone_glance
 
 

@@ -6,7 +6,6 @@ members compared exactly (``tests/security/test_odd_input_mariadb.py``).
 """
 import pytest
 
-from functional.conftest import api_server, registry_server, start_api  # noqa: F401
 from v2client import V2, tenant
 
 ALICE = tenant("alice")

@@ -10,7 +10,6 @@ import sqlite3
 import pytest
 import requests
 
-from functional.conftest import api_server, registry_server, start_api  # noqa: F401
 from v2client import V2, tenant
 
 ALICE = tenant("alice")

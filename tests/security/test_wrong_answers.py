@@ -6,14 +6,13 @@ import os
 import pytest
 import requests
 
-from functional.conftest import keystone_glance, keystone_server  # noqa: F401
 from v2client import V2
 
 DATA = os.urandom(4096 + 3)
 
 
 @pytest.fixture(scope="module")
-def glance(keystone_glance):  # noqa: F811
+def glance(keystone_glance):
     return keystone_glance
 
 
