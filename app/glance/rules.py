@@ -61,6 +61,9 @@ WRITABLE_FIELDS = ("name", "visibility", "protected", "os_hidden", "owner", "dis
 # glance's own to Nova and Cinder.  Also every name with a reserved prefix.
 RESERVED_NAMES = READ_ONLY + WRITABLE_FIELDS
 RESERVED_PREFIXES = ("os_glance", "os_hash_")
+# Reserved properties glance-api itself (its admin identity) writes, and v2 shows: the
+# progress of an import into several stores, as Glance reports it.
+IMPORT_STATE = ("os_glance_importing_to_stores", "os_glance_failed_import")
 
 # --- limits -----------------------------------------------------------------------
 BIGINT_MAX = 2 ** 63 - 1            # sizes: the column is a BIGINT
@@ -310,8 +313,11 @@ def is_reserved(name):
     return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
 
 
-def check_not_reserved(name):
-    """:raises Forbidden: ``name`` is read-only or reserved (v2's messages)."""
+def check_not_reserved(name, is_admin=False):
+    """:raises Forbidden: ``name`` is read-only or reserved (v2's messages); an admin
+    (glance-api's own identity) may write :data:`IMPORT_STATE`."""
+    if is_admin and name in IMPORT_STATE:
+        return
     if name in READ_ONLY:
         raise Forbidden(f"Attribute '{name}' is read-only.")
     if is_reserved(name):

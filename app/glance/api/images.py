@@ -239,8 +239,12 @@ def delete_image(image):
     cached.forget(image_id)
     context.notifier().info("image.delete", public(image))
     location = marked.get("location") or image.get("location")
-    if location and not context.conf().delayed_delete:
-        if _delete_data(image_id, location) == DELETED:
+    # with multiple stores, the data's copies in other stores go too
+    uris = ([location] if location else []) + [
+        uri for uri in marked.get("copies") or image.get("copies") or () if uri != location]
+    if uris and not context.conf().delayed_delete:
+        results = [_delete_data(image_id, uri) for uri in uris]
+        if all(result == DELETED for result in results):
             registry.update(image_id, {"status": DELETED}, headers=context.service_headers())
 
 
