@@ -231,7 +231,9 @@ OPTIONS = [
     *_opts("Multiple stores", STORES,
         ("enabled_backends", "str", "", "Glance's multiple stores: comma-separated name:type "
          "pairs (type file, swift, s3 or http), e.g. fast:file,cheap:s3,web:http. Each store's "
-         "options are in a [name] section (the store options below, and store_description); "
+         "options are in a [name] section (the store options below, store_description, and "
+         "weight: an integer, default 0; an image's stores field lists the heavier first, "
+         "and /v2/info/stores shows the weights set); "
          "[glance_store] default_backend names the store uploads go to without "
          "X-Image-Meta-Store. Empty: one store of each type, configured here, and "
          "default_store."),

@@ -263,3 +263,17 @@ def test_delete_from_one_store(v2, alpha, tmp_path):
     assert files(tmp_path, "cheap") == [image["id"]]
     assert alpha.delete(image["id"]).status_code == 204
     assert files(tmp_path, "cheap") == []
+
+
+def test_store_weights_order_an_images_stores(registry, tmp_path):
+    conf = write_conf(tmp_path, extra="weight = -5")
+    v2 = V2("", ADMIN, InProcess(create_app(conf, registry=registry,
+                                            stores=build_stores(conf))))
+    listed = v2.request("GET", "/v2/info/stores").json()["stores"]
+    assert [(s["id"], s.get("weight")) for s in listed] == [("cheap", -5), ("fast", None)]
+    image = staged(v2)
+    v2.request("POST", f"/v2/images/{image['id']}/import",
+               json={"method": {"name": "glance-direct"}, "all_stores": True})
+    assert settled(v2, image["id"])["stores"] == "fast,cheap"      # the heavier first
+    with pytest.raises(ConfigError, match="weight must be an integer"):
+        build_stores(write_conf(tmp_path, extra="weight = heavy"))

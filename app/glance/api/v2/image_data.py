@@ -194,7 +194,7 @@ def _import_targets(document, skip=()):
     if names is not None and (not isinstance(names, list)
                               or not all(isinstance(n, str) for n in names)):
         raise BadRequest("stores must be a list of store names")
-    writable = [n for n, s in sorted(stores.listed().items()) if not s.read_only]
+    writable = stores.ordered(n for n, s in stores.listed().items() if not s.read_only)
     if document.get("all_stores") is True:
         names = writable
     names = list(dict.fromkeys(names or [stores.default_name]))

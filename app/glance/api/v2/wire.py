@@ -65,8 +65,8 @@ def image_view(image, stores=None):
             uris = ([image["location"]] if image.get("location") else []) + list(
                 image.get("copies") or ())
             held = {stores.name_of(uri) for uri in uris} - {None, *stores.hidden}
-            if held:            # sorted, as Glance lists them (clients compare the string)
-                view["stores"] = ",".join(sorted(held))
+            if held:            # as Glance lists them: by weight, then name
+                view["stores"] = ",".join(stores.ordered(held))
     return view
 
 
