@@ -146,8 +146,11 @@ OPTIONS = [
          "gives each image one location (its data, or x-image-meta-location); 0 refuses "
          "registering external locations (413)."),
         ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
-         "interoperable import methods offered (glance-direct, web-download, and with "
-         "multiple stores copy-image)."),
+         "interoperable import methods offered (glance-direct, web-download, "
+         "glance-download, and with multiple stores copy-image)."),
+        ("glance_download_properties", "str", "hw_,trait:,os_distro,os_secure_boot,os_type",
+         "Comma-separated prefixes of the properties a glance-download import copies from "
+         "the other region's image (beside its disk and container formats)."),
         ("hashing_algorithm", "choice", "sha512", "Hash computed beside the MD5 checksum of "
          "every upload (the image's os_hash_algo and os_hash_value); downloads verify it "
          "when verify_download_hashes is on.",

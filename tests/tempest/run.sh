@@ -130,7 +130,7 @@ registry_host = 127.0.0.1
 registry_port = $registry_port
 auth_strategy = keystone
 filesystem_store_datadir = $work/glance/images
-enabled_import_methods = glance-direct,web-download,copy-image
+enabled_import_methods = glance-direct,web-download,copy-image,glance-download
 # web-download reads from the HTTP server below, on 127.0.0.1
 http_store_allow_private = true
 image_cache_enabled = true

@@ -23,6 +23,7 @@ from glance.api.images import open_data, sending, whole_download
 from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
 from glance.api.json_body import json_body
+from glance.api.v2 import glance_download
 from glance.api.v2.copies import IMPORTING_TO, Copier, held_by
 from glance.api.v2.import_tasks import ImportTask, web_source
 from glance.api.v2.wire import empty
@@ -167,6 +168,8 @@ def import_image(image_id):
                 copier.begin()
                 copier.run()
             task.finish()
+        elif name == "glance-download":
+            glance_download.start(image, method, task, target, copier)
         else:
             web_download(image, method.get("uri"), task, target, copier)
     except Exception:
