@@ -296,16 +296,18 @@ def validate_image(image, formats_match=True):
 
 
 def check_property_name(name):
-    """A property name is printable text without ``:`` or whitespace: v1 sends
-    it as a header name, where anything else would forge header lines.
+    """A property name is printable text without whitespace.  ``:`` is allowed, as in
+    Glance (``trait:STORAGE_DISK_SSD``, ``hw:cpu_policy``): v1 never sends a name that
+    is no header token as a header (:func:`glance.api.headers.image_headers`), so
+    none can forge header lines.
 
     :raises BadRequest:
     """
     if not name:
         raise BadRequest("Invalid property name: it must not be empty")
-    if not name.isprintable() or ":" in name or any(c.isspace() for c in name):
+    if not name.isprintable() or any(c.isspace() for c in name):
         raise BadRequest(f"Invalid property name {name[:40]!r}: it must be printable text "
-                         "without ':' or whitespace")
+                         "without whitespace")
 
 
 def is_reserved(name):
