@@ -170,7 +170,8 @@ def test_multiple_stores_file_and_swift(saio, start_api, tmp_path):
     objects = {k: v for k, v in swift_options(saio, swift_store_container="glance-multi")
                .items() if k != "default_store"}
     server = start_api(enabled_backends="local:file, objects:swift",
-                       enabled_import_methods="glance-direct,copy-image", sections={
+                       enabled_import_methods="glance-direct,copy-image,web-download",
+                       http_store_allow_private="true", sections={
         "glance_store": {"default_backend": "local"},
         "local": {"filesystem_store_datadir": str(tmp_path / "local"),
                   "store_description": "Local disks"},
@@ -231,5 +232,19 @@ def test_multiple_stores_file_and_swift(saio, start_api, tmp_path):
         assert v2.delete(image_id).status_code == 204
     assert swift.get_container("glance-multi")[1] == []
     assert os.listdir(tmp_path / "local") == []
+    # a failed import names the stores it did not reach, as Glance's progress does
+    lost = v2.new(name="nowhere")
+    go = v2.request("POST", f"/v2/images/{lost['id']}/import",
+                    json={"method": {"name": "web-download",
+                                     "uri": "http://does-not.exist/no/way"},
+                          "stores": ["local"]})
+    assert go.status_code == 202, go.text
+    for _ in range(300):
+        shown = v2.show(lost["id"]).json()
+        if shown.get("os_glance_failed_import"):
+            break
+        time.sleep(0.1)
+    assert (shown["os_glance_failed_import"], shown["os_glance_importing_to_stores"]) == (
+        "local", "")
     log = open(server.log).read()
     assert saio.key not in log

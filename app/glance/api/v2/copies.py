@@ -53,10 +53,12 @@ class Copier:
     there or on a thread.
     """
 
-    def __init__(self, image_id, names, task=None):
+    def __init__(self, image_id, names, task=None, first=None):
         self.image_id = image_id
         self.names = list(names)
         self.task = task            # copy-image's task: finished when every copy is done
+        # an import's own store, written before the copies: shown as to do, then done
+        self.first = [first] if first else []
         self.registry = context.registry()
         self.service = context.service_auth()
         self.stores = context.stores()
@@ -71,11 +73,15 @@ class Copier:
 
     def begin(self):
         """Show every store as still to do (before the request answers)."""
+        self._state(self.first + self.names, [])
+
+    def first_done(self):
+        """The import's own store has the data: only the copies are left."""
         self._state(self.names, [])
 
     def abandon(self):
-        """The data to copy never arrived: every store failed."""
-        self._state([], self.names)
+        """The data never arrived: every store failed."""
+        self._state([], self.first + self.names)
 
     def run(self):
         """Copy into each store in turn.  :returns: the names that failed."""

@@ -25,7 +25,7 @@ from glance.api import context
 from glance.api.upload import Upload
 from glance.api.v2.wire import BASE
 from glance.errors import BadRequest, Conflict
-from glance.rules import IMPORTING, QUEUED, is_reserved
+from glance.rules import ACTIVE, IMPORTING, QUEUED, is_reserved
 from glance.store.base import BackendError
 
 LOG = logging.getLogger("glance.api")
@@ -142,7 +142,7 @@ class _Job:
             raise BadRequest("The image service's URL in the catalog is not http(s)")
         self.http = self.stores.for_uri(base)       # the HTTP store, with its address guard
         record = self._record(f"{base}/images/{self.remote_id}")
-        if record.get("status") != "active":
+        if record.get("status") != ACTIVE:
             raise Conflict(f"Remote image {self.remote_id} is {record.get('status')}, "
                            "not active")
         changes = {"disk_format": record.get("disk_format"),
@@ -162,6 +162,7 @@ class _Job:
                 close()
         self.upload.activate(stored)
         if self.copier:
+            self.copier.first_done()
             self.copier.run()
 
     def _record(self, url):

@@ -159,13 +159,16 @@ def import_image(image_id):
         return _copy_image(image, document)
     names = _import_targets(document)
     target = context.stores().by_name(names[0])
-    copier = Copier(image["id"], names[1:]) if len(names) > 1 else None
+    # with multiple stores every import shows its progress (os_glance_importing_to_stores,
+    # os_glance_failed_import), and copies into the stores after the first
+    copier = (Copier(image["id"], names[1:], first=names[0])
+              if context.multiple_stores() else None)
     task = ImportTask.for_image_import(image, document)
     try:
         if name == "glance-direct":
             _import_staged(image, target)
             if copier:
-                copier.begin()
+                copier.first_done()
                 copier.run()
             task.finish()
         elif name == "glance-download":
@@ -308,8 +311,6 @@ def _download(upload, source, uri, task, copier=None):
         except Exception as exc:
             error = exc
             upload.kill(f"web-download failed: {type(exc).__name__}: {exc}")
-            if copier:
-                copier.abandon()
             return
         try:
             stored = upload.write(_ChunkReader(chunks), size)
@@ -319,6 +320,7 @@ def _download(upload, source, uri, task, copier=None):
                 close()
         upload.activate(stored)
         if copier:
+            copier.first_done()
             copier.run()
     except StatusError as exc:
         error = exc
@@ -327,4 +329,6 @@ def _download(upload, source, uri, task, copier=None):
         error = exc
         LOG.exception("web-download of image %s failed", upload.image_id)
     finally:
+        if error is not None and copier:
+            copier.abandon()
         task.finish(error)
