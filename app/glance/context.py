@@ -208,6 +208,16 @@ class RequestContext:
         if not self.is_admin:
             raise Forbidden("Only an admin may set the location of an image")
 
+    def check_stores(self):
+        """Glance's default ``copy_image`` and ``delete_image_location`` policies: only an
+        admin copies an image's data into more stores or deletes it from one.
+
+        :raises Forbidden:
+        """
+        if not self.is_admin:
+            raise Forbidden("Only an admin may copy an image into stores or delete it "
+                            "from one")
+
     def check_sharer(self):
         """:raises Unauthorized: no identity: sharing needs one, even for an admin (Diablo)."""
         if self.owner is None:

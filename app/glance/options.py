@@ -146,7 +146,11 @@ OPTIONS = [
          "gives each image one location (its data, or x-image-meta-location); 0 refuses "
          "registering external locations (413)."),
         ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
-         "interoperable import methods offered (glance-direct, web-download)."),
+         "interoperable import methods offered (glance-direct, web-download, "
+         "glance-download, and with multiple stores copy-image)."),
+        ("glance_download_properties", "str", "hw_,trait:,os_distro,os_secure_boot,os_type",
+         "Comma-separated prefixes of the properties a glance-download import copies from "
+         "the other region's image (beside its disk and container formats)."),
         ("hashing_algorithm", "choice", "sha512", "Hash computed beside the MD5 checksum of "
          "every upload (the image's os_hash_algo and os_hash_value); downloads verify it "
          "when verify_download_hashes is on.",
@@ -230,7 +234,9 @@ OPTIONS = [
     *_opts("Multiple stores", STORES,
         ("enabled_backends", "str", "", "Glance's multiple stores: comma-separated name:type "
          "pairs (type file, swift, s3 or http), e.g. fast:file,cheap:s3,web:http. Each store's "
-         "options are in a [name] section (the store options below, and store_description); "
+         "options are in a [name] section (the store options below, store_description, and "
+         "weight: an integer, default 0; an image's stores field lists the heavier first, "
+         "and /v2/info/stores shows the weights set); "
          "[glance_store] default_backend names the store uploads go to without "
          "X-Image-Meta-Store. Empty: one store of each type, configured here, and "
          "default_store."),

@@ -64,6 +64,9 @@ RESERVED_PREFIXES = ("os_glance", "os_hash_")
 # The property glance-scrubber --audit sets on an image whose stored data no
 # longer matches its hashes (glance.audit): its downloads then fail at once.
 CORRUPT_MARK = "os_glance_corrupt"
+# Reserved properties glance-api itself (its admin identity) writes, and v2 shows: the
+# progress of an import into several stores, as Glance reports it.
+IMPORT_STATE = ("os_glance_importing_to_stores", "os_glance_failed_import")
 
 # --- limits -----------------------------------------------------------------------
 BIGINT_MAX = 2 ** 63 - 1            # sizes: the column is a BIGINT
@@ -296,16 +299,18 @@ def validate_image(image, formats_match=True):
 
 
 def check_property_name(name):
-    """A property name is printable text without ``:`` or whitespace: v1 sends
-    it as a header name, where anything else would forge header lines.
+    """A property name is printable text without whitespace.  ``:`` is allowed, as in
+    Glance (``trait:STORAGE_DISK_SSD``, ``hw:cpu_policy``): v1 never sends a name that
+    is no header token as a header (:func:`glance.api.headers.image_headers`), so
+    none can forge header lines.
 
     :raises BadRequest:
     """
     if not name:
         raise BadRequest("Invalid property name: it must not be empty")
-    if not name.isprintable() or ":" in name or any(c.isspace() for c in name):
+    if not name.isprintable() or any(c.isspace() for c in name):
         raise BadRequest(f"Invalid property name {name[:40]!r}: it must be printable text "
-                         "without ':' or whitespace")
+                         "without whitespace")
 
 
 def is_reserved(name):
@@ -313,8 +318,11 @@ def is_reserved(name):
     return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
 
 
-def check_not_reserved(name):
-    """:raises Forbidden: ``name`` is read-only or reserved (v2's messages)."""
+def check_not_reserved(name, is_admin=False):
+    """:raises Forbidden: ``name`` is read-only or reserved (v2's messages); an admin
+    (glance-api's own identity) may write :data:`IMPORT_STATE`."""
+    if is_admin and name in IMPORT_STATE:
+        return
     if name in READ_ONLY:
         raise Forbidden(f"Attribute '{name}' is read-only.")
     if is_reserved(name):
@@ -334,13 +342,14 @@ def check_format_change(image, changes):
                         "replaced for a queued image.")
 
 
-def check_property_allowed(name):
+def check_property_allowed(name, is_admin=False):
     """A property a client adds or changes.
 
+    :param is_admin: glance-api's own identity, which may write :data:`IMPORT_STATE`.
     :raises BadRequest: not a header name.  :raises Forbidden: a reserved name.
     """
     check_property_name(name)
-    check_not_reserved(name)
+    check_not_reserved(name, is_admin)
 
 
 def clean_properties(properties, conf):

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from glance import stale
 from glance.registry import db
 from glance.registry.models import Image, utcnow
+from glance.registry.serialize import load
 from glance.registry.task_models import Task
 from glance.rules import DELETED, KILLED, PENDING_DELETE, SAVING
 from glance.store import build_stores
@@ -92,13 +93,15 @@ class Scrubber:
     # -- 2. delayed deletes --------------------------------------------------------
 
     def due(self):
-        """Images whose data may now be removed: ``(id, location)`` pairs."""
+        """Images whose data may now be removed: ``(id, [uri, ...])`` pairs, the
+        location first, then its copies in other stores."""
         cutoff = utcnow() - datetime.timedelta(seconds=self.scrub_time)
-        query = (sa.select(Image.id, Image.location)
+        query = (sa.select(Image.id, Image.location, Image.copies)
                  .where(Image.status == PENDING_DELETE, Image.deleted_at <= cutoff)
                  .order_by(Image.deleted_at))
         with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+            return [(image_id, ([location] if location else []) + load(copies, []))
+                    for image_id, location, copies in conn.execute(query)]
 
     def scrub(self):
         """Delete the data of every due image.
@@ -107,11 +110,11 @@ class Scrubber:
             ``pending_delete`` and is tried again next time.
         """
         scrubbed = failed = 0
-        for image_id, location in self.due():
+        for image_id, uris in self.due():
             try:
                 self._do("scrub", "Scrubbed", f"image {image_id}",
-                         lambda image_id=image_id, location=location:
-                         self._scrub_one(image_id, location))
+                         lambda image_id=image_id, uris=uris:
+                         self._scrub_one(image_id, uris))
             except StoreError as exc:
                 LOG.error("Could not delete data of image %s: %s", image_id, exc)
                 failed += 1
@@ -119,15 +122,16 @@ class Scrubber:
             scrubbed += 1
         return scrubbed, failed
 
-    def _scrub_one(self, image_id, location):
-        try:
-            if location and self.stores.owns(location, image_id):
-                self.stores.for_uri(location).delete(location)
-            elif location:
-                LOG.info("Image %s did not store the data at its location: left in place",
-                         image_id)
-        except NotFound:
-            LOG.info("Data of image %s was already gone", image_id)
+    def _scrub_one(self, image_id, locations):
+        for location in locations:
+            try:
+                if self.stores.owns(location, image_id):
+                    self.stores.for_uri(location).delete(location)
+                else:
+                    LOG.info("Image %s did not store the data at its location: left in place",
+                             image_id)
+            except NotFound:
+                LOG.info("Data of image %s was already gone", image_id)
         with self.engine.begin() as conn:
             conn.execute(sa.update(Image).where(Image.id == image_id,
                                                 Image.status == PENDING_DELETE)

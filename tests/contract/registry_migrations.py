@@ -324,3 +324,38 @@ def check_fast_checksum_upgrade_and_downgrade(url):
         assert _image_rows(engine) == kept
     finally:
         engine.dispose()
+
+
+def check_copies_upgrade_and_downgrade(url):
+    """0006 -> 0007 on a database holding an image with data: it keeps its location and
+    has no copies; the registry then records copies (deleting the image marks it
+    pending_delete for them); back to 0006 drops the column only."""
+    engine = db.make_engine(url)
+    now = datetime.datetime(2026, 12, 7, 12, 0, 0)
+    where = "file:///srv/images/" + _uuid(1)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn), "0006")
+            conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old",
+                                                 "visibility": "public", "f": False,
+                                                 "now": now})
+            conn.execute(sa.text("UPDATE images SET location = :where"), {"where": where})
+        kept = _image_rows(engine)
+        assert db.db_sync(engine) == db.head_revision()
+        assert schema_drift(engine) == []
+        assert _image_rows(engine) == kept
+        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        image = registry.get(_uuid(1))
+        assert (image["location"], image["copies"]) == (where, [])
+        copy = "file:///srv/cheap/" + _uuid(1)
+        assert registry.update(_uuid(1), {"copies": [copy]})["copies"] == [copy]
+        with engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0006")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("images")}
+        assert "copies" not in columns and "fast_checksum" in columns
+        assert _image_rows(engine) == kept
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT location FROM images")).scalar() == where
+    finally:
+        engine.dispose()

@@ -263,7 +263,8 @@ class RegistryV2Contract:
         image = made(registry, "h", "shared")
         before = registry.get(image["id"], headers=ALICE)
         for field in ({"os_hash_algo": "sha512"}, {"os_hash_value": "ab" * 64},
-                      {"fast_checksum": "crc32:0000abcd"}):
+                      {"fast_checksum": "crc32:0000abcd"}, {"copies": ["file:///x"]},
+                      {"properties": {"os_glance_failed_import": "x"}}):
             with pytest.raises(errors.Forbidden):
                 registry.update(image["id"], field, headers=ALICE)
         assert registry.get(image["id"], headers=ALICE) == before
@@ -272,3 +273,10 @@ class RegistryV2Contract:
                                              "fast_checksum": "crc32:0000abcd"})
         assert (done["os_hash_algo"], done["os_hash_value"]) == ("sha512", "ab" * 64)
         assert done["fast_checksum"] == "crc32:0000abcd"
+        # glance-api records copies in other stores and an import's progress
+        done = registry.update(image["id"], {"copies": ["file:///b", "file:///b"],
+                                             "properties": {"os_glance_failed_import": ""}})
+        assert done["copies"] == ["file:///b"]
+        assert done["properties"]["os_glance_failed_import"] == ""
+        with pytest.raises(errors.BadRequest):
+            registry.update(image["id"], {"copies": "file:///b"})

@@ -3,6 +3,7 @@ import hashlib
 import http.server
 import os
 import threading
+import time
 
 import pytest
 
@@ -166,7 +167,9 @@ def test_multiple_stores_file_and_swift(saio, start_api, tmp_path):
     from v2client import V2
     objects = {k: v for k, v in swift_options(saio, swift_store_container="glance-multi")
                .items() if k != "default_store"}
-    server = start_api(enabled_backends="local:file, objects:swift", sections={
+    server = start_api(enabled_backends="local:file, objects:swift",
+                       enabled_import_methods="glance-direct,copy-image,web-download",
+                       http_store_allow_private="true", sections={
         "glance_store": {"default_backend": "local"},
         "local": {"filesystem_store_datadir": str(tmp_path / "local"),
                   "store_description": "Local disks"},
@@ -195,5 +198,51 @@ def test_multiple_stores_file_and_swift(saio, start_api, tmp_path):
     assert v2.delete(image["id"]).status_code == 204
     assert swift.get_container("glance-multi")[1] == []
     assert os.listdir(tmp_path / "local") == [local["id"]]
+
+    # copy-image (on glance-api's own thread) puts the local image in swift too
+    go = v2.request("POST", f"/v2/images/{local['id']}/import",
+                    json={"method": {"name": "copy-image"}, "all_stores": True})
+    assert go.status_code == 202, go.text
+    for _ in range(300):
+        shown = v2.show(local["id"]).json()
+        if shown.get("os_glance_importing_to_stores") == "":
+            break
+        time.sleep(0.1)
+    assert (shown["stores"], shown["os_glance_failed_import"]) == ("local,objects", "")
+    assert any(n.startswith(local["id"]) for n in
+               (o["name"] for o in swift.get_container("glance-multi")[1]))
+    # deleting it from the store it was first written to leaves the swift copy
+    gone = v2.request("DELETE", f"/v2/stores/local/{local['id']}")
+    assert gone.status_code == 204, gone.text
+    assert os.listdir(tmp_path / "local") == []
+    assert v2.show(local["id"]).json()["stores"] == "objects"
+    assert v2.download(local["id"]).content == data
+
+    # glance-direct into every store at once; deleting the image deletes both copies
+    both = v2.new(name="everywhere")
+    assert v2.upload(both["id"], data, path="stage").status_code == 204
+    go = v2.request("POST", f"/v2/images/{both['id']}/import",
+                    json={"method": {"name": "glance-direct"}, "all_stores": True})
+    assert go.status_code == 202, go.text
+    assert v2.show(both["id"]).json()["stores"] == "local,objects"
+    assert os.listdir(tmp_path / "local") == [both["id"]]
+    for image_id in (local["id"], both["id"]):
+        assert v2.delete(image_id).status_code == 204
+    assert swift.get_container("glance-multi")[1] == []
+    assert os.listdir(tmp_path / "local") == []
+    # a failed import names the stores it did not reach, as Glance's progress does
+    lost = v2.new(name="nowhere")
+    go = v2.request("POST", f"/v2/images/{lost['id']}/import",
+                    json={"method": {"name": "web-download",
+                                     "uri": "http://does-not.exist/no/way"},
+                          "stores": ["local"]})
+    assert go.status_code == 202, go.text
+    for _ in range(300):
+        shown = v2.show(lost["id"]).json()
+        if shown.get("os_glance_failed_import"):
+            break
+        time.sleep(0.1)
+    assert (shown["os_glance_failed_import"], shown["os_glance_importing_to_stores"]) == (
+        "local", "")
     log = open(server.log).read()
     assert saio.key not in log

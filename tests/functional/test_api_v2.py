@@ -4,6 +4,7 @@ logic is tested in process in tests/unit/api/test_v2_api.py.
 """
 import hashlib
 import http.server
+import json
 import os
 import threading
 import time
@@ -26,7 +27,8 @@ def v2(api_server):
 @pytest.fixture(scope="module")
 def web_api(start_api):
     """A glance-api that may read private addresses, and reads nothing for over 3 s."""
-    return start_api(http_store_allow_private="true", http_store_transfer_timeout=3)
+    return start_api(http_store_allow_private="true", http_store_transfer_timeout=3,
+                     enabled_import_methods="glance-direct,web-download,glance-download")
 
 
 @pytest.fixture
@@ -90,6 +92,76 @@ def test_web_download_import(web_api, v2):
     assert shown["status"] == "active" and shown["size"] == len(DATA)
     assert shown["os_hash_value"] == hashlib.sha512(DATA).hexdigest()
     assert client.download(image["id"]).content == DATA
+
+
+def _catalog(url, region="RegionTwo"):
+    """A service catalog in the form keystonemiddleware sends (Keystone v2's)."""
+    return json.dumps([{"type": "image", "name": "glance", "endpoints": [
+        {"region": region, "publicURL": url, "internalURL": url}]}])
+
+
+def _task_of(client, image_id):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        tasks = client.request("GET", f"/v2/images/{image_id}/tasks").json()["tasks"]
+        if tasks and tasks[0]["status"] in ("success", "failure"):
+            return tasks[0]
+        time.sleep(0.2)
+    raise AssertionError(f"the import of {image_id} never ended")
+
+
+def test_glance_download_import(web_api, v2):
+    """glance-download: the other glance (api_server, found in the caller's catalog) is
+    read as the caller; the image takes its formats, data and the chosen properties."""
+    alpha, remote = V2(web_api.url, ALPHA), V2(v2.url, ALPHA)
+    source = remote.uploaded(DATA)
+    assert remote.patch(source["id"], [
+        {"op": "add", "path": "/hw_cpu_cores", "value": "5"},
+        {"op": "add", "path": "/os_distro", "value": "rhel"},
+        {"op": "add", "path": "/speed", "value": "88mph"}]).status_code == 200
+    image = alpha.new(name="from afar", disk_format="iso", container_format="ovf",
+                      hw_cpu_cores="1", os_distro="windows")
+    headers = {"X-Service-Catalog": _catalog(v2.url)}
+    path = f"/v2/images/{image['id']}/import"
+
+    def start(**params):
+        return alpha.request("POST", path, headers=headers, json={"method": {
+            "name": "glance-download", "glance_region": "RegionTwo",
+            "glance_image_id": source["id"], **params}})
+
+    bad = start(glance_image_id="foo")
+    assert bad.status_code == 400 and "image id does not look like a UUID" in bad.text
+    for params in ({"glance_region": "nowhere"},
+                   {"glance_image_id": "36d4b546-64a2-4bb9-bdd0-ba676aa48f2c"}):
+        other = alpha.new(name="fails", hw_cpu_cores="1")
+        go = alpha.request("POST", f"/v2/images/{other['id']}/import", headers=headers,
+                           json={"method": {"name": "glance-download",
+                                            "glance_region": "RegionTwo",
+                                            "glance_image_id": source["id"], **params}})
+        assert go.status_code == 202, go.text
+        assert _task_of(alpha, other["id"])["status"] == "failure"
+        shown = alpha.show(other["id"]).json()
+        assert (shown["status"], shown["hw_cpu_cores"]) == ("queued", "1")
+    # another tenant's private image is not theirs to read there either
+    hidden = V2(v2.url, tenant("beta")).uploaded(DATA)
+    other = alpha.new(name="not yours")
+    go = alpha.request("POST", f"/v2/images/{other['id']}/import", headers=headers,
+                       json={"method": {"name": "glance-download", "glance_region": "RegionTwo",
+                                        "glance_image_id": hidden["id"]}})
+    assert go.status_code == 202
+    assert _task_of(alpha, other["id"])["status"] == "failure"
+    assert alpha.show(other["id"]).json()["status"] == "queued"
+
+    go = start()
+    assert go.status_code == 202, go.text
+    assert _task_of(alpha, image["id"])["status"] == "success"
+    shown = alpha.show(image["id"]).json()
+    assert (shown["status"], shown["disk_format"], shown["container_format"]) == (
+        "active", source["disk_format"], source["container_format"])
+    assert (shown["hw_cpu_cores"], shown["os_distro"]) == ("5", "rhel")
+    assert "speed" not in shown
+    assert shown["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert alpha.download(image["id"]).content == DATA
 
 
 # --- one image, two APIs ----------------------------------------------------------

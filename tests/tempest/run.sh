@@ -6,7 +6,8 @@
 # (tests/tools/keystone.sh), starts in a scratch directory Keystone (bootstrapped admin,
 # glance's service user and the image endpoint for every interface, as the README's
 # Keystone section says), glance-registry and two glance-api nodes sharing it and the
-# image store (the second is Tempest's "image_remote" worker), and an HTTP server for
+# image stores (the second is Tempest's "image_remote" worker; multiple stores: two file
+# stores and a read-only HTTP one, as devstack's), and an HTTP server for
 # web-download, writes tempest.conf (tests/tempest/tempest.conf.in) and runs
 #   tempest run --regex '^tempest\.api\.image' --concurrency 1
 # Keystone on SQLite answers two clean-ups at once with "database is locked", so Tempest
@@ -99,7 +100,7 @@ GLANCE_PASSWORD=$glance_password "$keystone_venv/bin/python" "$here/register.py"
 
 # --- glance-registry and glance-api from this checkout ---
 say "glance"
-mkdir -p "$work/glance/images" "$work/http"
+mkdir -p "$work/glance/images" "$work/glance/robust" "$work/http"
 authtoken="[keystone_authtoken]
 www_authenticate_uri = $ks_url
 auth_url = $ks_url
@@ -129,12 +130,31 @@ registry_host = 127.0.0.1
 registry_port = $registry_port
 auth_strategy = keystone
 filesystem_store_datadir = $work/glance/images
-enabled_import_methods = glance-direct,web-download
+enabled_import_methods = glance-direct,web-download,copy-image,glance-download
 # web-download reads from the HTTP server below, on 127.0.0.1
 http_store_allow_private = true
 image_cache_enabled = true
 image_cache_datadir = $work/glance/$1-cache
 verbose = true
+# Multiple stores as devstack sets them up: two file stores and the read-only web one;
+# the weights order an image's stores as their names do (Tempest compares both ways).
+enabled_backends = cheap:file, robust:file, web:http
+
+[glance_store]
+default_backend = cheap
+
+[cheap]
+filesystem_store_datadir = $work/glance/images
+store_description = Cheap disks
+weight = 100
+
+[robust]
+filesystem_store_datadir = $work/glance/robust
+store_description = Robust disks
+weight = 50
+
+[web]
+store_description = Read-only HTTP
 
 $authtoken
 CONF

@@ -89,7 +89,7 @@ def show(image_id):
 
 
 def with_location(image):
-    """``image`` with its ``location``: the registry shows it to admins only, so
+    """``image`` with its ``location`` and ``copies``: the registry shows them to admins only, so
     glance-api asks again as itself for a caller that may read the image but not see it.
 
     :param image: the record as the caller sees it (already authorised).
@@ -97,7 +97,7 @@ def with_location(image):
     if image.get("location") or context.request_context().is_admin:
         return image
     own = context.registry().get(image["id"], headers=context.service_headers())
-    return {**image, "location": own.get("location")}
+    return {**image, "location": own.get("location"), "copies": own.get("copies") or []}
 
 
 def open_data(image, offset=0, length=None):
@@ -257,9 +257,14 @@ def delete_image(image):
     marked = registry.delete(image_id, headers=context.auth_headers()) or image
     cached.forget(image_id)
     context.notifier().info("image.delete", public(image))
-    location = with_location(marked).get("location")
-    if location and not context.conf().delayed_delete:
-        if _delete_data(image_id, location) == DELETED:
+    located = with_location(marked)
+    location = located.get("location")
+    # with multiple stores, the data's copies in other stores go too
+    uris = ([location] if location else []) + [
+        uri for uri in located.get("copies") or () if uri != location]
+    if uris and not context.conf().delayed_delete:
+        results = [_delete_data(image_id, uri) for uri in uris]
+        if all(result == DELETED for result in results):
             registry.update(image_id, {"status": DELETED}, headers=context.service_headers())
 
 

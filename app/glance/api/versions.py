@@ -70,7 +70,11 @@ V2_HISTORY = (
 )
 
 # Behaviours that versions need and this server has (they have no route of their own).
-BEHAVIOURS = frozenset({"cache-put-202"})      # glance.api.v2.cache
+BEHAVIOURS = frozenset({
+    "cache-put-202",            # glance.api.v2.cache
+    "import-to-stores",         # glance.api.v2.image_data: stores, all_stores
+    "import-progress",          # glance.api.v2.copies: os_glance_importing_to_stores
+})
 
 BASE = tuple(minor.number for minor in V2_HISTORY if not minor.needs)
 

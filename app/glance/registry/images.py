@@ -9,7 +9,7 @@ from glance import rules
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.registry import queries, v2_lists, validation
 from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
-from glance.registry.serialize import image_detail, image_index
+from glance.registry.serialize import dump, image_detail, image_index
 from glance.rules import ACTIVE, DELETED, PENDING_DELETE, QUEUED
 
 bp = Blueprint("images", __name__)
@@ -54,7 +54,7 @@ def load_undeleted(session, image_id):
 # Fields only glance-api itself (an admin context: its service token) writes:
 # the data's state, where it is and what it is.
 SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value",
-                 "fast_checksum")
+                 "fast_checksum", "copies")
 
 
 def _check_system_fields(values, image=None):
@@ -76,12 +76,13 @@ def _check_system_fields(values, image=None):
 
 
 def shown(image, properties, tags=()):
-    """The record as the caller may see it: ``location`` to admins only (glance-api's
-    service identity among them).  A location names the store's container, the path
+    """The record as the caller may see it: ``location`` and ``copies`` (its other
+    locations) to admins only (glance-api's service identity among them).  A location names the store's container, the path
     of a file or an external URL; glance-api asks for it with its own identity."""
     record = image_detail(image, properties, tags)
     if not g.ctx.is_admin:
         record["location"] = None
+        record["copies"] = []
     return record
 
 
@@ -154,10 +155,21 @@ def _writable(body):
     if is_public is not None:
         is_public = rules.clean_values({"is_public": is_public}, conf)["is_public"]
     rules.clean_values(values, conf)
+    if "copies" in values:
+        values["copies"] = _copies(values["copies"])
     props = (rules.clean_properties(body["properties"], conf)
              if "properties" in body else None)
     tags = rules.clean_tags(body["tags"], conf) if "tags" in body else None
     return values, props, tags, is_public
+
+
+def _copies(uris):
+    """The ``copies`` column of a list of URIs (None for none).  :raises BadRequest:"""
+    if uris is None:
+        return None
+    if not isinstance(uris, list) or not all(isinstance(u, str) and u for u in uris):
+        raise BadRequest("copies must be a list of store URIs")
+    return dump(list(dict.fromkeys(uris))) if uris else None
 
 
 def _v1_visibility(values, is_public, current):
@@ -207,7 +219,7 @@ def create():
         image = Image(id=image_id, **values)
         session.add(image)
         for name, value in (props or {}).items():
-            rules.check_property_allowed(name)
+            rules.check_property_allowed(name, g.ctx.is_admin)
             session.add(ImageProperty(image_id=image_id, name=name, value=value))
         for value in tags or ():
             session.add(ImageTag(image_id=image_id, value=value))
@@ -232,7 +244,7 @@ def set_properties(session, image, props, purge):
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None or row.deleted or row.value != value:
-            rules.check_property_allowed(name)
+            rules.check_property_allowed(name, g.ctx.is_admin)
     for name, value in (props or {}).items():
         row = rows.get(name)
         if row is None:
@@ -336,7 +348,7 @@ def delete(image_id):
         now = utcnow()
         image.deleted, image.deleted_at, image.updated_at = True, now, now
         if image.status != PENDING_DELETE:
-            image.status = PENDING_DELETE if image.location else DELETED
+            image.status = PENDING_DELETE if image.location or image.copies else DELETED
         for row in live:
             row.deleted, row.deleted_at = True, now
         for member in queries.memberships(session, image.id):

@@ -71,6 +71,9 @@ class Image(SoftDelete, Base):
     os_hash_value = Column(String(128))
     # "crc32:<hex>": what downloads verify by default (NULL: verify the MD5).
     fast_checksum = Column(String(64))
+    # The URIs of the data's copies in other stores than ``location``'s, a JSON
+    # list (multiple stores: all_stores import, copy-image); NULL: none.
+    copies = Column(Text)
 
     @property
     def is_public(self):
@@ -124,4 +127,4 @@ class ImageTag(SoftDelete, Base):
 # Columns a client may write on create or update.
 WRITABLE = ("name", "disk_format", "container_format", "size", "status", "visibility",
             "location", "checksum", "min_disk", "min_ram", "owner", "protected", "os_hidden",
-            "os_hash_algo", "os_hash_value", "fast_checksum")
+            "os_hash_algo", "os_hash_value", "fast_checksum", "copies")

@@ -7,7 +7,7 @@ FIELDS = ("id", "name", "status", "size", "disk_format", "container_format", "mi
           "min_ram", "is_public", "checksum", "owner", "location", "protected",
           "created_at", "updated_at", "deleted_at", "deleted",
           "visibility", "os_hidden", "os_hash_algo", "os_hash_value",
-          "fast_checksum")
+          "fast_checksum", "copies")
 INDEX_FIELDS = ("id", "name", "disk_format", "container_format", "checksum", "size")
 
 
@@ -25,6 +25,8 @@ def image_detail(image, properties, tags=()):
     for name in FIELDS:
         if name == "is_public":
             value = visibility_of(image) == "public"
+        elif name == "copies":
+            value = load(getattr(image, name, None), [])
         else:
             value = getattr(image, name)
         if name.endswith("_at"):

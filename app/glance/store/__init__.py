@@ -44,10 +44,11 @@ class StoreMap:
     :param descriptions: name -> the operator's ``store_description``.
     :param hidden: names of stores that only read (the HTTP store web-download
         uses when no http store is named) and are not listed as stores.
+    :param weights: name -> the operator's ``weight`` (stores without one weigh 0).
     """
 
     def __init__(self, stores, default, schemes, multiple=False, descriptions=None,
-                 hidden=()):
+                 hidden=(), weights=None):
         self.stores = stores            # name -> store, or name -> NotConfigured error
         self.default_name = default
         self.schemes = {scheme: (names,) if isinstance(names, str) else tuple(names)
@@ -55,6 +56,11 @@ class StoreMap:
         self.multiple = multiple
         self.descriptions = dict(descriptions or {})
         self.hidden = tuple(hidden)
+        self.weights = dict(weights or {})
+
+    def ordered(self, names):
+        """``names`` as an image lists its stores: the heavier first, then by name."""
+        return sorted(names, key=lambda name: (-self.weights.get(name, 0), name))
 
     def configured(self):
         """``{name: store}`` of the stores whose configuration is complete."""
@@ -177,28 +183,36 @@ def build_stores(conf, names=None):
 
 
 def _section_options(conf, name):
-    """The typed store options of ``[name]``, and its ``store_description``."""
-    values, description = {}, None
+    """The typed store options of ``[name]``, its ``store_description`` and ``weight``
+    (None when not set).  :raises ConfigError: a weight that is no integer."""
+    values, description, weight = {}, None, None
     for key, text in conf.section(name).items():
         opt = opts.BY_NAME.get(key)
         if key == "store_description":
             description = text.strip().strip('"')
+        elif key == "weight":
+            try:
+                weight = int(text.strip())
+            except ValueError:
+                raise ConfigError(f"[{name}] weight must be an integer, not {text!r}") from None
         elif opt is not None and opt.section in STORE_OPTION_SECTIONS:
             values[key] = parse_value(opt, text, f"[{name}] of {conf.path}")
         else:
             LOG.warning("Ignoring option %s in [%s]: not a store option", key, name)
-    return values, description
+    return values, description, weight
 
 
 def _build_backends(conf):
     """The stores ``enabled_backends`` names, each built from its own section."""
     backends = parse_backends(conf.enabled_backends)
-    stores, schemes, descriptions = {}, {}, {}
+    stores, schemes, descriptions, weights = {}, {}, {}, {}
     for name, kind in backends:
         if kind not in DRIVERS:
             raise ConfigError(f"Store {name!r} in enabled_backends has unknown type {kind!r}; "
                               f"one of {', '.join(DRIVERS)} expected")
-        values, descriptions[name] = _section_options(conf, name)
+        values, descriptions[name], weight = _section_options(conf, name)
+        if weight is not None:
+            weights[name] = weight
         stores[name], found = _build(kind, conf.replace(**values))
         for scheme in found:
             schemes.setdefault(scheme, []).append(name)
@@ -213,4 +227,4 @@ def _build_backends(conf):
         schemes.update({scheme: ["http"] for scheme in found})
         hidden = ("http",)
     return StoreMap(stores, default, schemes, multiple=True, descriptions=descriptions,
-                    hidden=hidden)
+                    hidden=hidden, weights=weights)

@@ -181,7 +181,12 @@ class HTTPStore:
                     resp = self._send(method, url, headers)
                 if resp.is_redirect and resp.headers.get("location"):
                     resp.close()
-                    url = urljoin(url, resp.headers["location"])
+                    hop = urljoin(url, resp.headers["location"])
+                    if headers and urlsplit(hop).netloc != urlsplit(url).netloc:
+                        # a caller's token never goes to another host
+                        headers = {k: v for k, v in headers.items()
+                                   if k.lower() != "x-auth-token"}
+                    url = hop
                     continue
             except requests.RequestException as exc:
                 if watchdog.fired:
@@ -217,7 +222,22 @@ class HTTPStore:
         :raises BackendError: unreachable, an error status, no Content-Length,
             or slower than ``http_store_transfer_timeout`` (also while streaming).
         """
-        headers = {"Accept-Encoding": "identity", **range_header(offset, length)}
+        return self._get(uri, offset, length)
+
+    def get_as(self, uri, headers):
+        """:meth:`get` the whole of ``uri`` with more request headers (glance-download:
+        the caller's token, which no redirect takes to another host)."""
+        return self._get(uri, 0, None, headers)
+
+    def _get(self, uri, offset=0, length=None, headers=None):
+        """Stream the image from its URL; the iterator raises if it ends short.
+
+        :raises NotFound: the server answered 404.
+        :raises BackendError: unreachable, an error status, no Content-Length,
+            or slower than ``http_store_transfer_timeout`` (also while streaming).
+        """
+        headers = {**(headers or {}), "Accept-Encoding": "identity",
+                   **range_header(offset, length)}
         watchdog = Watchdog(self.transfer_timeout)
         try:
             resp = self._request("GET", uri, headers, watchdog)

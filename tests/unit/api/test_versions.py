@@ -29,13 +29,15 @@ def test_every_need_is_a_route_or_a_known_word():
     assert [minor.number for minor in V2_HISTORY] == list(range(18))
 
 
-def test_a_plain_server_offers_2_0_to_2_7():
-    assert offered_minors(conf(), []) == (7, 6, 5, 4, 3, 2, 1, 0)
+def test_a_plain_server_offers_2_0_to_2_7_and_2_9():
+    # 2.9 (stores, all_stores on import) needs no multiple stores: one store ignores them
+    assert offered_minors(conf(), []) == (9, 7, 6, 5, 4, 3, 2, 1, 0)
 
 
-def test_the_app_today_lists_2_7_as_current(client):
+def test_the_app_today_lists_2_9_as_current(client):
     listed = client.get("/versions").get_json()["versions"]
-    assert [v["id"] for v in listed] == [f"v2.{n}" for n in range(7, -1, -1)] + ["v1.1", "v1.0"]
+    assert [v["id"] for v in listed] == ["v2.9"] + [
+        f"v2.{n}" for n in range(7, -1, -1)] + ["v1.1", "v1.0"]
     assert [v["status"] for v in listed][:2] == ["CURRENT", "SUPPORTED"]
 
 
@@ -49,13 +51,15 @@ def test_a_version_is_offered_once_its_routes_exist():
 
 def test_store_and_cache_versions_need_their_setting_too():
     rules = routes_of(8, 10, 12, 13, 14)
-    assert offered_minors(conf(), rules) == (7, 6, 5, 4, 3, 2, 1, 0)
-    assert offered_minors(conf(enabled_backends="a:file,b:file"), rules)[:4] == (13, 12, 10, 8)
+    assert offered_minors(conf(), rules) == (9, 7, 6, 5, 4, 3, 2, 1, 0)
+    assert offered_minors(conf(enabled_backends="a:file,b:file"), rules)[:6] == (
+        13, 12, 11, 10, 9, 8)
     # 2.16 (PUT /v2/cache/<id> answers 202) comes with 2.14's routes and the cache.
     assert offered_minors(conf(image_cache_enabled=True), rules)[:2] == (16, 14)
 
 
 def test_behaviours_without_a_route_are_offered_only_when_declared(monkeypatch):
+    monkeypatch.setattr(versions, "BEHAVIOURS", frozenset())
     assert 9 not in offered_minors(conf(), [])
     monkeypatch.setattr(versions, "BEHAVIOURS", frozenset({"import-to-stores"}))
     assert offered_minors(conf(), [])[0] == 9

@@ -37,6 +37,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", self.path[len("/redirect"):])
             self.send_header("Content-Length", "0")
             self.end_headers()
+        elif self.path == "/token":
+            self._send(200, self.headers.get("X-Auth-Token", "none").encode(), body)
+        elif self.path.startswith("/away/"):        # the same server, by another name
+            self.send_response(302)
+            port = self.server.server_address[1]
+            self.send_header("Location", f"http://localhost:{port}{self.path[len('/away'):]}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == "/broken":
             self._send(500, b"oops", body)
         elif self.path == "/bad-redirect":
@@ -132,6 +140,14 @@ class TestHTTPStore(ReadOnlyStoreContract):
 def test_redirects_are_followed(server):
     chunks, size = make_store(True).get(server + "/redirect/image")
     assert size == len(CONTENT) and b"".join(chunks) == CONTENT
+
+
+def test_a_callers_token_goes_to_the_same_host_only(server):
+    store = make_store(True)
+    for path, seen in (("/token", b"secret"), ("/redirect/token", b"secret"),
+                       ("/away/token", b"none")):
+        chunks, _ = store.get_as(server + path, {"X-Auth-Token": "secret"})
+        assert b"".join(chunks) == seen, path
 
 
 def test_short_body_fails_the_download_instead_of_ending_it(server, caplog):

@@ -6,7 +6,7 @@ is the same image through both APIs.
 """
 from glance.api.v2 import discovery, identity, image_data, images, members, schemas, tags
 from glance.api.v2 import metadef_items, metadef_schemas, metadefs
-from glance.api.v2 import cache, task_schemas, tasks
+from glance.api.v2 import cache, copies, task_schemas, tasks
 
 BLUEPRINTS = (images.bp, image_data.bp, tags.bp, members.bp, schemas.bp, discovery.bp,
               identity.bp)
@@ -14,3 +14,5 @@ BLUEPRINTS = (images.bp, image_data.bp, tags.bp, members.bp, schemas.bp, discove
 BLUEPRINTS += (metadefs.bp, metadef_items.bp, metadef_schemas.bp)
 # Tasks (/v2/tasks, /v2/images/<id>/tasks, /v2/schemas/task(s)) and the cache (/v2/cache).
 BLUEPRINTS += (tasks.bp, task_schemas.bp, cache.bp)
+# An image in several stores (DELETE /v2/stores/<store>/<id>).
+BLUEPRINTS += (copies.bp,)

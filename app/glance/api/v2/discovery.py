@@ -33,6 +33,8 @@ def stores():
             entry["default"] = "true"
         if store.read_only:
             entry["read-only"] = "true"
+        if name in stores.weights:
+            entry["weight"] = stores.weights[name]
         found.append(entry)
     return json_response({"stores": found})
 

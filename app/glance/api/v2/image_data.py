@@ -23,11 +23,13 @@ from glance.api.images import open_data, sending, whole_download, with_location
 from glance.api.upload import Upload
 from glance.api.v2.images import get_image, modifiable
 from glance.api.json_body import json_body
+from glance.api.v2 import glance_download
+from glance.api.v2.copies import IMPORTING_TO, Copier, held_by
 from glance.api.v2.import_tasks import ImportTask, web_source
 from glance.api.v2.wire import empty
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound, RangeNotSatisfiable, \
     StatusError, UnsupportedMediaType
-from glance.rules import DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING, \
+from glance.rules import ACTIVE, DEACTIVATED, IMPORTING, QUEUED, READABLE, SAVING, UPLOADING, \
     check_image_size
 from glance.store.base import StoreError
 
@@ -155,48 +157,86 @@ def import_image(image_id):
     name = method["name"]
     if name not in import_methods():
         raise BadRequest(f"Import method {name} is not supported")
-    target = _import_target(document)
+    if name == "copy-image":
+        return _copy_image(image, document)
+    names = _import_targets(document)
+    target = context.stores().by_name(names[0])
+    # with multiple stores every import shows its progress (os_glance_importing_to_stores,
+    # os_glance_failed_import), and copies into the stores after the first
+    copier = (Copier(image["id"], names[1:], first=names[0])
+              if context.multiple_stores() else None)
     task = ImportTask.for_image_import(image, document)
     try:
         if name == "glance-direct":
             _import_staged(image, target)
+            if copier:
+                copier.first_done()
+                copier.run()
             task.finish()
+        elif name == "glance-download":
+            glance_download.start(image, method, task, target, copier)
         else:
-            web_download(image, method.get("uri"), task, target)
+            web_download(image, method.get("uri"), task, target, copier)
     except Exception:
         task.discard()           # refused before it started: no task, as in Glance
         raise
     return empty(202)
 
 
-def _import_target(document):
-    """The store an import writes to.
+def _import_targets(document, skip=()):
+    """The names of the stores an import writes to, the first one first.
 
     With a single store, Glance ignores ``stores`` and ``all_stores`` (clients send
     all_stores=true by default): the data goes to the one store.  With multiple
-    stores the one store ``stores`` names, or the default one; several stores at
-    once (``all_stores``, or more than one named) are not supported here (409).
+    stores the stores ``stores`` names, every writable store (``all_stores``), or
+    the default one.
 
-    :raises Conflict: :raises BadRequest: ``stores`` is not a list of names.
+    :param skip: stores left out (those already holding the data).
+    :raises Conflict: an unknown store.  :raises BadRequest: ``stores`` is not a list
+        of names.
     """
     stores = context.stores()
     if not stores.multiple:
-        return stores.by_name(None)
+        return [stores.default_name]
     names = document.get("stores")
     if names is not None and (not isinstance(names, list)
                               or not all(isinstance(n, str) for n in names)):
         raise BadRequest("stores must be a list of store names")
-    writable = [n for n, s in stores.listed().items() if not s.read_only]
+    writable = stores.ordered(n for n, s in stores.listed().items() if not s.read_only)
     if document.get("all_stores") is True:
         names = writable
     names = list(dict.fromkeys(names or [stores.default_name]))
     for name in names:
         if name not in stores.listed():
             raise Conflict(f"Unknown store {name}")
-    if len(names) > 1:
-        raise Conflict("Importing into several stores at once is not supported: "
-                       "name one store in 'stores'")
-    return stores.by_name(names[0])
+        if name not in writable:
+            raise Conflict(f"Store {name} is read-only")
+    if stores.default_name in names:        # the default store first: it has the stage
+        names.remove(stores.default_name)
+        names.insert(0, stores.default_name)
+    return [n for n in names if n not in skip]
+
+
+def _copy_image(image, document):
+    """copy-image: an active image's data into more stores, in the background (202).
+
+    Glance's default policy: admins only.  Stores already holding it are skipped.
+    """
+    context.request_context().check_stores()
+    stores = context.stores()
+    if not stores.multiple:
+        raise Conflict("copy-image needs multiple stores (enabled_backends)")
+    if image["status"] != ACTIVE:
+        raise Conflict(f"Image {image['id']} is {image['status']}: only an active image "
+                       "is copied")
+    if (image.get("properties") or {}).get(IMPORTING_TO):
+        raise Conflict(f"Image {image['id']} is being copied already")
+    names = _import_targets(document, skip=held_by(image, stores))
+    task = ImportTask.for_image_import(image, document)
+    copier = Copier(image["id"], names, task)
+    copier.begin()
+    copier.start()
+    return empty(202)
 
 
 def _import_staged(image, target):
@@ -244,9 +284,10 @@ class _ChunkReader:
         return out
 
 
-def web_download(image, uri, task, target=None):
+def web_download(image, uri, task, target=None, copier=None):
     """Check ``uri``, reserve the image and start the download into ``target`` (default:
-    the default store); ``task`` records its end."""
+    the default store), then copies into more stores (``copier``); ``task`` records its
+    end."""
     if not isinstance(uri, str) or not uri:
         raise BadRequest("web-download needs a 'uri'")
     if image["status"] != QUEUED:
@@ -257,12 +298,15 @@ def web_download(image, uri, task, target=None):
     source = web_source(uri)                    # http(s) behind the address guard, or 400
     upload = Upload.to(image["id"], target or context.stores().by_name(None), IMPORTING)
     upload.reserve()
-    thread = threading.Thread(target=_download, args=(upload, source, uri, task), daemon=True,
+    if copier:
+        copier.begin()
+    thread = threading.Thread(target=_download, args=(upload, source, uri, task, copier),
+                              daemon=True,
                               name=f"web-download-{image['id'][:8]}")
     thread.start()
 
 
-def _download(upload, source, uri, task):
+def _download(upload, source, uri, task, copier=None):
     """Background: stream ``uri`` into the store; importing -> active, or killed."""
     error = None
     try:
@@ -279,6 +323,9 @@ def _download(upload, source, uri, task):
             if close:
                 close()
         upload.activate(stored)
+        if copier:
+            copier.first_done()
+            copier.run()
     except StatusError as exc:
         error = exc
         LOG.warning("web-download of image %s failed: %s", upload.image_id, exc)
@@ -286,4 +333,6 @@ def _download(upload, source, uri, task):
         error = exc
         LOG.exception("web-download of image %s failed", upload.image_id)
     finally:
+        if error is not None and copier:
+            copier.abandon()
         task.finish(error)

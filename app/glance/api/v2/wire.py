@@ -9,7 +9,7 @@ from flask import Response
 
 from glance.api.errors import status_line
 from glance.context import visibility_of
-from glance.rules import QUEUED, READABLE, is_reserved
+from glance.rules import IMPORT_STATE, QUEUED, READABLE, is_reserved
 
 # Always present in an image (null when unset), in Glance's order.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
@@ -34,7 +34,7 @@ def image_view(image, stores=None):
     """A registry record as the v2 image document (never its location).
 
     :param stores: the :class:`glance.store.StoreMap`; with multiple stores the
-        document names the store holding the data (``stores``), as Glance's does.
+        document names the stores holding the data (``stores``), as Glance's does.
     """
     image_id = image["id"]
     view = {
@@ -57,14 +57,16 @@ def image_view(image, stores=None):
     for key, value in (image.get("properties") or {}).items():
         # A property never hides a base field, nor passes for glance's own (``direct_url``
         # stored by an older glance, before reserved names were refused).
-        if key not in view and not is_reserved(key):
+        if key not in view and (not is_reserved(key) or key in IMPORT_STATE):
             view[key] = "" if value is None else value
     if stores is not None and stores.multiple:
         view.pop("stores", None)
-        held = (stores.name_of(image["location"])
-                if image.get("location") and image.get("status") in READABLE else None)
-        if held and held not in stores.hidden:
-            view["stores"] = held
+        if image.get("status") in READABLE:
+            uris = ([image["location"]] if image.get("location") else []) + list(
+                image.get("copies") or ())
+            held = {stores.name_of(uri) for uri in uris} - {None, *stores.hidden}
+            if held:            # as Glance lists them: by weight, then name
+                view["stores"] = ",".join(stores.ordered(held))
     return view
 
 
