@@ -22,12 +22,12 @@ from glance.api import context
 from glance.api.v2.images import get_image
 from glance.api.v2.wire import empty
 from glance.errors import Conflict, NotFound, StatusError
-from glance.rules import ACTIVE
+from glance.rules import ACTIVE, IMPORT_STATE
 from glance.store.base import NotFound as DataNotFound, StoreError
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("v2_copies", __name__)
-IMPORTING_TO, FAILED = "os_glance_importing_to_stores", "os_glance_failed_import"
+IMPORTING_TO, FAILED = IMPORT_STATE
 
 
 def locations(image):
