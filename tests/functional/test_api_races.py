@@ -68,6 +68,8 @@ def test_second_upload_to_a_queued_image_gets_409_and_writes_nothing(every_store
     thread, result = _put_in_thread(api, image_id, held)
     assert held.sent_first.wait(30)
     assert wait_for(lambda: api.status(image_id) == "saving")
+    if api.store == "file":     # the winner's temporary file comes just after 'saving'
+        assert wait_for(lambda: api.backend_objects(image_id))
     before = api.backend_objects(image_id)
 
     loser = api.request("PUT", f"/v1/images/{image_id}", data=os.urandom(MiB), headers=OCTETS)

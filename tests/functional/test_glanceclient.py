@@ -3,11 +3,12 @@ import hashlib
 import io
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
 import pytest
+
+import cli
 
 glanceclient = pytest.importorskip("glanceclient")
 from glanceclient import exc  # noqa: E402
@@ -97,11 +98,9 @@ def _glance(api_server, *args, script_stdin=False):
     # (and refuses image-update then).  Closed, it is ignored, as at a terminal;
     # script_stdin=True gives it an empty, non-TTY stdin as cron or CI would.
     if script_stdin:
-        done = subprocess.run(full, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        done = cli.run(full[0], full[1:], timeout=60, stdin="devnull")
     else:
-        done = subprocess.run(full, capture_output=True, text=True, timeout=60,
-                              preexec_fn=lambda: os.close(0))
+        done = cli.run(full[0], full[1:], timeout=60, stdin="closed")
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -2,11 +2,12 @@
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
 import pytest
+
+import cli
 
 pytest.importorskip("glanceclient")
 from test_glanceclient import _field as field  # noqa: E402  (reads the CLI's tables)
@@ -28,8 +29,7 @@ def glance(keystone_glance, user, *args, ok=True):
     # Nothing from the caller's environment (OS_IMAGE_URL, OS_AUTH_TOKEN...) may help.
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     # Standard input closed, as at a terminal: glanceclient would send a non-TTY one as data.
-    done = subprocess.run(full, capture_output=True, text=True, timeout=120, env=env,
-                          preexec_fn=lambda: os.close(0))
+    done = cli.run(full[0], full[1:], env=env, timeout=120, stdin="closed")
     if ok:
         assert done.returncode == 0, done.stderr
     return done

@@ -4,11 +4,12 @@ import hashlib
 import io
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
 import pytest
+
+import cli
 
 glanceclient = pytest.importorskip("glanceclient")
 from glanceclient import exc  # noqa: E402
@@ -147,8 +148,7 @@ def _glance(url, *args, tenant=None):
     for name in [n for n in env if n.startswith("OS_")]:
         del env[name]
     # Standard input closed, as at a terminal: glanceclient sends a non-TTY one as data.
-    done = subprocess.run(full, capture_output=True, text=True, timeout=120, env=env,
-                          preexec_fn=lambda: os.close(0))
+    done = cli.run(full[0], full[1:], env=env, timeout=120, stdin="closed")
     return done
 
 

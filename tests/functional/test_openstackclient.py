@@ -4,11 +4,12 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
 import pytest
+
+import cli
 
 DATA = os.urandom(256 * 1024 + 5)
 
@@ -24,8 +25,7 @@ def openstack(url, *args, check=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env["HOME"] = os.environ.get("HOME", "/tmp")
     full = [_command(), "--os-auth-type", "none", "--os-endpoint", url, *args]
-    done = subprocess.run(full, capture_output=True, text=True, timeout=120, env=env,
-                          stdin=subprocess.DEVNULL)
+    done = cli.run(full[0], full[1:], env=env, timeout=120, stdin="devnull")
     if check:
         assert done.returncode == 0, f"{args}: {done.stderr}"
     return done

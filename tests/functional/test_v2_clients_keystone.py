@@ -11,11 +11,12 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import uuid
 
 import pytest
+
+import cli
 import requests
 
 glanceclient = pytest.importorskip("glanceclient")
@@ -49,8 +50,7 @@ def _run(program, args, ok=True):
     # Nothing from the caller's environment (OS_IMAGE_URL, OS_AUTH_TOKEN...) may help.
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     # Standard input closed, as at a terminal: the clients read a non-TTY one as image data.
-    done = subprocess.run([command, *args], capture_output=True, text=True, timeout=180,
-                          env=env, preexec_fn=lambda: os.close(0))
+    done = cli.run(command, args, env=env, timeout=180, stdin="closed")
     if ok:
         assert done.returncode == 0, done.stderr
     return done
