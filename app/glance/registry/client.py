@@ -142,7 +142,13 @@ class RegistryClient(MetadefClient, TaskClient):
             conn = self._connection()
             reused = conn.sock is not None
             try:
-                conn.request(method, target, body=data, headers=sent)
+                try:
+                    conn.request(method, target, body=data, headers=sent)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The registry may have answered (413: body too large) and closed
+                    # before reading all of the body: read that answer, if it is there.
+                    if conn.sock is None:
+                        raise
                 response = conn.getresponse()
                 payload = response.read()
             except (OSError, http.client.HTTPException) as exc:
