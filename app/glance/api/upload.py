@@ -19,6 +19,7 @@ So no image is ever active with data other than what the client sent, and
 an upload that ends after a DELETE leaves the image deleted.  Status changes
 are written with glance's own identity (``service``), never the caller's.
 """
+import contextlib
 import dataclasses
 import logging
 
@@ -26,8 +27,7 @@ from glance.api import context
 from glance.api.headers import public
 from glance.api.heartbeat import heartbeat
 from glance.errors import Conflict, StatusError
-from glance.rules import check_image_size
-from glance.rules import ACTIVE, KILLED, QUEUED, SAVING, UPLOADING
+from glance.rules import ACTIVE, KILLED, QUEUED, SAVING, UPLOADING, check_image_size
 from glance.store.base import BackendError, NotFound, StoreError
 from glance.store.hashing import MultihashReader
 
@@ -68,6 +68,35 @@ class Capped:
         self.count += len(data)
         check_image_size(self.count, self.cap)
         return data
+
+
+class ChunkReader:
+    """``read()`` over the chunks a store's ``get`` gives, for another store's ``add``."""
+
+    def __init__(self, chunks):
+        self.chunks = iter(chunks)
+        self.pending = b""
+
+    def read(self, size=-1):
+        if not self.pending:
+            self.pending = next(self.chunks, b"")
+        if size is None or size < 0 or size >= len(self.pending):
+            out, self.pending = self.pending, b""
+        else:
+            out, self.pending = self.pending[:size], self.pending[size:]
+        return out
+
+
+@contextlib.contextmanager
+def reading(chunks):
+    """A :class:`ChunkReader` over ``chunks`` (a copy, an import); the chunks are
+    closed afterwards however the write ends, so the source's connection is freed."""
+    try:
+        yield ChunkReader(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
 
 
 @dataclasses.dataclass(frozen=True)

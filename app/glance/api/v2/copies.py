@@ -19,6 +19,7 @@ import threading
 from flask import Blueprint
 
 from glance.api import context
+from glance.api.upload import reading
 from glance.api.v2.images import get_image
 from glance.api.v2.wire import empty
 from glance.errors import Conflict, NotFound, StatusError
@@ -121,12 +122,8 @@ class Copier:
         target = self.stores.by_name(name)
         source_uri = image["location"]
         chunks, size = self.stores.for_uri(source_uri).get(source_uri)
-        try:
-            stored = target.add(self.image_id, _ChunkReader(chunks), size=size)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+        with reading(chunks) as reader:
+            stored = target.add(self.image_id, reader, size=size)
         try:
             if image.get("checksum") and stored.checksum != image["checksum"]:
                 raise StoreCopyError(f"The copy of image {self.image_id} in store {name} "
@@ -156,23 +153,6 @@ def _remove(store, uri, image_id):
         pass
     except StoreError as exc:
         LOG.error("Could not remove a copy of image %s from its store: %s", image_id, exc)
-
-
-class _ChunkReader:
-    """``read()`` over an iterator of chunks, for a store's ``add``."""
-
-    def __init__(self, chunks):
-        self.chunks = iter(chunks)
-        self.pending = b""
-
-    def read(self, size=-1):
-        if not self.pending:
-            self.pending = next(self.chunks, b"")
-        if size is None or size < 0 or size >= len(self.pending):
-            out, self.pending = self.pending, b""
-        else:
-            out, self.pending = self.pending[:size], self.pending[size:]
-        return out
 
 
 @bp.route("/v2/stores/<store_name>/<image_id>", methods=["DELETE"])

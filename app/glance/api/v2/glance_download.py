@@ -4,8 +4,9 @@ region's glance (v2.14's method; the region may be this one).
 ``{"method": {"name": "glance-download", "glance_image_id": ..., "glance_region": ...,
 "glance_service_interface": "public"}}``: the image service of that region and
 interface is looked up in the caller's service catalog (``X-Service-Catalog``, set
-by keystonemiddleware; noauth trusts it as it trusts identity headers), and the remote image is read there with the caller's own
-token, so the caller gets only what they may read in the other region.
+by keystonemiddleware; noauth trusts it as it trusts identity headers), and the
+remote image is read there with the caller's own token, so the caller gets only what
+they may read in the other region.
 
 In a background thread: the remote image's record (it must be active), then the
 local image takes its disk and container formats and the properties named by
@@ -22,7 +23,7 @@ import threading
 import uuid
 
 from glance.api import context
-from glance.api.upload import Upload
+from glance.api.upload import Upload, reading
 from glance.api.v2.wire import BASE
 from glance.errors import BadRequest, Conflict
 from glance.rules import ACTIVE, IMPORTING, QUEUED, is_reserved
@@ -153,13 +154,8 @@ class _Job:
         self.upload.reserve()
         chunks, size = self.http.get_as(f"{base}/images/{self.remote_id}/file",
                                         self.headers)
-        from glance.api.v2.image_data import _ChunkReader
-        try:
-            stored = self.upload.write(_ChunkReader(chunks), size)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+        with reading(chunks) as reader:
+            stored = self.upload.write(reader, size)
         self.upload.activate(stored)
         if self.copier:
             self.copier.first_done()

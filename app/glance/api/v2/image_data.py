@@ -20,7 +20,7 @@ from flask import Blueprint, Response, request
 from glance.api import context
 from glance.api.errors import status_line
 from glance.api.images import open_data, sending, whole_download, with_location
-from glance.api.upload import Upload
+from glance.api.upload import Upload, reading
 from glance.api.v2.images import get_image, modifiable
 from glance.api.json_body import json_body
 from glance.api.v2 import glance_download
@@ -254,34 +254,13 @@ def _import_staged(image, target):
         return
     upload = Upload.to(image["id"], target, UPLOADING)
     chunks, size = source.get(staged)
-    try:
-        stored = upload.write(_ChunkReader(chunks), size)
-    finally:
-        close = getattr(chunks, "close", None)
-        if close:
-            close()
+    with reading(chunks) as reader:
+        stored = upload.write(reader, size)
     upload.activate(stored)
     try:
         source.delete(staged)
     except StoreError as exc:
         LOG.warning("Could not remove the staged data of image %s: %s", image["id"], exc)
-
-
-class _ChunkReader:
-    """``read()`` over an iterator of chunks, for a store's ``add``."""
-
-    def __init__(self, chunks):
-        self.chunks = iter(chunks)
-        self.pending = b""
-
-    def read(self, size=-1):
-        if not self.pending:
-            self.pending = next(self.chunks, b"")
-        if size is None or size < 0 or size >= len(self.pending):
-            out, self.pending = self.pending, b""
-        else:
-            out, self.pending = self.pending[:size], self.pending[size:]
-        return out
 
 
 def web_download(image, uri, task, target=None, copier=None):
@@ -316,12 +295,8 @@ def _download(upload, source, uri, task, copier=None):
             error = exc
             upload.kill(f"web-download failed: {type(exc).__name__}: {exc}")
             return
-        try:
-            stored = upload.write(_ChunkReader(chunks), size)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+        with reading(chunks) as reader:
+            stored = upload.write(reader, size)
         upload.activate(stored)
         if copier:
             copier.first_done()
