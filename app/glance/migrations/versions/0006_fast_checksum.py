@@ -6,7 +6,7 @@ none: their downloads verify the MD5, as before.  One nullable column, so the
 upgrade writes no rows; the downgrade drops the column and its values.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
