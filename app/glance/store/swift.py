@@ -28,7 +28,7 @@ from glance.store.base import (
     CHUNK_SIZE, BackendError, Duplicate, HashingReader, StoreError)
 from glance.store.common import (
     ObjectStore, http_error, range_header, require, timestamp, upload_error)
-from glance.store.segment import Peekable, SegmentReader, checked_stream, expect_end
+from glance.store.segment import Peekable, SegmentReader, checked_stream, closing, expect_end
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -155,6 +155,8 @@ class SwiftStore(ObjectStore):
             error = upload_error(self._error(exc, what), "Swift", what)
             self._remove(conn, written)
             raise error from None
+        finally:
+            conn.close()    # its sockets would otherwise wait for the garbage collector
 
     def _prepare(self, conn, image_id):
         try:
@@ -247,10 +249,11 @@ class SwiftStore(ObjectStore):
             resp, body = conn.get_object(loc.container, loc.name, resp_chunk_size=CHUNK_SIZE,
                                          headers=range_header(offset, length))
         except Exception as exc:
+            conn.close()
             raise self._error(exc, str(loc)) from None
         self._keep_token(conn)
         size = int(resp.get("content-length", 0))
-        return checked_stream(body, size, f"Swift object {loc}",
+        return checked_stream(closing(body, conn), size, f"Swift object {loc}",
                               lambda exc: self._error(exc, str(loc))), size
 
     def get_size(self, uri):
@@ -261,6 +264,8 @@ class SwiftStore(ObjectStore):
             return int(conn.head_object(loc.container, loc.name).get("content-length", 0))
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
+        finally:
+            conn.close()
 
     def delete(self, uri):
         """Remove the object, and its segments when it is a manifest.
@@ -284,6 +289,8 @@ class SwiftStore(ObjectStore):
             conn.delete_object(loc.container, loc.name)
         except Exception as exc:
             raise self._error(exc, str(loc)) from None
+        finally:
+            conn.close()
 
     def _objects(self):
         """``(name, last changed)`` of every object in the container; none if it is missing."""
@@ -294,6 +301,8 @@ class SwiftStore(ObjectStore):
             if getattr(exc, "http_status", None) == 404:
                 return []
             raise self._error(exc, self.container) from None
+        finally:
+            conn.close()
         return [(item["name"], timestamp(item["last_modified"])) for item in listing]
 
     def _image_of(self, name):
@@ -301,8 +310,11 @@ class SwiftStore(ObjectStore):
 
     def _delete_object(self, name):
         """Remove one object; already gone is no error."""
+        conn = self._connect()
         try:
-            self._connect().delete_object(self.container, name)
+            conn.delete_object(self.container, name)
         except Exception as exc:
             if getattr(exc, "http_status", None) != 404:
                 raise self._error(exc, name) from None
+        finally:
+            conn.close()
