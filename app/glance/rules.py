@@ -150,25 +150,26 @@ def check_filter_count(params, conf):
                          f"{conf.max_list_filters} are accepted")
 
 
-def check_property_count(count, conf):
-    """:raises TooLarge: when an image would have more properties than the quota."""
-    if count > conf.image_property_quota:
-        raise TooLarge(f"An image may have at most {conf.image_property_quota} properties; "
+def _check_quota(count, limit, what):
+    """:raises TooLarge: an image would have more ``what`` than ``limit``."""
+    if count > limit:
+        raise TooLarge(f"An image may have at most {limit} {what}; "
                        f"this request would give it {count}")
+
+
+def check_property_count(count, conf):
+    """:raises TooLarge: more properties than ``image_property_quota``."""
+    _check_quota(count, conf.image_property_quota, "properties")
 
 
 def check_tag_count(count, conf):
-    """:raises TooLarge: when an image would have more tags than ``image_tag_quota``."""
-    if count > conf.image_tag_quota:
-        raise TooLarge(f"An image may have at most {conf.image_tag_quota} tags; "
-                       f"this request would give it {count}")
+    """:raises TooLarge: more tags than ``image_tag_quota``."""
+    _check_quota(count, conf.image_tag_quota, "tags")
 
 
 def check_member_count(count, conf):
-    """:raises TooLarge: when an image would have more members than ``image_member_quota``."""
-    if count > conf.image_member_quota:
-        raise TooLarge(f"An image may have at most {conf.image_member_quota} members; "
-                       f"this request would give it {count}")
+    """:raises TooLarge: more members than ``image_member_quota``."""
+    _check_quota(count, conf.image_member_quota, "members")
 
 
 def check_image_size(size, cap):
@@ -181,9 +182,7 @@ def check_image_size(size, cap):
 
 def check_location_count(count, conf):
     """:raises TooLarge: more locations than ``image_location_quota``."""
-    if count > conf.image_location_quota:
-        raise TooLarge(f"An image may have at most {conf.image_location_quota} locations; "
-                       f"this request would give it {count}")
+    _check_quota(count, conf.image_location_quota, "locations")
 
 
 def check_length(what, text, limit):
