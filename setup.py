@@ -20,6 +20,7 @@ setup(
         "sqlalchemy>=1.4.46",
         "alembic>=1.8",
         "requests>=2.28",
+        "xxhash>=3.0",     # the fast checksum downloads verify (CRC-32 without it)
     ],
     extras_require={
         "mysql": ["pymysql>=1.0"],

@@ -158,9 +158,9 @@ OPTIONS = [
                       "blake2b")}),
         ("verify_download_hashes", "bool", False, "Verify the MD5 and the multihash of every "
          "whole download as it streams (the last chunk is held back until they match). "
-         "Off, a download verifies the image's fast checksum (CRC-32, recorded at upload) "
-         "at memory speed, or its MD5 when it has none; clients such as glanceclient and "
-         "Nova verify the hashes end to end."),
+         "Off, a download verifies the image's fast checksum (XXH3-64 or CRC-32, recorded at "
+         "upload) at memory speed, or its MD5 when it has none; clients such as glanceclient "
+         "and Nova verify the hashes end to end."),
     ),
     *_opts("Notifications", (API, SCRUBBER),
         ("notifier_strategy", "choice", "noop", "Where image events (image.upload, image.update, "

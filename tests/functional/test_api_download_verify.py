@@ -2,7 +2,7 @@
 
 The stored data is corrupted for real (the file rewritten, the Swift or S3
 object overwritten behind Glance's back).  glance-api computes the image's
-fast checksum (CRC-32; the MD5 for images without one, and the MD5 and the
+fast checksum (XXH3-64, or a CRC-32 recorded without xxhash; the MD5 for images without one, and the MD5 and the
 multihash too with verify_download_hashes) while streaming and holds the last
 chunk back: on a mismatch the connection is cut before the last byte, and the
 image is logged as corrupt.
@@ -11,6 +11,8 @@ import hashlib
 import os
 import sqlite3
 import zlib
+
+import xxhash
 
 import pytest
 
@@ -67,8 +69,8 @@ def _corrupt_same_size(api, data):
 
 @pytest.mark.parametrize("hashes", [False, True], ids=["fast-checksum", "verify-hashes"])
 def test_changed_file_is_cut_before_its_last_chunk(request, hashes):
-    """16 bytes changed in the middle of the file, the size unchanged: the CRC-32
-    (default), or the MD5 and SHA-512 (verify_download_hashes), stop the download
+    """16 bytes changed in the middle of the file, the size unchanged: the fast
+    checksum (default), or the MD5 and SHA-512 (verify_download_hashes), stop the download
     before its last chunk."""
     api = request.getfixturevalue("api_hashes" if hashes else "api")
     data = os.urandom(3 * MiB + 5)
@@ -78,7 +80,7 @@ def test_changed_file_is_cut_before_its_last_chunk(request, hashes):
     log = api.server.logtext()
     line = [x for x in log.splitlines() if f"Image {image_id} is corrupt:" in x]
     assert line, log[-2000:]
-    expected = "MD5, sha512" if hashes else "CRC-32"
+    expected = "MD5, sha512" if hashes else "XXH3-64"
     assert line[-1].endswith(f"mismatched: {expected}"), line[-1]
     assert api.head(image_id).headers["x-image-meta-status"] == "active"
 
@@ -92,7 +94,7 @@ def test_image_without_fast_checksum_is_verified_with_md5(api, registry_server):
     image_id = created.json()["image"]["id"]
     with _registry_db(registry_server) as db:
         assert db.execute("SELECT fast_checksum FROM images WHERE id = ?",
-                          (image_id,)).fetchone()[0] == f"crc32:{zlib.crc32(data):08x}"
+                          (image_id,)).fetchone()[0] == f"xxh3:{xxhash.xxh3_64_hexdigest(data)}"
         db.execute("UPDATE images SET fast_checksum = NULL WHERE id = ?", (image_id,))
     assert _download(api, image_id) == (data, True)
     path = os.path.join(api.server.datadir, image_id)
@@ -121,3 +123,23 @@ def test_fast_checksum_is_not_an_api_field(api):
     assert refused.status_code == 403, refused.text
     names = [i["name"] for i in api.request("GET", "/v2/images").json()["images"]]
     assert "x" not in names
+
+
+def test_image_with_a_crc32_is_verified_with_it(api, registry_server):
+    """An image stored by a glance without python3-xxhash has a CRC-32 as its fast
+    checksum: downloads check that, and cut a changed file before its last chunk."""
+    data = os.urandom(2 * MiB + 7)
+    created = api.create(data=data, name="crc", disk_format="raw", container_format="bare")
+    image_id = created.json()["image"]["id"]
+    with _registry_db(registry_server) as db:
+        db.execute("UPDATE images SET fast_checksum = ? WHERE id = ?",
+                   (f"crc32:{zlib.crc32(data):08x}", image_id))
+    assert _download(api, image_id) == (data, True)
+    with open(os.path.join(api.server.datadir, image_id), "r+b") as handle:
+        handle.seek(MiB)
+        handle.write(b"\0" * 8)
+    received, complete = _download(api, image_id)
+    assert not complete and len(received) <= 2 * MiB
+    lines = [x for x in api.server.logtext().splitlines()
+             if f"Image {image_id} is corrupt:" in x]
+    assert lines and lines[-1].endswith("mismatched: CRC-32"), lines

@@ -16,7 +16,7 @@ from glance.api.headers import HIDDEN, V2_FIELDS, image_headers, image_uri, publ
 from glance.rules import ACTIVE, DELETED, PENDING_DELETE, corrupt_mark
 from glance.store.base import NotFound as DataNotFound
 from glance.store.base import Corrupt, StoreError
-from glance.store.hashing import Crc32, HashThread, available, parse_fast
+from glance.store.hashing import HashThread, available, fast_check
 
 LOG = logging.getLogger("glance.api")
 bp = Blueprint("images", __name__)
@@ -185,27 +185,27 @@ def _verified(chunks, image, hashes=False):
     """Yield ``chunks``, holding the last one back until the data matches what the
     registry recorded.
 
-    What is checked: the fast checksum (``fast_checksum``, a CRC-32 computed
-    inline at memory speed) when the image has one, otherwise the MD5 (images
-    stored before it existed, external locations).  With ``hashes``
-    (``verify_download_hashes``) the MD5 and the multihash instead, each on its
-    own thread (the CRC-32 would add nothing to them but CPU on the sending
-    thread); clients such as glanceclient and Nova check those end to end.
+    What is checked: the fast checksum (``fast_checksum``: XXH3-64, or CRC-32 for
+    images stored without python3-xxhash, computed inline) when the image has
+    one, otherwise the MD5 (images stored before it existed, external
+    locations).  With ``hashes`` (``verify_download_hashes``) the MD5 and the
+    multihash instead, each on its own thread (the fast checksum would add
+    nothing to them); clients such as glanceclient and Nova check those end to end.
 
     :raises Corrupt: the data's checksum, a hash (or the size) differs from what
         the registry recorded; the last chunk is then never sent.
     """
-    expected_crc = None if hashes else parse_fast(image.get("fast_checksum"))
-    crc = Crc32() if expected_crc is not None else None
-    threads = _hashes(image, multihash=hashes) if hashes or crc is None else {}
-    if crc is None and not threads:   # e.g. an external location registered without a checksum
+    fast, expected_fast = (None if hashes else fast_check(image.get("fast_checksum"))) \
+        or (None, None)
+    threads = _hashes(image, multihash=hashes) if hashes or fast is None else {}
+    if fast is None and not threads:   # e.g. an external location registered without a checksum
         yield from chunks
         return
     got, held = 0, None
     try:
         for chunk in chunks:
-            if crc is not None:
-                crc.update(chunk)
+            if fast is not None:
+                fast.update(chunk)
             for hasher, _ in threads.values():
                 hasher.update(chunk)
             got += len(chunk)
@@ -217,8 +217,8 @@ def _verified(chunks, image, hashes=False):
     finally:
         for hasher, _ in threads.values():
             hasher.abandon()
-    if crc is not None and crc.value != expected_crc:
-        wrong.insert(0, "CRC-32")
+    if fast is not None and fast.hexdigest() != expected_fast:
+        wrong.insert(0, fast.label)
     if wrong or got != (image.get("size") or got):
         LOG.error("Image %s is corrupt: its store holds %d bytes, the registry recorded %s "
                   "bytes; mismatched: %s", image["id"], got, image.get("size"),

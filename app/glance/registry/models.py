@@ -69,7 +69,7 @@ class Image(SoftDelete, Base):
     os_hidden = Column(Boolean, nullable=False, default=False)
     os_hash_algo = Column(String(64))
     os_hash_value = Column(String(128))
-    # "crc32:<hex>": what downloads verify by default (NULL: verify the MD5).
+    # "xxh3:<hex>" or "crc32:<hex>": what downloads verify by default (NULL: the MD5).
     fast_checksum = Column(String(64))
     # The URIs of the data's copies in other stores than ``location``'s, a JSON
     # list (multiple stores: all_stores import, copy-image); NULL: none.

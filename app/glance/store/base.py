@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator, Optional, Protocol, Tuple
 
 from glance.errors import StatusError
-from glance.store.hashing import Crc32, HashThread, fast_value
+from glance.store.hashing import HashThread, fast_value, new_fast
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -102,7 +102,7 @@ class Stored:
 
     The upload path adds the multihash (``hash_algo``, ``hash_value``) it
     computed over the bytes the store read.  ``fast_checksum``
-    (``crc32:<hex>``) is what downloads verify by default.
+    (``xxh3:<hex>`` or ``crc32:<hex>``) is what downloads verify by default.
     """
     uri: str
     size: int
@@ -179,8 +179,8 @@ class HashingReader:
     """Wrap a request body: count and MD5 every byte read, then check both.
 
     Stores read through it so that every store verifies the same way.  The
-    MD5 runs on its own thread (:mod:`glance.store.hashing`); the CRC-32 that
-    downloads check (the fast checksum) is cheap enough to run inline.
+    MD5 runs on its own thread (:mod:`glance.store.hashing`); the fast checksum
+    that downloads check is cheap enough to run inline.
     """
 
     def __init__(self, data, expected_size=None, expected_checksum=None):
@@ -188,14 +188,14 @@ class HashingReader:
         self.expected_size = expected_size
         self.expected_checksum = expected_checksum.lower() if expected_checksum else None
         self.md5 = HashThread("md5")
-        self.crc = Crc32()
+        self.fast = new_fast()
         self.bytes_read = 0
 
     def read(self, size=CHUNK_SIZE):
         chunk = self.data.read(size)
         if chunk:
             self.md5.update(chunk)
-            self.crc.update(chunk)
+            self.fast.update(chunk)
             self.bytes_read += len(chunk)
             if self.expected_size is not None and self.bytes_read > self.expected_size:
                 raise SizeMismatch(
@@ -220,4 +220,4 @@ class HashingReader:
     def result(self, uri):
         self.verify()
         return Stored(uri=uri, size=self.bytes_read, checksum=self.checksum,
-                      fast_checksum=fast_value(self.crc))
+                      fast_checksum=fast_value(self.fast))
