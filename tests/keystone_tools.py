@@ -225,6 +225,7 @@ class KeystoneGlance:
 
     def start(self):
         self.registry.start()
+        self.api.options["registry_port"] = self.registry.port   # a retry may have moved it
         self.api.start()
         for service in self.keystone.call("GET", "/services?type=image")["services"]:
             self.keystone.call("DELETE", f"/services/{service['id']}")

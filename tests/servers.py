@@ -44,17 +44,50 @@ def wait_for(predicate, timeout=15.0):
 
 
 def wait_for_port(port, proc=None, timeout=60.0, log=None):
+    """Until ``port`` answers; with ``proc``, until it is ``proc`` (or its workers) that
+    listens there: a port from :func:`free_port` may be taken by another test's server
+    before ``proc`` binds it, and that server must not pass for ``proc``.
+
+    :raises PortTaken: ``proc`` exited because the port was in use.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             text = open(log).read() if log and os.path.exists(log) else ""
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{text}")
+            error = PortTaken if "Address already in use" in text else RuntimeError
+            raise error(f"server exited with {proc.returncode}:\n{text}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                pass
         except OSError:
             time.sleep(0.05)
+            continue
+        if proc is None or _listens(port, [proc.pid] + child_pids(proc.pid)):
+            return
+        time.sleep(0.05)
     raise TimeoutError(f"nothing listening on {port} after {timeout}s")
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port: another process took it first."""
+
+
+def _listens(port, pids):
+    """Does one of ``pids`` hold the socket listening on ``port``?"""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return True
+    return False
 
 
 def migrate(conf_path, cwd):
@@ -120,11 +153,20 @@ class Server:
             migrate(self.conf, self.workdir)
         env = dict(os.environ, PYTHONPATH=APP + os.pathsep + os.environ.get("PYTHONPATH", ""))
         module = "glance.cmd." + self.program.split("-", 1)[1]
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", module, "--config-file", self.conf, *self.args],
-                cwd=self.workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.proc, log=self.log)
+        for attempt in range(3):
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", module, "--config-file", self.conf, *self.args],
+                    cwd=self.workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                wait_for_port(self.port, self.proc, log=self.log)
+                return self
+            except PortTaken:
+                if attempt == 2 or self.options.get("bind_port") != self.port:
+                    raise
+            # Another test's server took the port between free_port() and the bind.
+            self.port = self.options["bind_port"] = free_port()
+            write_conf(self.conf, self.options, sections=self.sections)
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

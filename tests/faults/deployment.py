@@ -59,6 +59,7 @@ class Deployment:
 
     def start(self):
         self.registry.start()
+        self.api.options["registry_port"] = self.registry.port   # a retry may have moved it
         self.api.start()
         return self
 
