@@ -28,6 +28,7 @@ from flask import Blueprint, request
 
 from glance.api import context
 from glance.api import images as v1_images
+from glance.api.heartbeat import heartbeat
 from glance.api.json_body import json_body
 from glance.api.v2.import_tasks import ImportTask, web_source, without_credentials
 from glance.api.v2.wire import empty, json_response
@@ -396,6 +397,7 @@ class LocationImport:
         self.image_id, self.url, self.data, self.store = image_id, url, data, store
         self.task, self.registry, self.service_auth = task, registry, service_auth
         self.secure = conf.do_secure_hash
+        self.beat = conf.upload_heartbeat_interval
         self.algorithm = data.get("os_hash_algo") or conf.hashing_algorithm
 
     def _update(self, values, expect):
@@ -405,7 +407,11 @@ class LocationImport:
     def run(self):
         error = None
         try:
-            self._run()
+            # importing, the image is touched as an upload's is: glance-scrubber and a
+            # restarted glance-api kill only the importing images nobody works on
+            with heartbeat(self.registry, self.image_id, self.service_auth.headers, self.beat,
+                           status=IMPORTING):
+                self._run()
         except Cancelled as exc:
             error = exc
             LOG.info("Location import of image %s stopped: the image was deleted",
