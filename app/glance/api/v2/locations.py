@@ -231,8 +231,9 @@ def plan_patch(image, ops):
         raise Forbidden("It's not allowed to update locations if locations are invisible.")
     ctx = context.request_context()
     original = stored(image)
-    entries = list(original)
-    before = [uri for uri, _ in entries]
+    before = [uri for uri, _ in original]
+    # a queued image's web location whose hash did not match never served it: dropped
+    entries = [] if image["status"] == QUEUED else list(original)
     image = dict(image)
     changes, conf = {}, context.conf()
     for op, key, value in ops:
