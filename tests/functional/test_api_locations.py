@@ -16,6 +16,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from integration.store.backends import Listener
 from servers import wait_for
@@ -372,3 +373,20 @@ def test_deleting_the_image_stops_its_hash(off, start_api, web):
     assert web.hung_up.wait(15)                        # the reader went away
     assert off.show(image["id"]).status_code == 404
     assert "/big.raw" in web.files                     # nothing deleted on the web server
+
+
+def test_a_seed_location_with_credentials_is_shown_without_them(on, registry_server):
+    """The seed wrote Swift locations with ``user:key@``; none reaches a client."""
+    image = new_image(on)
+    where = f"swift+http://glance:secret-key@127.0.0.1:9/auth/v1.0/glance/{image['id']}"
+    answer = requests.put(f"{registry_server.url}/images/{image['id']}", timeout=10,
+                          json={"image": {"location": where, "status": "active", "size": 3}})
+    assert answer.status_code == 200, answer.text
+    for who in (OWNER, ADMIN):
+        shown = on.as_(who).show(image["id"])
+        assert shown.json()["locations"] == [
+            {"url": f"swift+http://127.0.0.1:9/auth/v1.0/glance/{image['id']}",
+             "metadata": {}}]
+        assert "secret-key" not in shown.text
+    located = on.as_(SERVICE).request("GET", f"/v2/images/{image['id']}/locations")
+    assert located.status_code == 200 and "secret-key" not in located.text
