@@ -142,9 +142,21 @@ OPTIONS = [
          "announcing more (Content-Length, x-image-meta-size) is refused with 413 before any "
          "byte is read; one that sends more (chunked, web-download) is stopped at the cap "
          "with 413, its image killed and its data removed."),
-        ("image_location_quota", "int", 10, "Most locations an image may have. This API "
-         "gives each image one location (its data, or x-image-meta-location); 0 refuses "
-         "registering external locations (413)."),
+        ("image_location_quota", "int", 10, "Most locations an image may have (its data, "
+         "its copies in other stores, and the http(s) locations registered with "
+         "x-image-meta-location or the v2 locations API); 0 refuses registering external "
+         "locations (413)."),
+        ("show_multiple_locations", "bool", False, "v2 shows an image's locations "
+         "(\"locations\": [{\"url\", \"metadata\"}]) to its owner project and admins, "
+         "and lets them add http(s) locations and change their metadata with PATCH "
+         "(only admins remove one). RISK: a location names where the data lies (a store's "
+         "path, container or bucket, an internal web server), and an owner can point an "
+         "image at any web server glance-api may reach (http_store_allow_private opens "
+         "private addresses too), whose content is then served as the image."),
+        ("do_secure_hash", "bool", True, "After POST /v2/images/<id>/locations, read the "
+         "location in the background to record the image's MD5 checksum and "
+         "hashing_algorithm hash (checking validation_data's hash first when it came). "
+         "Off, the image takes validation_data's values, or none."),
         ("enabled_import_methods", "str", "glance-direct,web-download", "Comma-separated v2 "
          "interoperable import methods offered (glance-direct, web-download, "
          "glance-download, and with multiple stores copy-image)."),

@@ -124,7 +124,7 @@ class RegistryContract:
                               "location", "protected", "created_at", "updated_at",
                               "deleted_at", "deleted", "properties", "visibility",
                               "os_hidden", "os_hash_algo", "os_hash_value", "fast_checksum",
-                              "copies", "tags"}
+                              "copies", "location_metadata", "tags"}
 
     def test_huge_sizes_are_exact(self, registry):
         made = registry.create(image(size=HUGE))

@@ -359,3 +359,42 @@ def check_copies_upgrade_and_downgrade(url):
             assert conn.execute(sa.text("SELECT location FROM images")).scalar() == where
     finally:
         engine.dispose()
+
+
+def check_location_metadata_upgrade_and_downgrade(url):
+    """0007 -> 0008 on a database holding an image with data in two stores: it keeps
+    its location and copies and has no location metadata; the registry then records
+    some; back to 0007 drops the column only (the locations stay)."""
+    engine = db.make_engine(url)
+    now = datetime.datetime(2026, 12, 7, 12, 0, 0)
+    where, copy = "file:///srv/images/" + _uuid(1), "file:///srv/cheap/" + _uuid(1)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(db._alembic_config(conn), "0007")
+            conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old",
+                                                 "visibility": "public", "f": False,
+                                                 "now": now})
+            conn.execute(sa.text("UPDATE images SET location = :where, copies = :copies"),
+                         {"where": where, "copies": f'["{copy}"]'})
+        kept = _image_rows(engine)
+        assert db.db_sync(engine) == db.head_revision() == "0008"
+        assert schema_drift(engine) == []
+        assert _image_rows(engine) == kept
+        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        image = registry.get(_uuid(1))
+        assert (image["location"], image["copies"], image["location_metadata"]) == (
+            where, [copy], {})
+        meta = {copy: {"speed": "88mph"}}
+        assert registry.update(_uuid(1), {"location_metadata": meta})[
+            "location_metadata"] == meta
+        with engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0007")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("images")}
+        assert "location_metadata" not in columns and "copies" in columns
+        assert _image_rows(engine) == kept
+        with engine.connect() as conn:
+            assert tuple(conn.execute(sa.text("SELECT location, copies FROM images")).one()) \
+                == (where, f'["{copy}"]')
+    finally:
+        engine.dispose()

@@ -120,7 +120,7 @@ class RegistryTasksContract:
             registry.get_task(task["id"], headers=ADMIN)
 
     def test_bad_input_is_refused_and_nothing_is_recorded(self, registry):
-        for body in ({"type": "location_import", "input": {}}, {"input": {}},
+        for body in ({"type": "bogus_import", "input": {}}, {"input": {}},
                      {"type": "import", "input": []}, {"type": "import", "status": "success"},
                      {"type": "import", "image_id": "not-a-uuid"},
                      {"type": "import", "owner": "o" * 256},

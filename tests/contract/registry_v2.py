@@ -264,6 +264,7 @@ class RegistryV2Contract:
         before = registry.get(image["id"], headers=ALICE)
         for field in ({"os_hash_algo": "sha512"}, {"os_hash_value": "ab" * 64},
                       {"fast_checksum": "crc32:0000abcd"}, {"copies": ["file:///x"]},
+                      {"location_metadata": {"file:///x": {"a": "b"}}},
                       {"properties": {"os_glance_failed_import": "x"}}):
             with pytest.raises(errors.Forbidden):
                 registry.update(image["id"], field, headers=ALICE)
@@ -280,3 +281,10 @@ class RegistryV2Contract:
         assert done["properties"]["os_glance_failed_import"] == ""
         with pytest.raises(errors.BadRequest):
             registry.update(image["id"], {"copies": "file:///b"})
+        # and the metadata of the locations (v2 show_multiple_locations), to admins only
+        done = registry.update(image["id"], {"location_metadata": {"file:///b": {"a": "b"},
+                                                                   "file:///c": {}}})
+        assert done["location_metadata"] == {"file:///b": {"a": "b"}}
+        assert registry.get(image["id"], headers=ALICE)["location_metadata"] == {}
+        with pytest.raises(errors.BadRequest):
+            registry.update(image["id"], {"location_metadata": {"file:///b": "fast"}})

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from contract.registry_migrations import (check_downgrade_and_upgrade,
+                                          check_location_metadata_upgrade_and_downgrade,
                                           check_metadefs_upgrade_keeps_images_and_downgrades,
                                           check_sync_from_empty_and_again,
                                           check_sync_adopts_an_unversioned_current_schema,
@@ -41,6 +42,10 @@ def test_tasks_upgrade_keeps_data_and_downgrades(tmp_path):
 
 def test_downgrade_to_base_and_back(tmp_path):
     check_downgrade_and_upgrade(f"sqlite:///{tmp_path}/g.sqlite")
+
+
+def test_location_metadata_upgrade_keeps_locations_and_downgrades(tmp_path):
+    check_location_metadata_upgrade_and_downgrade(f"sqlite:///{tmp_path}/g.sqlite")
 
 
 def test_db_version_of_a_new_database(tmp_path):

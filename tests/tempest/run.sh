@@ -133,6 +133,8 @@ filesystem_store_datadir = $work/glance/images
 enabled_import_methods = glance-direct,web-download,copy-image,glance-download
 # web-download reads from the HTTP server below, on 127.0.0.1
 http_store_allow_private = true
+# Tempest's ImageLocationsTest: owners see and add http locations
+show_multiple_locations = true
 image_cache_enabled = true
 image_cache_datadir = $work/glance/$1-cache
 verbose = true

@@ -24,7 +24,7 @@ FIELDS = {
 
 # Never sent to clients: store URIs can embed credentials (LP #755916); the
 # fast checksum is glance's own check of its stores, not an API field.
-HIDDEN = ("location", "fast_checksum", "copies")
+HIDDEN = ("location", "fast_checksum", "copies", "location_metadata")
 # The registry's v2 fields: not part of v1's answers, which stay as they were.
 V2_FIELDS = ("visibility", "os_hidden", "os_hash_algo", "os_hash_value", "tags")
 

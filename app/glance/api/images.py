@@ -97,21 +97,31 @@ def with_location(image):
     if image.get("location") or context.request_context().is_admin:
         return image
     own = context.registry().get(image["id"], headers=context.service_headers())
-    return {**image, "location": own.get("location"), "copies": own.get("copies") or []}
+    return {**image, "location": own.get("location"), "copies": own.get("copies") or [],
+            "location_metadata": own.get("location_metadata") or {}}
 
 
 def open_data(image, offset=0, length=None):
     """The data of ``image`` from its store: ``(chunks, size)`` (v1 and v2 downloads).
+    The primary location first; when its store fails, the image's other locations.
 
     :raises NotFound: the store no longer holds it.
     """
-    location = with_location(image)["location"]
-    try:
-        return context.stores().for_uri(location).get(location, offset=offset, length=length)
-    except DataNotFound:
-        LOG.error("Data of image %s is missing from its store", image["id"])
-        raise NotFound(f"Image {image['id']} not found: its data is missing from the store") \
-            from None
+    located = with_location(image)
+    location = located["location"]
+    others = [uri for uri in located.get("copies") or () if uri != location]
+    for uri in [location] + others:
+        try:
+            return context.stores().for_uri(uri).get(uri, offset=offset, length=length)
+        except StoreError as exc:
+            if uri == (others or [location])[-1]:
+                if isinstance(exc, DataNotFound):
+                    LOG.error("Data of image %s is missing from its store", image["id"])
+                    raise NotFound(f"Image {image['id']} not found: its data is missing "
+                                   "from the store") from None
+                raise
+            LOG.warning("Image %s: reading a location failed (%s); trying the next one",
+                        image["id"], type(exc).__name__)
 
 
 def whole_download(image):
@@ -263,12 +273,12 @@ def delete_image(image):
     uris = ([location] if location else []) + [
         uri for uri in located.get("copies") or () if uri != location]
     if uris and not context.conf().delayed_delete:
-        results = [_delete_data(image_id, uri) for uri in uris]
+        results = [delete_data(image_id, uri) for uri in uris]
         if all(result == DELETED for result in results):
             registry.update(image_id, {"status": DELETED}, headers=context.service_headers())
 
 
-def _delete_data(image_id, location):
+def delete_data(image_id, location):
     """Remove the data the image stored; on failure leave it to the scrubber (pending_delete).
 
     Data the image did not store itself (a location registered with

@@ -115,6 +115,8 @@ def _unversioned_revision(conn):
     """The revision whose schema an unversioned database's tables have."""
     tables = sa.inspect(conn).get_table_names()
     columns = {c["name"] for c in sa.inspect(conn).get_columns("images")}
+    if "location_metadata" in columns:
+        return "0008"
     if "copies" in columns:
         return "0007"
     if "fast_checksum" in columns:

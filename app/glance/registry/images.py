@@ -54,7 +54,7 @@ def load_undeleted(session, image_id):
 # Fields only glance-api itself (an admin context: its service token) writes:
 # the data's state, where it is and what it is.
 SYSTEM_FIELDS = ("status", "location", "checksum", "os_hash_algo", "os_hash_value",
-                 "fast_checksum", "copies")
+                 "fast_checksum", "copies", "location_metadata")
 
 
 def _check_system_fields(values, image=None):
@@ -83,6 +83,7 @@ def shown(image, properties, tags=()):
     if not g.ctx.is_admin:
         record["location"] = None
         record["copies"] = []
+        record["location_metadata"] = {}
     return record
 
 
@@ -157,6 +158,8 @@ def _writable(body):
     rules.clean_values(values, conf)
     if "copies" in values:
         values["copies"] = _copies(values["copies"])
+    if "location_metadata" in values:
+        values["location_metadata"] = _location_metadata(values["location_metadata"])
     props = (rules.clean_properties(body["properties"], conf)
              if "properties" in body else None)
     tags = rules.clean_tags(body["tags"], conf) if "tags" in body else None
@@ -170,6 +173,20 @@ def _copies(uris):
     if not isinstance(uris, list) or not all(isinstance(u, str) and u for u in uris):
         raise BadRequest("copies must be a list of store URIs")
     return dump(list(dict.fromkeys(uris))) if uris else None
+
+
+def _location_metadata(by_uri):
+    """The ``location_metadata`` column of ``{uri: metadata object}`` (None for none).
+
+    :raises BadRequest:
+    """
+    if by_uri is None:
+        return None
+    if not isinstance(by_uri, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in by_uri.items()):
+        raise BadRequest("location_metadata must map location URIs to JSON objects")
+    kept = {uri: meta for uri, meta in by_uri.items() if meta}
+    return dump(kept) if kept else None
 
 
 def _v1_visibility(values, is_public, current):

@@ -74,6 +74,9 @@ class Image(SoftDelete, Base):
     # The URIs of the data's copies in other stores than ``location``'s, a JSON
     # list (multiple stores: all_stores import, copy-image); NULL: none.
     copies = Column(Text)
+    # The metadata of the locations that have any, a JSON object keyed by location URI
+    # (the v2 ``locations`` items' ``metadata``); NULL: none.
+    location_metadata = Column(Text)
 
     @property
     def is_public(self):
@@ -127,4 +130,4 @@ class ImageTag(SoftDelete, Base):
 # Columns a client may write on create or update.
 WRITABLE = ("name", "disk_format", "container_format", "size", "status", "visibility",
             "location", "checksum", "min_disk", "min_ram", "owner", "protected", "os_hidden",
-            "os_hash_algo", "os_hash_value", "fast_checksum", "copies")
+            "os_hash_algo", "os_hash_value", "fast_checksum", "copies", "location_metadata")

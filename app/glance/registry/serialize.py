@@ -7,7 +7,7 @@ FIELDS = ("id", "name", "status", "size", "disk_format", "container_format", "mi
           "min_ram", "is_public", "checksum", "owner", "location", "protected",
           "created_at", "updated_at", "deleted_at", "deleted",
           "visibility", "os_hidden", "os_hash_algo", "os_hash_value",
-          "fast_checksum", "copies")
+          "fast_checksum", "copies", "location_metadata")
 INDEX_FIELDS = ("id", "name", "disk_format", "container_format", "checksum", "size")
 
 
@@ -27,6 +27,8 @@ def image_detail(image, properties, tags=()):
             value = visibility_of(image) == "public"
         elif name == "copies":
             value = load(getattr(image, name, None), [])
+        elif name == "location_metadata":
+            value = load(getattr(image, name, None), {})
         else:
             value = getattr(image, name)
         if name.endswith("_at"):

@@ -13,7 +13,7 @@ class TaskClient:
     def create_task(self, task, headers=None):
         """Record a pending task; returns it whole.
 
-        :param task: ``type`` (import | api_image_import), ``input`` (an object),
+        :param task: ``type`` (import | api_image_import | location_import), ``input`` (an object),
             and, set by glance-api for the caller of an import, ``owner``,
             ``user_id``, ``request_id`` and ``image_id``.
         """

@@ -1,6 +1,7 @@
 """Alembic migrations and glance-manage on real MariaDB and PostgreSQL."""
 from contract.registry_migrations import (check_copies_upgrade_and_downgrade,
                                           check_downgrade_and_upgrade,
+                                          check_location_metadata_upgrade_and_downgrade,
                                           check_fast_checksum_upgrade_and_downgrade,
                                           check_metadefs_upgrade_keeps_images_and_downgrades,
                                           check_sync_from_empty_and_again,
@@ -44,3 +45,7 @@ def test_fast_checksum_upgrade_keeps_images_and_downgrades(fresh_database_url):
 
 def test_copies_upgrade_keeps_locations_and_downgrades(fresh_database_url):
     check_copies_upgrade_and_downgrade(fresh_database_url)
+
+
+def test_location_metadata_upgrade_keeps_locations_and_downgrades(fresh_database_url):
+    check_location_metadata_upgrade_and_downgrade(fresh_database_url)

@@ -1,7 +1,7 @@
 """v2 pieces that need no server: JSON-patch parsing and version negotiation."""
 import pytest
 
-from glance.errors import BadRequest, Forbidden
+from glance.errors import BadRequest
 from glance.api.v2 import patch
 from glance.api.versions import VersionNegotiation
 
@@ -22,11 +22,19 @@ def test_patch_operations_and_pointers():
     ([{"op": "add", "path": "a", "value": "1"}], BadRequest),     # not a pointer
     ([{"op": "add", "path": "/a/b", "value": "1"}], BadRequest),  # nested
     ([{"op": "add", "path": "/a~2", "value": "1"}], BadRequest),  # bad escape
-    ([{"op": "add", "path": "/locations/-", "value": {}}], Forbidden),
+    ([{"op": "add", "path": "/locations/0/url", "value": "x"}], BadRequest),  # nested
 ])
 def test_patch_refusals(document, error):
     with pytest.raises(error):
         patch.parse(document)
+
+
+def test_location_pointers_keep_their_position():
+    """``/locations/<n>`` is parsed here; whether it is allowed (show_multiple_locations,
+    the caller) is glance.api.v2.locations' decision."""
+    assert patch.parse([{"op": "add", "path": "/locations/-", "value": {}},
+                        {"op": "remove", "path": "/locations/1"}]) == [
+        ("add", "locations/-", {}), ("remove", "locations/1", None)]
 
 
 def _routed(path, accept=None):

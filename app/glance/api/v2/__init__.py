@@ -6,7 +6,7 @@ is the same image through both APIs.
 """
 from glance.api.v2 import discovery, identity, image_data, images, members, schemas, tags
 from glance.api.v2 import metadef_items, metadef_schemas, metadefs
-from glance.api.v2 import cache, copies, task_schemas, tasks
+from glance.api.v2 import cache, copies, locations, task_schemas, tasks
 
 BLUEPRINTS = (images.bp, image_data.bp, tags.bp, members.bp, schemas.bp, discovery.bp,
               identity.bp)
@@ -16,3 +16,5 @@ BLUEPRINTS += (metadefs.bp, metadef_items.bp, metadef_schemas.bp)
 BLUEPRINTS += (tasks.bp, task_schemas.bp, cache.bp)
 # An image in several stores (DELETE /v2/stores/<store>/<id>).
 BLUEPRINTS += (copies.bp,)
+# Locations: v2.17's POST and GET /v2/images/<id>/locations.
+BLUEPRINTS += (locations.bp,)

@@ -9,6 +9,7 @@ from glance.api import images as v1_images
 from glance.api.headers import public
 from glance.api.json_body import json_body
 from glance.api.v2 import fields as checks
+from glance.api.v2 import locations
 from glance.api.v2 import patch as json_patch
 from glance.api.v2.wire import empty, image_view, json_response, visibility
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -29,11 +30,16 @@ PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
 def _view(image):
     stores = context.stores()
-    if stores.multiple and image.get("status") in READABLE:
+    # show_multiple_locations: the owner's and admins' views list the locations
+    listed = locations.enabled() and locations.may_see(image)
+    if listed or (stores.multiple and image.get("status") in READABLE):
         # ``stores`` is named from the location, which the registry shows to admins only.
         # Asked again as glance: one more registry call, with multiple stores only.
         image = v1_images.with_location(image)
-    return image_view(image, stores)
+    view = image_view(image, stores)
+    if locations.enabled():
+        view["locations"] = locations.shown(image) if listed else []
+    return view
 
 
 def get_image(image_id):
@@ -156,8 +162,13 @@ def update(image_id):
     image = modifiable(image_id)          # the caller first: its body is read only then
     document = json_body(PATCH_TYPES)
     old_form = (request.mimetype or "").lower() == OLD_PATCH_TYPE
-    changes = json_patch.apply(image, json_patch.parse(document, old_form))
+    ops = json_patch.parse(document, old_form)
+    location_ops = [op for op in ops if locations.is_location_op(op[1])]
+    changes = json_patch.apply(image, [op for op in ops if op not in location_ops])
     registry, auth = context.registry(), context.auth_headers()
+    planned = None
+    if location_ops:        # checked in full before anything is written
+        planned = locations.plan_patch(v1_images.with_location(image), location_ops)
     fields, properties, tags, purge = changes
     if "owner" in fields:
         context.request_context().check_owner(fields["owner"], image.get("owner"))
@@ -172,6 +183,8 @@ def update(image_id):
     if update_body:
         image = registry.update(image_id, update_body, purge_props=purge, headers=auth,
                                 api="v2")
+    if planned and planned[0]:
+        image = locations.apply_patch(image, *planned)
     context.notifier().info("image.update", public(image))
     return json_response(_view(image))
 

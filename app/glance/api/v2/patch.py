@@ -1,7 +1,8 @@
 """PATCH /v2/images/<id>: the subset of RFC 6902 Glance accepts.
 
 Operations ``add``, ``replace`` and ``remove`` on ``/<base field>``,
-``/tags`` and ``/<extra property>`` (one level).  Glance's rules: replacing
+``/tags`` and ``/<extra property>`` (one level); ``/locations`` and
+``/locations/<n>`` are :mod:`glance.api.v2.locations`' (``show_multiple_locations``).  Glance's rules: replacing
 or removing a property that does not exist is 409, removing a base field 403,
 read-only and reserved names 403.
 
@@ -22,9 +23,9 @@ def _pointer(path):
     if not isinstance(path, str) or not path.startswith("/") or path == "/":
         raise BadRequest(f"Invalid JSON pointer for this resource: {path!r}")
     parts = path[1:].split("/")
+    if parts[0] == "locations" and len(parts) == 2:
+        return f"locations/{parts[1]}"     # a position: glance.api.v2.locations
     if len(parts) != 1:
-        if parts[0] == "locations":
-            raise Forbidden("It's not allowed to update locations of an image.")
         raise BadRequest(f"Nested paths are not allowed: {path!r}")
     key = parts[0]
     if "~" in key and not all(key[i + 1:i + 2] in ("0", "1") for i, c in enumerate(key)

@@ -61,7 +61,10 @@ def image_view(image, stores=None):
             view[key] = "" if value is None else value
     if stores is not None and stores.multiple:
         view.pop("stores", None)
-        if image.get("status") in READABLE:
+        # a queued image keeps the web location whose hash did not match (as Glance)
+        if image.get("status") in READABLE or (
+                image.get("status") == QUEUED
+                and (image.get("location") or "").startswith(("http://", "https://"))):
             uris = ([image["location"]] if image.get("location") else []) + list(
                 image.get("copies") or ())
             held = {stores.name_of(uri) for uri in uris} - {None, *stores.hidden}
