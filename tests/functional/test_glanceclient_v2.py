@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def client(url, tenant=None):
     headers = {"X-Tenant-Id": tenant, "X-User-Id": f"{tenant}-user"} if tenant else None
-    return glanceclient.Client("2", url, token="anything", identity_headers=headers)
+    return glanceclient.Client(endpoint=f"{url}/v2", token="anything", identity_headers=headers)
 
 
 @pytest.fixture(scope="module")
