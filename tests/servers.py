@@ -49,7 +49,10 @@ def wait_for_port(port, proc=None, timeout=60.0, log=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            text = open(log).read() if log and os.path.exists(log) else ""
+            text = ""
+            if log and os.path.exists(log):
+                with open(log) as handle:
+                    text = handle.read()
             raise RuntimeError(f"server exited with {proc.returncode}:\n{text}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):

@@ -244,5 +244,6 @@ def test_multiple_stores_file_and_swift(saio, start_api, tmp_path):
         time.sleep(0.1)
     assert (shown["os_glance_failed_import"], shown["os_glance_importing_to_stores"]) == (
         "local", "")
-    log = open(server.log).read()
+    with open(server.log) as handle:
+        log = handle.read()
     assert saio.key not in log

@@ -29,9 +29,11 @@ def test_message_has_diablos_fields():
     assert msg["publisher_id"] == socket.gethostname()
     assert (msg["event_type"], msg["priority"], msg["payload"]) == \
         ("image.update", "INFO", {"id": "1"})
-    # str(datetime.utcnow()), as Diablo sent it
+    # naive UTC, as Diablo's str(datetime.utcnow()) sent it
     stamp = datetime.datetime.fromisoformat(msg["timestamp"])
-    assert abs(datetime.datetime.utcnow() - stamp) < datetime.timedelta(seconds=5)
+    assert stamp.tzinfo is None
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert abs(now - stamp) < datetime.timedelta(seconds=5)
     assert json.loads(json.dumps(msg)) == msg
 
 
