@@ -70,6 +70,7 @@ def test_empty_chunked_put_on_an_active_image_is_a_metadata_update(api_server, a
     conn.send(b"0\r\n\r\n")
     answer = conn.getresponse()
     body = answer.read()
+    conn.close()
     assert answer.status == 200, body
     head = api.head(image["id"])
     assert head.headers["x-image-meta-name"] == "chunked-rename"

@@ -124,6 +124,7 @@ def recorder():
     thread.start()
     yield server.server_address[1]
     server.shutdown()
+    server.server_close()
 
 
 def _import(client, image_id, uri):
