@@ -80,6 +80,10 @@ def run(command, args, env=None, timeout=120, stdin="devnull"):
         helper.stdin.write(json.dumps(job) + "\n")
         helper.stdin.flush()
         code = json.loads(helper.stdout.readline())
-        stdout = open(out.name, encoding="utf-8", errors="replace").read()
-        stderr = open(err.name, encoding="utf-8", errors="replace").read()
+        stdout, stderr = _read(out.name), _read(err.name)
     return subprocess.CompletedProcess([command, *args], code, stdout, stderr)
+
+
+def _read(path):
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()

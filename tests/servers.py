@@ -13,6 +13,8 @@ import requests
 
 from glance.cmd.control import child_pids
 
+import template_db
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(os.path.dirname(HERE), "app")
 
@@ -53,7 +55,10 @@ def wait_for_port(port, proc=None, timeout=60.0, log=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            text = open(log).read() if log and os.path.exists(log) else ""
+            text = ""
+            if log and os.path.exists(log):
+                with open(log) as handle:
+                    text = handle.read()
             error = PortTaken if "Address already in use" in text else RuntimeError
             raise error(f"server exited with {proc.returncode}:\n{text}")
         try:
@@ -108,9 +113,12 @@ def migrate(conf_path, cwd):
         url = make_url(config.load_config("glance-registry", conf_path).sql_connection)
     except (config.ConfigError, sqlalchemy.exc.ArgumentError):
         return
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
-            and not os.path.isabs(url.database):
-        url = url.set(database=os.path.join(cwd, url.database))
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = os.path.join(cwd, url.database)
+        if os.path.isdir(os.path.dirname(path)) and not os.path.exists(path):
+            template_db.copy_sqlite(path)       # what db_sync would make, in milliseconds
+            return
+        url = url.set(database=path)
     try:
         engine = db.make_engine(url.render_as_string(hide_password=False))
     except config.ConfigError:

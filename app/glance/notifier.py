@@ -46,7 +46,8 @@ def message(event_type, priority, payload, publisher_id=None):
         "event_type": event_type,
         "priority": priority,
         "payload": payload,
-        "timestamp": str(datetime.datetime.utcnow()),
+        # naive UTC, as Diablo's str(datetime.utcnow()) (deprecated since Python 3.12)
+        "timestamp": str(datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)),
     }
 
 

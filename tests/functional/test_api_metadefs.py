@@ -156,7 +156,7 @@ def test_callers_who_may_not_change_nothing(admin, visibility):
 
 def test_python_glanceclients_metadefs_client(api_server):
     glanceclient = pytest.importorskip("glanceclient")
-    client = glanceclient.Client("2", api_server.url, token="anything")   # noauth admin
+    client = glanceclient.Client(endpoint=f"{api_server.url}/v2", token="anything")   # noauth admin
     name = _name("gc")
     made = client.metadefs_namespace.create(namespace=name, display_name="GC",
                                             visibility="public")

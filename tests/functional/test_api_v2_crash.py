@@ -43,6 +43,7 @@ def stalling_url():
     yield f"http://127.0.0.1:{server.server_address[1]}/disk.img"
     _Stalling.release.set()
     server.shutdown()
+    server.server_close()
 
 
 def test_crashed_web_download_is_killed_at_the_next_start(start_api, stalling_url):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`version` keyword:DeprecationWar
 
 @pytest.fixture(scope="module")
 def gc(api_server):
-    return glanceclient.Client("1", api_server.url, token="anything")
+    return glanceclient.Client(endpoint=f"{api_server.url}/v1", token="anything")
 
 
 def test_library_create_show_list_download_update_delete(gc, tmp_path):

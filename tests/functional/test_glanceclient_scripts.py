@@ -50,7 +50,7 @@ def test_cli_update_of_a_queued_image_from_a_script(api_server, api):
 
 def test_library_update_with_an_empty_stream_keeps_the_data(api_server, api):
     image = _active(api)
-    client = glanceclient.Client("1", api_server.url, token="anything")
+    client = glanceclient.Client(endpoint=f"{api_server.url}/v1", token="anything")
     with open(os.devnull, "rb") as empty:
         updated = client.images.update(image["id"], name="renamed", data=empty)
     assert updated.name == "renamed" and updated.status == "active"
@@ -70,6 +70,7 @@ def test_empty_chunked_put_on_an_active_image_is_a_metadata_update(api_server, a
     conn.send(b"0\r\n\r\n")
     answer = conn.getresponse()
     body = answer.read()
+    conn.close()
     assert answer.status == 200, body
     head = api.head(image["id"])
     assert head.headers["x-image-meta-name"] == "chunked-rename"

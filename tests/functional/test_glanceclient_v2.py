@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def client(url, tenant=None):
     headers = {"X-Tenant-Id": tenant, "X-User-Id": f"{tenant}-user"} if tenant else None
-    return glanceclient.Client("2", url, token="anything", identity_headers=headers)
+    return glanceclient.Client(endpoint=f"{url}/v2", token="anything", identity_headers=headers)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_library_members(api_server, gc):
     gamma = client(api_server.url, "gamma")
     with pytest.raises(exc.HTTPNotFound):
         gamma.images.get(image.id)
-    with pytest.raises((exc.HTTPForbidden, exc.HTTPNotFound)):
+    with pytest.raises(exc.HTTPNotFound):
         gamma.images.update(image.id, name="stolen")
     gc.image_members.delete(image.id, "beta")
     with pytest.raises(exc.HTTPNotFound):
@@ -217,7 +217,7 @@ def test_member_status_by_the_member_only(api_server):
     image = gc.images.create(name="for-beta", disk_format="raw", container_format="bare")
     gc.image_members.create(image.id, "beta")
     beta, gamma = client(api_server.url, "beta"), client(api_server.url, "gamma")
-    with pytest.raises((exc.HTTPForbidden, exc.HTTPNotFound)):
+    with pytest.raises(exc.HTTPNotFound):
         gamma.image_members.update(image.id, "beta", "accepted")
     beta.image_members.update(image.id, "beta", "rejected")
     assert [m.status for m in gc.image_members.list(image.id)] == ["rejected"]

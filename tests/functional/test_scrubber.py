@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+import no_system_config
 from servers import APP, free_port, wait_for, write_conf
 
 
@@ -47,10 +48,8 @@ def test_delayed_delete_then_scrub(delayed, registry_server, tmp_path):
 
 def test_scrubber_without_config_fails_cleanly(tmp_path):
     env = dict(os.environ, PYTHONPATH=APP, HOME=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "glance.cmd.scrubber"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
-    if os.path.exists("/etc/glance/glance-scrubber.conf") or os.path.exists("/etc/glance.conf"):
-        pytest.skip("a system-wide configuration exists on this machine")
+    result = subprocess.run(no_system_config.command([sys.executable, "-m", "glance.cmd.scrubber"]),
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == ("ERROR: Unable to locate any configuration file. "
                                      "Cannot load application glance-scrubber")

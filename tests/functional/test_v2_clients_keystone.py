@@ -104,13 +104,13 @@ def test_library_finds_glance_in_the_catalog(keystone_glance):
     assert image["id"] not in [i["id"] for i in other.images.list()]
     with pytest.raises(exc.HTTPNotFound):
         other.images.get(image["id"])
-    with pytest.raises((exc.HTTPNotFound, exc.HTTPForbidden)):
+    with pytest.raises(exc.HTTPNotFound):
         other.images.update(image["id"], os_distro="stolen")
-    with pytest.raises((exc.HTTPNotFound, exc.HTTPForbidden)):
+    with pytest.raises(exc.HTTPNotFound):
         other.images.delete(image["id"])
     # Nor does a caller without a token, straight at the catalog's URL.
     anonymous = requests.get(f"{keystone_glance.api.url}/v2/images/{image['id']}", timeout=30)
-    assert anonymous.status_code in (401, 404)      # keystone mode: as if it did not exist
+    assert anonymous.status_code == 404      # keystone mode: as if it did not exist
     after = owner.images.get(image["id"])
     assert after["os_distro"] == "cirros" and after["status"] == "active"
     assert after["updated_at"] == shown["updated_at"]
@@ -124,7 +124,7 @@ def test_library_finds_glance_in_the_catalog(keystone_glance):
     other.image_members.update(image["id"], other_project, "accepted")
     assert image["id"] in [i["id"] for i in other.images.list()]
     assert _bytes(other.images.data(image["id"])) == DATA
-    with pytest.raises((exc.HTTPNotFound, exc.HTTPForbidden)):
+    with pytest.raises(exc.HTTPForbidden):
         other.images.delete(image["id"])                           # members do not own
 
     owner.images.update(image["id"], remove_props=["os_distro"], min_ram=256)

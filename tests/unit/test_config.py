@@ -54,18 +54,21 @@ def test_each_search_directory(home, where):
     folder = config.os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "glance-registry.conf")
-    open(path, "w").write("[DEFAULT]\n")
+    with open(path, "w") as handle:
+        handle.write("[DEFAULT]\n")
     assert config.find_config_file("glance-registry", dirs=DIRS) == path
 
 
 def test_cwd_comes_before_home(home):
-    open("glance-api.conf", "w").write("[DEFAULT]\n")
+    with open("glance-api.conf", "w") as handle:
+        handle.write("[DEFAULT]\n")
     (home / "glance-api.conf").write_text("[DEFAULT]\n")
     assert config.find_config_file("glance-api", dirs=DIRS) == os.path.abspath("glance-api.conf")
 
 
 def test_program_file_comes_before_glance_conf(home):
-    open("glance.conf", "w").write("[DEFAULT]\n")
+    with open("glance.conf", "w") as handle:
+        handle.write("[DEFAULT]\n")
     (home / "glance-api.conf").write_text("[DEFAULT]\n")
     assert config.find_config_file("glance-api", dirs=DIRS) == str(home / "glance-api.conf")
 

@@ -14,6 +14,7 @@ import json
 import logging
 import select
 import threading
+import weakref
 from urllib.parse import quote, urlencode
 
 from glance.errors import NotFound, ServiceUnavailable, for_status
@@ -103,6 +104,26 @@ def _wire(value):
     return value
 
 
+class _Kept:
+    """One thread's kept connection to the registry, or None."""
+    conn = None
+
+    def close(self):
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _retire(kept_set, kept):
+    kept_set.discard(kept)
+    kept.close()
+
+
+def _close_all(kept_set):
+    for kept in list(kept_set):
+        kept.close()
+
+
 class RegistryClient(MetadefClient, TaskClient):
     """Talk to glance-registry at ``host:port`` with JSON over HTTP.
 
@@ -118,23 +139,34 @@ class RegistryClient(MetadefClient, TaskClient):
         self.host, self.port = host.strip("[]"), int(port)
         self.timeout = timeout
         self._local = threading.local()
+        # Each thread's connection is closed when the thread ends or this client goes:
+        # a socket left to the garbage collector is a ResourceWarning.
+        self._kept = set()
+        weakref.finalize(self, _close_all, self._kept)
+
+    def _thread_kept(self):
+        kept = getattr(self._local, "kept", None)
+        if kept is None:
+            kept = self._local.kept = _Kept()
+            self._kept.add(kept)
+            weakref.finalize(threading.current_thread(), _retire, self._kept, kept)
+        return kept
 
     def _connection(self):
         """This thread's kept connection (a new one if there is none or it was closed)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and _dropped(conn):
-            conn.close()
-            conn = None
-        if conn is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            self._local.conn = conn
-        return conn
+        kept = self._thread_kept()
+        if kept.conn is not None and _dropped(kept.conn):
+            kept.close()
+        if kept.conn is None:
+            kept.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        return kept.conn
 
     def _drop(self):
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            conn.close()
+        self._thread_kept().close()
+
+    def close(self):
+        """Close every thread's kept connection (a later call opens a new one)."""
+        _close_all(self._kept)
 
     def _exchange(self, method, target, data, sent):
         """Send one request on this thread's connection: ``(status, reason, body)``."""

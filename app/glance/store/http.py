@@ -381,10 +381,18 @@ def _watched_adapter():
                     watchdog.watch(self.sock)
         return Watched
 
-    class Pool(HTTPConnectionPool):
+    class OneShot:
+        # Each session serves one request, so a connection kept for reuse would only be
+        # closed by the garbage collector (a ResourceWarning): close it when released.
+        def _put_conn(self, conn):
+            if conn is not None:
+                conn.close()
+            super()._put_conn(None)
+
+    class Pool(OneShot, HTTPConnectionPool):
         ConnectionCls = watched(HTTPConnection)
 
-    class TLSPool(HTTPSConnectionPool):
+    class TLSPool(OneShot, HTTPSConnectionPool):
         ConnectionCls = watched(HTTPSConnection)
 
     class Adapter(HTTPAdapter):

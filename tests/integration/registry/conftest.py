@@ -1,21 +1,28 @@
 """Fixtures: a fresh MariaDB or PostgreSQL database per test module."""
 import pytest
 
-from registry_databases import throwaway_database
+from registry_databases import Templates, throwaway_database
 
 BACKENDS = [pytest.param("mariadb", marks=pytest.mark.mariadb),
             pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
+@pytest.fixture(scope="session")
+def templates():
+    made = Templates()
+    yield made
+    made.drop()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request):
-    """SQLAlchemy URL of an empty database on each real server in turn."""
-    yield from throwaway_database(request.param)
+def database_url(request, templates):
+    """SQLAlchemy URL of a migrated database on each real server in turn."""
+    yield from templates.copy(request.param)
 
 
 @pytest.fixture
 def fresh_database_url(request, backend):
-    """A database of its own for one test (migration tests)."""
+    """An empty database of its own for one test (migration tests)."""
     yield from throwaway_database(backend)
 
 

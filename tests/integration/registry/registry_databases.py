@@ -1,8 +1,10 @@
 """Throwaway MariaDB and PostgreSQL databases for the registry tests.
 
 Each test module (or test) gets its own database (``glance_test_<random>``), dropped
-at the end.  A server that does not answer is started once; if it still
-does not answer the tests are skipped, or fail when GLANCE_TEST_REQUIRE_ALL=1.
+at the end: empty (:func:`throwaway_database`, for the migration tests) or a copy of
+a template migrated once per test process (:class:`Templates`), which costs a fraction
+of running every migration again.  A server that does not answer is started once; if
+it still does not answer the tests are skipped, or fail when GLANCE_TEST_REQUIRE_ALL=1.
 """
 import glob
 import os
@@ -71,27 +73,107 @@ def _unavailable(kind, why):
     pytest.skip(message)
 
 
-def throwaway_database(kind):
-    """Create a fresh database; yields its SQLAlchemy URL, drops it afterwards."""
+def _admin(kind):
+    """An autocommit engine on ``kind``'s server (starting it if need be)."""
     spec = SERVERS[kind]
     if not _listening(spec["port"]):
         _start(kind)
     if not _listening(spec["port"]):
         _unavailable(kind, "nothing listens on port %d" % spec["port"])
-    name = "glance_test_" + secrets.token_hex(4)
+    return sa.create_engine(spec["admin"], future=True, isolation_level="AUTOCOMMIT")
+
+
+def _create(kind, admin, statement):
     try:
-        admin = sa.create_engine(spec["admin"], future=True, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(sa.text(spec["create"].format(db=name)))
+            conn.execute(sa.text(statement))
     except sa.exc.SQLAlchemyError as exc:
+        admin.dispose()
         _unavailable(kind, str(exc).splitlines()[0])
+
+
+def _drop(kind, admin, name):
+    with admin.connect() as conn:
+        if kind == "postgresql":
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": name})
+        conn.execute(sa.text(SERVERS[kind]["drop"].format(db=name)))
+
+
+def throwaway_database(kind):
+    """Create a fresh, empty database; yields its SQLAlchemy URL, drops it afterwards."""
+    spec = SERVERS[kind]
+    admin = _admin(kind)
+    name = "glance_test_" + secrets.token_hex(4)
+    _create(kind, admin, spec["create"].format(db=name))
     try:
         yield spec["url"].format(db=name)
     finally:
-        with admin.connect() as conn:
-            if kind == "postgresql":
-                conn.execute(sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": name})
-            conn.execute(sa.text(spec["drop"].format(db=name)))
+        _drop(kind, admin, name)
         admin.dispose()
+
+
+class Templates:
+    """One migrated database per server for this test process; :meth:`copy` hands out
+    copies of it.  :meth:`drop` removes the templates at the end of the session."""
+
+    def __init__(self):
+        self.names = {}
+
+    def _template(self, kind, admin):
+        if kind not in self.names:
+            from glance.registry import db
+            # Unique per xdist worker and per run: other runs may share the server.
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            name = f"glance_tmpl_{worker}_{secrets.token_hex(3)}"
+            _create(kind, admin, SERVERS[kind]["create"].format(db=name))
+            self.names[kind] = name
+            engine = db.make_engine(SERVERS[kind]["url"].format(db=name))
+            try:
+                db.db_sync(engine)
+            finally:
+                engine.dispose()        # PostgreSQL copies only a template nobody is on
+        return self.names[kind]
+
+    def copy(self, kind):
+        """Create a migrated database; yields its SQLAlchemy URL, drops it afterwards."""
+        spec = SERVERS[kind]
+        admin = _admin(kind)
+        template = self._template(kind, admin)
+        name = "glance_test_" + secrets.token_hex(4)
+        if kind == "postgresql":
+            _create(kind, admin, f"CREATE DATABASE {name} TEMPLATE {template}")
+        else:
+            _create(kind, admin, spec["create"].format(db=name))
+            _copy_mariadb_tables(spec["url"].format(db=name), template)
+        try:
+            yield spec["url"].format(db=name)
+        finally:
+            _drop(kind, admin, name)
+            admin.dispose()
+
+    def drop(self):
+        for kind, name in self.names.items():
+            admin = _admin(kind)
+            _drop(kind, admin, name)
+            admin.dispose()
+
+
+def _copy_mariadb_tables(url, template):
+    """Copy every table of ``template`` into the database of ``url``, rows included (the
+    alembic revision, the seeded resource types).  ``SHOW CREATE TABLE`` rather than
+    ``CREATE TABLE ... LIKE``, which leaves out the foreign keys."""
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")     # tables in any order
+            tables = conn.execute(sa.text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = :db"),
+                {"db": template}).scalars().all()
+            for table in tables:
+                ddl = conn.exec_driver_sql(f"SHOW CREATE TABLE `{template}`.`{table}`").one()[1]
+                conn.exec_driver_sql(ddl)      # unqualified names: made in this database
+                conn.exec_driver_sql(f"INSERT INTO `{table}` SELECT * FROM `{template}`.`{table}`")
+    finally:
+        engine.dispose()

@@ -424,8 +424,7 @@ def test_members_pending_accepted_rejected(alpha):
     assert image["id"] in beta.ids(member_status="pending")
 
     # only beta itself sets beta's status; only the owner adds members
-    assert gamma.request("PUT", f"{base}/beta", json={"status": "accepted"}).status_code in \
-        (403, 404)
+    assert gamma.request("PUT", f"{base}/beta", json={"status": "accepted"}).status_code == 404
     assert alpha.request("PUT", f"{base}/beta", json={"status": "accepted"}).status_code == 403
     assert beta.request("POST", base, json={"member": "gamma"}).status_code == 403
     assert alpha.request("GET", f"{base}/beta").json()["status"] == "pending"
@@ -572,9 +571,9 @@ def test_matrix_refused_writes_change_nothing(v2, matrix_images, caller):
                                                     response.request.url, response.text)
         members = client.request("POST", f"/v2/images/{image_id}/members",
                                  json={"member": "mxother"})
-        assert members.status_code in (401, 403, 404), (kind, members.text)
+        assert members.status_code == status, (kind, members.text)
         removed = client.request("DELETE", f"/v2/images/{image_id}/members/mxmember")
-        assert removed.status_code in (401, 403, 404), (kind, removed.text)
+        assert removed.status_code == status, (kind, removed.text)
         assert owner.show(image_id).json() == before
         assert owner.download(image_id).content == DATA
     shared = matrix_images["shared"]["id"]

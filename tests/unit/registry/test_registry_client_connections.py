@@ -20,13 +20,13 @@ def test_calls_of_one_thread_share_one_connection(registry):
     client = RegistryClient("127.0.0.1", registry.port)
     made = client.create({"name": "kept", "status": "queued"})
     client.get(made["id"])
-    first = client._local.conn.sock
+    first = client._local.kept.conn.sock
     for _ in range(5):
         assert client.get(made["id"])["name"] == "kept"
-    assert client._local.conn.sock is first
+    assert client._local.kept.conn.sock is first
     other = []
     thread = threading.Thread(target=lambda: other.append(
-        (client.get(made["id"])["name"], client._local.conn.sock)))
+        (client.get(made["id"])["name"], client._local.kept.conn.sock)))
     thread.start()
     thread.join()
     assert other[0][0] == "kept" and other[0][1] is not first
