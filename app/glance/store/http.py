@@ -142,6 +142,7 @@ class HTTPStore:
         """One request for ``url`` (no redirects), to an address checked just now."""
         import requests  # lazy, like the other stores' clients
         addresses = self._addresses(url)
+        headers = {**(headers or {}), **ONE_SHOT}
         if not addresses:       # allow_private: no address rule to keep
             return _session().request(method, url, headers=headers, stream=True,
                                       allow_redirects=False, timeout=self.timeout,
@@ -167,8 +168,7 @@ class HTTPStore:
         session = _session(parts.hostname if parts.scheme == "https" else None)
         return session.request(method, target, stream=True, allow_redirects=False,
                                timeout=self.timeout, verify=self.verify, auth=auth,
-                               headers={**(headers or {}),
-                                        "Host": parts.netloc.rpartition("@")[2]})
+                               headers={**headers, "Host": parts.netloc.rpartition("@")[2]})
 
     def _request(self, method, uri, headers, watchdog):
         """Send ``method`` and follow redirects, checking every hop; every connection
@@ -351,6 +351,11 @@ def _shutdown(sock):
         pass
 
 
+# Each session serves one request: a connection kept for reuse would stay open until
+# the garbage collector found it.
+ONE_SHOT = {"Connection": "close"}
+
+
 def _session(hostname=None):
     """A requests session without proxies (they would resolve the name again) whose
     connections the current thread's Watchdog watches; with ``hostname``, TLS sends
@@ -381,18 +386,10 @@ def _watched_adapter():
                     watchdog.watch(self.sock)
         return Watched
 
-    class OneShot:
-        # Each session serves one request, so a connection kept for reuse would only be
-        # closed by the garbage collector (a ResourceWarning): close it when released.
-        def _put_conn(self, conn):
-            if conn is not None:
-                conn.close()
-            super()._put_conn(None)
-
-    class Pool(OneShot, HTTPConnectionPool):
+    class Pool(HTTPConnectionPool):
         ConnectionCls = watched(HTTPConnection)
 
-    class TLSPool(OneShot, HTTPSConnectionPool):
+    class TLSPool(HTTPSConnectionPool):
         ConnectionCls = watched(HTTPSConnection)
 
     class Adapter(HTTPAdapter):
