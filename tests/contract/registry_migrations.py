@@ -296,65 +296,68 @@ def check_tasks_upgrade_keeps_data_and_downgrades(tmp_path, url):
         engine.dispose()
 
 
+def _one_image_at(engine, revision, location=None, copies=None):
+    """Migrate to ``revision`` and store one public image there (with ``location`` and
+    ``copies`` when given); its rows as they read then."""
+    with engine.begin() as conn:
+        command.upgrade(db._alembic_config(conn), revision)
+        conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old", "visibility": "public",
+                                             "f": False, "now": datetime.datetime(2026, 12, 7)})
+        if location:
+            conn.execute(sa.text("UPDATE images SET location = :where"), {"where": location})
+        if copies:
+            conn.execute(sa.text("UPDATE images SET copies = :copies"), {"copies": copies})
+    return _image_rows(engine)
+
+
+def _upgraded(engine, kept):
+    """Upgrade to head: no row changed, no drift; an in-process registry on the result."""
+    assert db.db_sync(engine) == db.head_revision()
+    assert schema_drift(engine) == []
+    assert _image_rows(engine) == kept
+    conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
+    return InProcessRegistry(create_app(conf, engine=engine), engine)
+
+
+def _downgraded(engine, revision, kept):
+    """Back to ``revision``: the rows are as they were; the images table's columns."""
+    with engine.begin() as conn:
+        command.downgrade(db._alembic_config(conn), revision)
+    assert _image_rows(engine) == kept
+    return {c["name"] for c in sa.inspect(engine).get_columns("images")}
+
+
 def check_fast_checksum_upgrade_and_downgrade(url):
     """0004 -> 0006 on a database holding images: they keep every value and have no
     fast checksum (their downloads verify the MD5); the registry then records one;
     back to 0004 drops the column only."""
     engine = db.make_engine(url)
-    now = datetime.datetime(2026, 12, 7, 12, 0, 0)
     try:
-        with engine.begin() as conn:
-            command.upgrade(db._alembic_config(conn), "0004")
-            conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old",
-                                                 "visibility": "public", "f": False,
-                                                 "now": now})
-        kept = _image_rows(engine)
-        assert db.db_sync(engine) == db.head_revision()
-        assert schema_drift(engine) == []
-        assert _image_rows(engine) == kept
-        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
-        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        kept = _one_image_at(engine, "0004")
+        registry = _upgraded(engine, kept)
         assert registry.get(_uuid(1))["fast_checksum"] is None
         assert registry.update(_uuid(1), {"fast_checksum": "crc32:0a0b0c0d"})[
             "fast_checksum"] == "crc32:0a0b0c0d"
-        with engine.begin() as conn:
-            command.downgrade(db._alembic_config(conn), "0004")
-        columns = {c["name"] for c in sa.inspect(engine).get_columns("images")}
+        columns = _downgraded(engine, "0004", kept)
         assert "fast_checksum" not in columns and "os_hash_value" in columns
-        assert _image_rows(engine) == kept
     finally:
         engine.dispose()
 
 
 def check_copies_upgrade_and_downgrade(url):
     """0006 -> 0007 on a database holding an image with data: it keeps its location and
-    has no copies; the registry then records copies (deleting the image marks it
-    pending_delete for them); back to 0006 drops the column only."""
+    has no copies; the registry then records copies; back to 0006 drops the column only."""
     engine = db.make_engine(url)
-    now = datetime.datetime(2026, 12, 7, 12, 0, 0)
     where = "file:///srv/images/" + _uuid(1)
     try:
-        with engine.begin() as conn:
-            command.upgrade(db._alembic_config(conn), "0006")
-            conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old",
-                                                 "visibility": "public", "f": False,
-                                                 "now": now})
-            conn.execute(sa.text("UPDATE images SET location = :where"), {"where": where})
-        kept = _image_rows(engine)
-        assert db.db_sync(engine) == db.head_revision()
-        assert schema_drift(engine) == []
-        assert _image_rows(engine) == kept
-        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
-        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        kept = _one_image_at(engine, "0006", location=where)
+        registry = _upgraded(engine, kept)
         image = registry.get(_uuid(1))
         assert (image["location"], image["copies"]) == (where, [])
         copy = "file:///srv/cheap/" + _uuid(1)
         assert registry.update(_uuid(1), {"copies": [copy]})["copies"] == [copy]
-        with engine.begin() as conn:
-            command.downgrade(db._alembic_config(conn), "0006")
-        columns = {c["name"] for c in sa.inspect(engine).get_columns("images")}
+        columns = _downgraded(engine, "0006", kept)
         assert "copies" not in columns and "fast_checksum" in columns
-        assert _image_rows(engine) == kept
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT location FROM images")).scalar() == where
     finally:
@@ -366,33 +369,19 @@ def check_location_metadata_upgrade_and_downgrade(url):
     its location and copies and has no location metadata; the registry then records
     some; back to 0007 drops the column only (the locations stay)."""
     engine = db.make_engine(url)
-    now = datetime.datetime(2026, 12, 7, 12, 0, 0)
     where, copy = "file:///srv/images/" + _uuid(1), "file:///srv/cheap/" + _uuid(1)
     try:
-        with engine.begin() as conn:
-            command.upgrade(db._alembic_config(conn), "0007")
-            conn.execute(sa.text(V2_IMAGE_SQL), {"id": _uuid(1), "name": "old",
-                                                 "visibility": "public", "f": False,
-                                                 "now": now})
-            conn.execute(sa.text("UPDATE images SET location = :where, copies = :copies"),
-                         {"where": where, "copies": f'["{copy}"]'})
-        kept = _image_rows(engine)
-        assert db.db_sync(engine) == db.head_revision() == "0008"
-        assert schema_drift(engine) == []
-        assert _image_rows(engine) == kept
-        conf = config.load_config("glance-registry", None, {"sql_connection": "sqlite://"})
-        registry = InProcessRegistry(create_app(conf, engine=engine), engine)
+        kept = _one_image_at(engine, "0007", location=where, copies=f'["{copy}"]')
+        registry = _upgraded(engine, kept)
+        assert db.head_revision() == "0008"
         image = registry.get(_uuid(1))
         assert (image["location"], image["copies"], image["location_metadata"]) == (
             where, [copy], {})
         meta = {copy: {"speed": "88mph"}}
         assert registry.update(_uuid(1), {"location_metadata": meta})[
             "location_metadata"] == meta
-        with engine.begin() as conn:
-            command.downgrade(db._alembic_config(conn), "0007")
-        columns = {c["name"] for c in sa.inspect(engine).get_columns("images")}
+        columns = _downgraded(engine, "0007", kept)
         assert "location_metadata" not in columns and "copies" in columns
-        assert _image_rows(engine) == kept
         with engine.connect() as conn:
             assert tuple(conn.execute(sa.text("SELECT location, copies FROM images")).one()) \
                 == (where, f'["{copy}"]')
