@@ -7,12 +7,13 @@ Starts a real glance-registry and glance-api, then:
 * uploads the image N times (POST with Content-Length, body sent with
   sendfile so the client costs little CPU) and downloads it N times;
 * repeats one upload and download of --rss-size bytes and reports the
-  api process's peak RSS (VmHWM).
+  largest peak RSS (VmHWM) of glance-api's processes.
 
     python bench/bench_api_transfer.py [--size-mib 1024] [--runs 5] [--datadir DIR]
 
 Targets: upload >= 0.7 x the MD5 loop; download >= 1800 MiB/s median;
-peak RSS < 80 MiB during a 2 GiB upload and download.
+peak RSS <= 60 MiB per glance-api process (parent or worker) during a
+2 GiB upload and download (issue 20).
 """
 import argparse
 import hashlib
@@ -162,7 +163,8 @@ def main():
         _, image_id, _ = upload(api.port, src, rss_size)
         download(api.port, image_id, rss_size)
         delete(api.port, image_id)
-        rss = peak_rss_mib(api.proc.pid)
+        # The parent only listens; the workers serve: the figure is the largest of them.
+        rss = max(peak_rss_mib(pid) for pid in api.pids())
 
         md5_med, up_med, down_med = map(statistics.median, (md5s, ups, downs))
         print(f"glance-api transfer, {args.size_mib} MiB image, {args.runs} runs "
@@ -178,7 +180,8 @@ def main():
         print(f"upload / MD5 loop (per-run median) {statistics.median(ratios):8.2f}   "
               f"runs: {' '.join(f'{r:.2f}' for r in ratios)}")
         print(f"download median                    {down_med:8.0f}   target >= 1800 MiB/s")
-        print(f"api peak RSS, {args.rss_size_mib} MiB up+down      {rss:8.1f}   target < 80 MiB")
+        print(f"api peak RSS per process, {args.rss_size_mib} MiB up+down {rss:8.1f}   "
+              "target <= 60 MiB")
     finally:
         for server in (api, registry):
             if server is not None:

@@ -7,6 +7,11 @@ properties each, then sends --requests HEAD /v1/images/<id> and as many GET
 processes' user + system CPU before and after.  Wall-time p50/p99 of the
 same requests are printed too.
 
+Then, against a second pair with default options (``workers`` = the CPUs), 8
+client processes (--concurrency) each send HEADs and v2 shows on their own
+keep-alive connection at once: the p50 and p99 of those (issue 20: p99 <= 45 ms
+at c=8, Glance 33's figure).
+
 With --profile, each app is also profiled in this process (cProfile) on the
 same requests: glance-api's WSGI app through Flask's test client, talking to
 the real glance-registry, and glance-registry's app alone; the top items by
@@ -19,6 +24,7 @@ import cProfile
 import http.client
 import io
 import json
+import multiprocessing
 import os
 import pstats
 import shutil
@@ -31,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "app"))
 
-from servers import Server  # noqa: E402
+from servers import Server, glance_pair  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -63,6 +69,45 @@ def measure(label, conn, method, path, count, pids):
     print(f"{label:28} CPU {cpu * 1000:6.2f} ms/request (target <= 3)   "
           f"wall p50 {statistics.median(times) * 1000:6.2f} ms  "
           f"p99 {times[int(len(times) * 0.99) - 1] * 1000:6.2f} ms")
+
+
+def client(port, method, path, count, start, results):
+    """One client process of the concurrent phase: ``count`` requests, their times."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    run(conn, method, path, 10)                         # its connection, warmed up
+    start.wait()
+    results.put(run(conn, method, path, count))
+    conn.close()
+
+
+def concurrent(label, port, method, path, count, clients):
+    context = multiprocessing.get_context("fork")
+    start, results = context.Event(), context.Queue()
+    procs = [context.Process(target=client, args=(port, method, path, count, start, results))
+             for _ in range(clients)]
+    for proc in procs:
+        proc.start()
+    time.sleep(0.5)
+    start.set()
+    times = sorted(t for _ in procs for t in results.get(timeout=300))
+    for proc in procs:
+        proc.join()
+    print(f"{label:28} c={clients}  p50 {statistics.median(times) * 1000:6.2f} ms  "
+          f"p99 {times[int(len(times) * 0.99) - 1] * 1000:6.2f} ms (target <= 45)")
+
+
+def register(conn, count=5):
+    """``count`` public 1000-byte images with two properties; their ids."""
+    ids = []
+    for n in range(count):
+        conn.request("POST", "/v1/images", body=b"x" * 1000, headers={
+            "x-image-meta-name": f"head-{n}", "x-image-meta-disk_format": "raw",
+            "x-image-meta-container_format": "bare", "x-image-meta-is_public": "true",
+            "x-image-meta-property-arch": "x86_64", "x-image-meta-property-distro": "debian",
+            "Content-Type": "application/octet-stream"})
+        response = conn.getresponse()
+        ids.append(json.loads(response.read())["image"]["id"])
+    return ids
 
 
 def top(profile, count=14, key="tottime"):
@@ -112,6 +157,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="client processes of the concurrent phase (0: skip it)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="bench-head-")
     registry = api = None
@@ -122,15 +169,7 @@ def main():
             "registry_host": "127.0.0.1", "registry_port": registry.port, "workers": "0",
             "filesystem_store_datadir": os.path.join(work, "images")}).start()
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
-        ids = []
-        for n in range(5):
-            conn.request("POST", "/v1/images", body=b"x" * 1000, headers={
-                "x-image-meta-name": f"head-{n}", "x-image-meta-disk_format": "raw",
-                "x-image-meta-container_format": "bare", "x-image-meta-is_public": "true",
-                "x-image-meta-property-arch": "x86_64", "x-image-meta-property-distro": "debian",
-                "Content-Type": "application/octet-stream"})
-            response = conn.getresponse()
-            ids.append(json.loads(response.read())["image"]["id"])
+        ids = register(conn)
         pids = [api.proc.pid, registry.proc.pid]
         print(f"metadata CPU, {args.requests} requests each, one keep-alive connection; "
               f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -144,6 +183,22 @@ def main():
             if server is not None:
                 server.stop()
         shutil.rmtree(work, ignore_errors=True)
+    if args.concurrency:
+        concurrent_phase(args)
+
+
+def concurrent_phase(args):
+    """The c=N latencies, against servers with their default ``workers``."""
+    with glance_pair() as (api, _):
+        conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
+        image_id = register(conn)[2]
+        conn.close()
+        print(f"\nconcurrent, default workers, {args.requests} requests per client; "
+              f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        concurrent("HEAD /v1/images/<id>", api.port, "HEAD", f"/v1/images/{image_id}",
+                   args.requests, args.concurrency)
+        concurrent("GET /v2/images/<id>", api.port, "GET", f"/v2/images/{image_id}",
+                   args.requests, args.concurrency)
 
 
 if __name__ == "__main__":

@@ -75,12 +75,13 @@ def _check_system_fields(values, image=None):
         raise Forbidden("Only glance itself may set the size of an image with data")
 
 
-def shown(image, properties, tags=()):
+def shown(image, properties, tags=(), is_admin=None):
     """The record as the caller may see it: ``location`` and ``copies`` (its other
-    locations) to admins only (glance-api's service identity among them).  A location names the store's container, the path
-    of a file or an external URL; glance-api asks for it with its own identity."""
+    locations) to admins only (glance-api's service identity among them).  A location
+    names the store's container, the path of a file or an external URL; glance-api asks
+    for it with its own identity.  ``is_admin``: the caller's, when already known."""
     record = image_detail(image, properties, tags)
-    if not g.ctx.is_admin:
+    if not (g.ctx.is_admin if is_admin is None else is_admin):
         record["location"] = None
         record["copies"] = []
         record["location_metadata"] = {}
@@ -95,7 +96,8 @@ def detail(session, image):
 def details_of(session, rows):
     ids = [row.id for row in rows]
     props, tags = queries.properties_of(session, ids), queries.tags_of(session, ids)
-    return [shown(row, props[row.id], tags[row.id]) for row in rows]
+    is_admin = g.ctx.is_admin
+    return [shown(row, props[row.id], tags[row.id], is_admin) for row in rows]
 
 
 def _list(detail_view):

@@ -1,19 +1,22 @@
 """The JSON shapes of images and members the registry answers with."""
 import json
-
-from glance.context import visibility_of
+from operator import attrgetter
 
 FIELDS = ("id", "name", "status", "size", "disk_format", "container_format", "min_disk",
           "min_ram", "is_public", "checksum", "owner", "location", "protected",
           "created_at", "updated_at", "deleted_at", "deleted",
           "visibility", "os_hidden", "os_hash_algo", "os_hash_value",
           "fast_checksum", "copies", "location_metadata")
+TIMES = tuple(name for name in FIELDS if name.endswith("_at"))
+JSON_TEXT = ("copies", "location_metadata")       # columns holding JSON text
+PLAIN = tuple(name for name in FIELDS if name not in TIMES + JSON_TEXT + ("is_public",))
+_plain, _times = attrgetter(*PLAIN), attrgetter(*TIMES)
 INDEX_FIELDS = ("id", "name", "disk_format", "container_format", "checksum", "size")
 
 
 def timestamp(value):
     """Naive UTC ``isoformat()`` to the second, as Glance 2011 showed it."""
-    return None if value is None else value.replace(microsecond=0).isoformat()
+    return None if value is None else value.isoformat(timespec="seconds")
 
 
 def image_detail(image, properties, tags=()):
@@ -21,19 +24,12 @@ def image_detail(image, properties, tags=()):
 
     ``is_public`` is v1's view of ``visibility``: true only for public images.
     """
-    out = {}
-    for name in FIELDS:
-        if name == "is_public":
-            value = visibility_of(image) == "public"
-        elif name == "copies":
-            value = load(getattr(image, name, None), [])
-        elif name == "location_metadata":
-            value = load(getattr(image, name, None), {})
-        else:
-            value = getattr(image, name)
-        if name.endswith("_at"):
-            value = timestamp(value)
-        out[name] = value
+    out = dict(zip(PLAIN, _plain(image)))
+    out.update(zip(TIMES, map(timestamp, _times(image))))
+    out["is_public"] = out["visibility"] == "public"
+    copies, location_metadata = image.copies, image.location_metadata
+    out["copies"] = [] if copies is None else json.loads(copies)
+    out["location_metadata"] = {} if location_metadata is None else json.loads(location_metadata)
     out["properties"] = dict(properties)
     out["tags"] = list(tags)
     return out

@@ -108,12 +108,12 @@ def order(sort, dialect):
 
 
 def list_images(session, ctx, query):
-    """One page of a v2 list as model rows.
+    """One page of a v2 list as rows of every column.
 
     :param query: the result of :func:`glance.registry.validation.list_params_v2`.
     :raises LookupError: the marker is not an image the caller can see.
     """
-    stmt = select(Image).where(*_filters(query))
+    stmt = select(*queries.IMAGE_COLUMNS).where(*_filters(query))
     condition = visible(ctx, query["visibility"], query["member_status"])
     if condition is not None:
         stmt = stmt.where(condition)
@@ -124,4 +124,4 @@ def list_images(session, ctx, query):
         stmt = stmt.where(after_marker(query["sort"], marker))
     dialect = session.get_bind().dialect.name
     stmt = stmt.order_by(*order(query["sort"], dialect)).limit(query["limit"])
-    return list(session.execute(stmt).scalars())
+    return list(session.execute(stmt))

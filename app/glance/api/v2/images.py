@@ -28,18 +28,27 @@ FILTERS = ("name", "status", "owner", "container_format", "disk_format", "visibi
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
 
 
+def _viewer():
+    """The caller's view of one registry record, as a function; what is the same for
+    every image of a list is looked up once."""
+    stores, listing = context.stores(), locations.enabled()
+
+    def view_of(image):
+        # show_multiple_locations: the owner's and admins' views list the locations
+        listed = listing and locations.may_see(image)
+        if listed or (stores.multiple and image.get("status") in READABLE):
+            # ``stores`` is named from the location, which the registry shows to admins
+            # only.  Asked again as glance: one more registry call, with multiple stores.
+            image = v1_images.with_location(image)
+        view = image_view(image, stores)
+        if listing:
+            view["locations"] = locations.shown(image) if listed else []
+        return view
+    return view_of
+
+
 def _view(image):
-    stores = context.stores()
-    # show_multiple_locations: the owner's and admins' views list the locations
-    listed = locations.enabled() and locations.may_see(image)
-    if listed or (stores.multiple and image.get("status") in READABLE):
-        # ``stores`` is named from the location, which the registry shows to admins only.
-        # Asked again as glance: one more registry call, with multiple stores only.
-        image = v1_images.with_location(image)
-    view = image_view(image, stores)
-    if locations.enabled():
-        view["locations"] = locations.shown(image) if listed else []
-    return view
+    return _viewer()(image)
 
 
 def get_image(image_id):
@@ -148,7 +157,8 @@ def page_links(path, found):
 def index():
     params = _registry_params()
     images = context.registry().list_v2(params=params, headers=context.auth_headers())
-    return json_response({"images": [_view(image) for image in images],
+    view_of = _viewer()
+    return json_response({"images": [view_of(image) for image in images],
                           **page_links("/v2/images", images), "schema": "/v2/schemas/images"})
 
 

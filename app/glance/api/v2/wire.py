@@ -36,25 +36,26 @@ def image_view(image, stores=None):
     :param stores: the :class:`glance.store.StoreMap`; with multiple stores the
         document names the stores holding the data (``stores``), as Glance's does.
     """
-    image_id = image["id"]
+    get = image.get
+    image_id, status, created = image["id"], get("status"), get("created_at")
     view = {
-        "id": image_id, "name": image.get("name"), "status": image.get("status"),
-        "visibility": visibility(image), "protected": bool(image.get("protected")),
-        "os_hidden": bool(image.get("os_hidden")), "checksum": image.get("checksum"),
-        "os_hash_algo": image.get("os_hash_algo"), "os_hash_value": image.get("os_hash_value"),
-        "owner": image.get("owner"),
-        "size": image.get("size") if image.get("status") not in (QUEUED,) else None,
-        "virtual_size": image.get("virtual_size"),
-        "container_format": image.get("container_format"),
-        "disk_format": image.get("disk_format"),
-        "created_at": timestamp(image.get("created_at")),
-        "updated_at": timestamp(image.get("updated_at") or image.get("created_at")),
-        "tags": sorted(image.get("tags") or []),
-        "min_ram": image.get("min_ram") or 0, "min_disk": image.get("min_disk") or 0,
+        "id": image_id, "name": get("name"), "status": status,
+        "visibility": visibility_of(image), "protected": bool(get("protected")),
+        "os_hidden": bool(get("os_hidden")), "checksum": get("checksum"),
+        "os_hash_algo": get("os_hash_algo"), "os_hash_value": get("os_hash_value"),
+        "owner": get("owner"),
+        "size": get("size") if status != QUEUED else None,
+        "virtual_size": get("virtual_size"),
+        "container_format": get("container_format"),
+        "disk_format": get("disk_format"),
+        "created_at": timestamp(created),
+        "updated_at": timestamp(get("updated_at") or created),
+        "tags": sorted(get("tags") or []),
+        "min_ram": get("min_ram") or 0, "min_disk": get("min_disk") or 0,
         "self": f"/v2/images/{image_id}", "file": f"/v2/images/{image_id}/file",
         "schema": "/v2/schemas/image",
     }
-    for key, value in (image.get("properties") or {}).items():
+    for key, value in (get("properties") or {}).items():
         # A property never hides a base field, nor passes for glance's own (``direct_url``
         # stored by an older glance, before reserved names were refused).
         if key not in view and (not is_reserved(key) or key in IMPORT_STATE):
