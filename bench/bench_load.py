@@ -16,7 +16,11 @@ HEAD is never timed while waiting for the GIL of the client's own download
 threads.  The CPU seconds glance-api, glance-registry and the clients used
 are printed too: on a small machine they show who had the cores.
 
-It prints requests served, MiB/s each way, HEAD p50/p99, errors, checksum
+First (--alone-seconds) it measures how uploads and downloads scale: the
+aggregate MiB/s of --uploaders upload streams, then of --downloaders download
+streams, each against one stream of the same kind, alone on the server.
+
+Then it prints requests served, MiB/s each way, HEAD p50/p99, errors, checksum
 mismatches, glance-api's RSS and open fds (parent and workers together) before
 and after and the largest peak RSS (VmHWM) of one of its processes,
 and a plain MD5 loop's MiB/s over the same pool of bodies, measured in the
@@ -25,8 +29,9 @@ back, to show RSS or fd growth.
 
     python bench/bench_load.py [--duration 60] [--runs 2]
 
-Targets (issue 11): 0 errors, 0 checksum mismatches, HEAD p99 < 50 ms,
-no RSS/fd growth between runs, aggregate upload >= 0.8 x the MD5 loop.
+Targets (issue 20): 0 errors, 0 checksum mismatches, HEAD p99 <= 100 ms under the
+mixed load, RSS and fds flat between runs; 16 upload streams >= 0.8 x one, 32
+download streams >= 0.8 x one.
 """
 import argparse
 import hashlib
@@ -270,29 +275,61 @@ def split(total, parts):
     return [total // parts + (1 if n < total % parts else 0) for n in range(parts)]
 
 
+class Clients:
+    """Client processes running ``plan`` ([(role, threads)]) for ``duration`` seconds."""
+
+    def __init__(self, api, pool, seed, args, plan, duration):
+        context = multiprocessing.get_context("fork")
+        self.start, self.results, self.duration = context.Event(), context.Queue(), duration
+        self.procs = [context.Process(target=client_process, daemon=True, args=(
+            role, n, api.port, pool, args.keep, seed, self.start, duration, self.results,
+            args.client_sched))
+            for role, n in plan if n]
+        for proc in self.procs:
+            proc.start()
+
+    def run(self):
+        """Start them together; ``(their figures, seconds taken)``."""
+        began = time.perf_counter()
+        self.start.set()
+        parts = [self.results.get(timeout=self.duration + 600) for _ in self.procs]
+        elapsed = time.perf_counter() - began
+        for proc in self.procs:
+            proc.join(300)
+        return parts, elapsed
+
+
+def alone(api, pool, seed, args, role, threads):
+    """``(MiB/s, errors)`` of ``threads`` clients of one role with nothing else running."""
+    plan = [(role, n) for n in split(threads, args.processes)]
+    parts, elapsed = Clients(api, pool, seed, args, plan, args.alone_seconds).run()
+    moved = sum(p["bytes_up"] + p["bytes_down"] for p in parts)
+    return moved / MiB / elapsed, sum(len(p["errors"]) + p["mismatches"] for p in parts)
+
+
+def scaling(api, pool, seed, args):
+    """Aggregate MiB/s of many streams of one kind against one stream, same run (issue 20:
+    >= 0.8 for 16 uploads and for 32 downloads)."""
+    figures = {}
+    for role, many in (("uploader", args.uploaders), ("downloader", args.downloaders)):
+        one, errors_one = alone(api, pool, seed, args, role, 1)
+        more, errors_more = alone(api, pool, seed, args, role, many)
+        figures[role] = {"one_stream_mibs": round(one, 1), f"{many}_streams_mibs": round(more, 1),
+                         "ratio": round(more / one, 2), "errors": errors_one + errors_more}
+    return figures
+
+
 def one_run(api, registry, pool, seed, args):
     """Run the load once; returns its figures."""
     rss_before, _, fds_before = server_status(api)
     md5_mibs = md5_loop(pool)
-    context = multiprocessing.get_context("fork")
-    start, results = context.Event(), context.Queue()
     plan = ([("uploader", n) for n in split(args.uploaders, args.processes)]
             + [("downloader", n) for n in split(args.downloaders, args.processes)]
             + [("header", args.headers)])
-    procs = [context.Process(target=client_process, daemon=True, args=(
-        role, n, api.port, pool, args.keep, seed, start, args.duration, results,
-        args.client_sched))
-        for role, n in plan if n]
-    for proc in procs:
-        proc.start()
+    clients = Clients(api, pool, seed, args, plan, args.duration)
     cpu_before = {name: cpu_seconds(s) for name, s in (("api", api), ("registry", registry))}
     clients_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    began = time.perf_counter()
-    start.set()
-    parts = [results.get(timeout=args.duration + 600) for _ in procs]
-    elapsed = time.perf_counter() - began
-    for proc in procs:
-        proc.join(300)
+    parts, elapsed = clients.run()
     clients = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = {name: round(cpu_seconds(s) - cpu_before[name], 1)
            for name, s in (("api", api), ("registry", registry))}
@@ -345,6 +382,12 @@ def parse_args(argv):
                              "lets them use only CPU the servers leave, as clients on other "
                              "machines would (the HEAD client always runs normally)")
     parser.add_argument("--threads", type=int, default=64, help="glance-api server_threads")
+    parser.add_argument("--workers", help="glance-api and glance-registry workers (default: "
+                                          "theirs, the number of CPUs)")
+    parser.add_argument("--alone-seconds", type=float, default=15,
+                        help="seconds of each phase of the scaling check (0: skip it): one "
+                             "upload stream, --uploaders streams, one download stream, "
+                             "--downloaders streams, each with nothing else running")
     parser.add_argument("--workdir", help="where the servers and images live (default: a temp dir)")
     return parser.parse_args(argv)
 
@@ -352,10 +395,13 @@ def parse_args(argv):
 def main(argv=None):
     """Run the benchmark; returns the list of per-run figures (also printed)."""
     args = parse_args(argv)
-    with glance_pair(args.workdir, {"server_threads": 16},
-                     {"server_threads": args.threads}) as (api, registry):
+    workers = {"workers": args.workers} if args.workers else {}
+    with glance_pair(args.workdir, {"server_threads": 16, **workers},
+                     {"server_threads": args.threads, **workers}) as (api, registry):
         pool = make_pool(args.pool, int(args.max_size_mib * MiB))
         seed = upload_seed(api.port, pool)
+        if args.alone_seconds:
+            print("scaling: " + json.dumps(scaling(api, pool, seed, args)), flush=True)
         results = []
         for number in range(1, args.runs + 1):
             figures = one_run(api, registry, pool, seed, args)
@@ -375,5 +421,5 @@ def summary(results):
 if __name__ == "__main__":
     figures = main()
     print(summary(figures))
-    print(f"HEAD p99 target < 50 ms; upload target >= 0.8 x MD5 loop; "
+    print(f"HEAD p99 target <= 100 ms; scaling ratios target >= 0.8; "
           f"median HEAD over runs {statistics.median(r['head_p50_ms'] for r in figures)} ms")

@@ -9,11 +9,11 @@ half of glance-api's CPU per HEAD.  A kept connection the registry has
 closed meanwhile is noticed before it is reused, and a GET or HEAD that
 fails on a reused connection is sent once more on a new one.
 """
+import collections
 import http.client
 import json
 import logging
 import select
-import threading
 import weakref
 from urllib.parse import quote, urlencode
 
@@ -104,24 +104,12 @@ def _wire(value):
     return value
 
 
-class _Kept:
-    """One thread's kept connection to the registry, or None."""
-    conn = None
-
-    def close(self):
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            conn.close()
-
-
-def _retire(kept_set, kept):
-    kept_set.discard(kept)
-    kept.close()
-
-
-def _close_all(kept_set):
-    for kept in list(kept_set):
-        kept.close()
+def _close_all(idle):
+    while idle:
+        try:
+            idle.pop().close()
+        except IndexError:      # another thread took the last one
+            return
 
 
 class RegistryClient(MetadefClient, TaskClient):
@@ -138,40 +126,37 @@ class RegistryClient(MetadefClient, TaskClient):
         self.base = f"http://{host}:{port}"
         self.host, self.port = host.strip("[]"), int(port)
         self.timeout = timeout
-        self._local = threading.local()
-        # Each thread's connection is closed when the thread ends or this client goes:
-        # a socket left to the garbage collector is a ResourceWarning.
-        self._kept = set()
-        weakref.finalize(self, _close_all, self._kept)
+        # Idle kept-alive connections, the last used first: as many as calls ever ran at
+        # once, not one per thread.  Each idle one costs the registry's event loop on
+        # every turn, and glance-api runs a hundred threads and more.
+        self._idle = collections.deque()
+        # Closed when this client goes: a socket left to the garbage collector is a
+        # ResourceWarning.
+        weakref.finalize(self, _close_all, self._idle)
 
-    def _thread_kept(self):
-        kept = getattr(self._local, "kept", None)
-        if kept is None:
-            kept = self._local.kept = _Kept()
-            self._kept.add(kept)
-            weakref.finalize(threading.current_thread(), _retire, self._kept, kept)
-        return kept
+    def _take(self):
+        """An idle kept connection the registry has not closed, or a new one."""
+        while True:
+            try:
+                conn = self._idle.pop()
+            except IndexError:
+                return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            if not _dropped(conn):
+                return conn
+            conn.close()
 
-    def _connection(self):
-        """This thread's kept connection (a new one if there is none or it was closed)."""
-        kept = self._thread_kept()
-        if kept.conn is not None and _dropped(kept.conn):
-            kept.close()
-        if kept.conn is None:
-            kept.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        return kept.conn
-
-    def _drop(self):
-        self._thread_kept().close()
+    def idle_connections(self):
+        """How many connections are kept open, waiting for the next call."""
+        return len(self._idle)
 
     def close(self):
-        """Close every thread's kept connection (a later call opens a new one)."""
-        _close_all(self._kept)
+        """Close the kept connections (a later call opens a new one)."""
+        _close_all(self._idle)
 
     def _exchange(self, method, target, data, sent):
-        """Send one request on this thread's connection: ``(status, reason, body)``."""
+        """Send one request on a kept connection: ``(status, reason, body)``."""
         for attempt in (1, 2):
-            conn = self._connection()
+            conn = self._take()
             reused = conn.sock is not None
             try:
                 try:
@@ -184,14 +169,16 @@ class RegistryClient(MetadefClient, TaskClient):
                 response = conn.getresponse()
                 payload = response.read()
             except (OSError, http.client.HTTPException) as exc:
-                self._drop()
+                conn.close()
                 if reused and attempt == 1 and method in ("GET", "HEAD"):
                     continue        # the registry closed the kept connection meanwhile
                 # Where the registry is (and why it failed) goes to the log, not to the client.
                 LOG.error("Registry at %s unavailable: %s", self.base, exc)
                 raise ServiceUnavailable(UNAVAILABLE) from None
             if response.will_close:
-                self._drop()
+                conn.close()
+            else:
+                self._idle.append(conn)
             return response.status, response.reason, payload
         raise AssertionError("unreachable")
 
