@@ -43,8 +43,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0          # a process that has ended (glance-api's start-up check)
     return (int(fields[11]) + int(fields[12])) / TICK     # utime + stime
 
 
@@ -80,7 +83,7 @@ def client(port, method, path, count, start, results):
     conn.close()
 
 
-def concurrent(label, port, method, path, count, clients):
+def concurrent(label, port, method, path, count, clients, pids):
     context = multiprocessing.get_context("fork")
     start, results = context.Event(), context.Queue()
     procs = [context.Process(target=client, args=(port, method, path, count, start, results))
@@ -88,12 +91,15 @@ def concurrent(label, port, method, path, count, clients):
     for proc in procs:
         proc.start()
     time.sleep(0.5)
+    before = sum(cpu_seconds(pid) for pid in pids)
     start.set()
     times = sorted(t for _ in procs for t in results.get(timeout=300))
+    cpu = (sum(cpu_seconds(pid) for pid in pids) - before) / len(times)
     for proc in procs:
         proc.join()
     print(f"{label:28} c={clients}  p50 {statistics.median(times) * 1000:6.2f} ms  "
-          f"p99 {times[int(len(times) * 0.99) - 1] * 1000:6.2f} ms (target <= 45)")
+          f"p99 {times[int(len(times) * 0.99) - 1] * 1000:6.2f} ms (target <= 45)  "
+          f"CPU {cpu * 1000:.2f} ms/request")
 
 
 def register(conn, count=5):
@@ -189,16 +195,17 @@ def main():
 
 def concurrent_phase(args):
     """The c=N latencies, against servers with their default ``workers``."""
-    with glance_pair() as (api, _):
+    with glance_pair() as (api, registry):
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
         image_id = register(conn)[2]
         conn.close()
+        pids = api.pids() + registry.pids()
         print(f"\nconcurrent, default workers, {args.requests} requests per client; "
               f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         concurrent("HEAD /v1/images/<id>", api.port, "HEAD", f"/v1/images/{image_id}",
-                   args.requests, args.concurrency)
+                   args.requests, args.concurrency, pids)
         concurrent("GET /v2/images/<id>", api.port, "GET", f"/v2/images/{image_id}",
-                   args.requests, args.concurrency)
+                   args.requests, args.concurrency, pids)
 
 
 if __name__ == "__main__":
