@@ -256,6 +256,12 @@ OPTIONS = [
     *_opts("Filesystem store", STORES,
         ("filesystem_store_datadir", "str", "/var/lib/glance/images/",
          "Directory that holds image files. Created at start if missing."),
+        ("filesystem_store_direct_io", "bool", True, "Write uploads with O_DIRECT, around "
+         "the page cache: an upload then allocates no page-cache memory (on a VM that hands "
+         "freed memory back to its host that costs more CPU than the upload's hashing) and "
+         "does not evict the images the node serves hot, but the first download of a new "
+         "image reads the disk. Off: buffered writes. Filesystems without O_DIRECT (tmpfs, "
+         "some network filesystems) get buffered writes either way."),
     ),
     *_opts("Swift store", STORES,
         ("swift_store_auth_address", "str", "", "Swift auth URL, e.g. https://swift.example.com:8080/auth/v1.0."),

@@ -38,7 +38,7 @@ def test_removable(status, partial, removable):
 
 
 def test_file_store_lists_old_part_files_and_images(tmp_path):
-    store = FilesystemStore(str(tmp_path))
+    store = FilesystemStore(str(tmp_path), direct_io=True)
     old = time.time() - 3600
     for name in (f".{IMAGE}.140234.part", IMAGE, ".hidden", "fresh"):
         (tmp_path / name).write_bytes(b"x")

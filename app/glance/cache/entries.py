@@ -5,7 +5,7 @@ import os
 import re
 import time
 
-from glance.cache import direct
+from glance.store import direct
 from glance.config import ConfigError
 from glance.store.base import CHUNK_SIZE
 
@@ -211,13 +211,13 @@ class ImageCache:
 class Filling:
     """One copy being written into ``incomplete/``; :meth:`commit` or :meth:`discard` ends it.
 
-    The writes run on their own thread (:mod:`glance.cache.direct`), so the
+    The writes run on their own thread (:mod:`glance.store.direct`), so the
     disk's wait overlaps the download's sending.
     """
 
     def __init__(self, cache, image_id, path, fd):
         self.cache, self.image_id, self.path, self.fd = cache, image_id, path, fd
-        self.writer = direct.Writer(fd, cache.direct_io, image_id)
+        self.writer = direct.Writer(fd, cache.direct_io, f"cache-write-{image_id}")
         self.written = 0
         self.done = False
 

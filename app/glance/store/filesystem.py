@@ -3,26 +3,25 @@
 Uploads go to a hidden temporary file in the data directory and are linked
 to their final name only after the size and checksum have been verified, so a
 reader never sees a partial image and a failed upload leaves nothing behind.
-Hashing and writing run in two threads (hashlib and ``os.write`` both release
-the GIL), which keeps the MD5 off the disk path.
+Hashing and writing run in separate threads (hashlib and ``os.write`` both
+release the GIL), which keeps the MD5 off the disk path; with
+``filesystem_store_direct_io`` the writes bypass the page cache
+(:mod:`glance.store.direct`).
 """
 import errno
 import functools
 import os
-import queue
 import re
 import threading
-import time
 from urllib.parse import unquote, urlsplit
 
 from glance.store.base import (CHUNK_SIZE, BackendError, BadLocation, Duplicate,
                                HashingReader, Leftover, NotConfigured, NotFound, StorageFull,
                                StoreError, WriteDenied)
-from glance.store.hashing import Waits
+from glance.store import direct
 
 FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
-QUEUE_DEPTH = 2
 PART_FILE = re.compile(r"^\.(.+)\.\d+\.part$")      # see part_file
 
 
@@ -48,48 +47,6 @@ def write_error(exc, what):
     return BackendError(f"Error writing image data: {exc.strerror}")
 
 
-class _Writer(threading.Thread):
-    """Write queued chunks to ``fd`` in order; remember the first error."""
-
-    def __init__(self, fd):
-        super().__init__(daemon=True, name="fs-writer")
-        self.fd = fd
-        self.chunks = queue.Queue(QUEUE_DEPTH)
-        self.error = None
-        self.waits = Waits("fs-writer")
-
-    def run(self):
-        waits = self.waits
-        while True:
-            chunk = waits.get(self.chunks)
-            if chunk is None:
-                return
-            if self.error is not None:
-                continue        # keep draining so the producer never blocks
-            began = time.perf_counter()
-            try:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(self.fd, view):]
-            except OSError as exc:
-                self.error = exc
-            waits.busy += time.perf_counter() - began
-            waits.chunks += 1
-            waits.bytes += len(chunk)
-
-    def put(self, chunk):
-        if self.error is not None:
-            raise self.error
-        self.waits.put(self.chunks, chunk)
-
-    def finish(self):
-        self.chunks.put(None)
-        self.join()
-        self.waits.log()
-        if self.error is not None:
-            raise self.error
-
-
 class FilesystemStore:
     """Images as files named by their id under one directory."""
 
@@ -98,8 +55,9 @@ class FilesystemStore:
     schemes = ("file", "filesystem")
     read_only = False
 
-    def __init__(self, datadir):
+    def __init__(self, datadir, direct_io):
         self.datadir = os.path.abspath(datadir)
+        self.direct_io = direct_io
 
     @classmethod
     def from_config(cls, conf):
@@ -115,7 +73,7 @@ class FilesystemStore:
         except OSError as exc:
             raise NotConfigured(f"Cannot create filesystem_store_datadir {datadir}: "
                                 f"{exc.strerror}") from None
-        return cls(datadir)
+        return cls(datadir, conf.filesystem_store_direct_io)
 
     def uri_for(self, image_id):
         return "file://" + os.path.join(self.datadir, image_id)
@@ -183,17 +141,16 @@ class FilesystemStore:
         except OSError as exc:
             raise write_error(exc, "cannot create the image file") from None
         reader = HashingReader(data, size, checksum)
-        writer = _Writer(fd)
-        writer.start()
+        writer = direct.Writer(fd, self.direct_io, "fs-writer")
         try:
             try:
-                while True:
-                    chunk = reader.read(CHUNK_SIZE)
-                    if not chunk:
-                        break
-                    writer.put(chunk)
-            finally:
-                writer.finish()
+                while chunk := reader.read(CHUNK_SIZE):
+                    if not writer.write(chunk):
+                        break               # the write failed: close() raises why
+            except BaseException:
+                writer.abandon()            # the body failed: what is queued is not written
+                raise
+            writer.close()
             stored = reader.result(self.uri_for(image_id))
             os.close(fd)
             fd = None

@@ -2,8 +2,10 @@
 
 The shared behaviour is in tests/contract/store.py (test_filesystem_contract.py).
 """
+import ctypes
 import hashlib
 import io
+import mmap
 import os
 import threading
 import uuid
@@ -15,9 +17,31 @@ from glance.store import base
 from glance.store.filesystem import FilesystemStore
 
 
-def make(path):
-    conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(path)})
+def make(path, **options):
+    conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(path),
+                                                **options})
     return FilesystemStore.from_config(conf)
+
+
+def cached_pages(path):
+    """How many of the file's pages are in the page cache (mincore(2) on a mapping)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = os.path.getsize(path)
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    with open(path, "rb") as handle:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, handle.fileno(), 0)
+        assert address not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            vector = ctypes.create_string_buffer(pages)
+            assert libc.mincore(address, size, vector) == 0, os.strerror(ctypes.get_errno())
+            return sum(byte & 1 for byte in vector.raw)
+        finally:
+            libc.munmap(address, size)
 
 
 @pytest.fixture
@@ -51,6 +75,21 @@ class Broken:
             chunk, self.good = self.good, b""
             return chunk
         raise base.ClientDisconnected("gone")
+
+
+@pytest.mark.parametrize("direct_io", ["true", "false"])
+def test_direct_io_uploads_leave_the_page_cache_alone(tmp_path, direct_io):
+    store = make(tmp_path / "images", filesystem_store_direct_io=direct_io)
+    data = os.urandom(8 * base.CHUNK_SIZE + 12345)      # whole pages and an odd tail
+    stored = store.add("img-1", io.BytesIO(data), size=len(data))
+    path = store.path_of(stored.uri)
+    pages = (len(data) + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    # Looked at before anything reads the file: with O_DIRECT only the odd tail (written
+    # buffered) went through the page cache; buffered, every page is there.
+    assert cached_pages(path) == (1 if direct_io == "true" else pages)
+    with open(path, "rb") as handle:
+        assert handle.read() == data
+    assert stored.size == len(data) and stored.checksum == hashlib.md5(data).hexdigest()
 
 
 def test_from_config_creates_a_missing_datadir(tmp_path):

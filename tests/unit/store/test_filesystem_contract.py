@@ -10,7 +10,8 @@ filesystem = pytest.importorskip("glance.store.filesystem")
 class TestFilesystemStore(StoreContract):
     registers_locations = False     # file:// would expose the API host's files
 
-    @pytest.fixture
-    def store(self, tmp_path):
-        conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path)})
+    @pytest.fixture(params=["true", "false"], ids=["direct-io", "buffered"])
+    def store(self, tmp_path, request):
+        conf = load_config("glance-api", overrides={"filesystem_store_datadir": str(tmp_path),
+                                                    "filesystem_store_direct_io": request.param})
         return filesystem.FilesystemStore.from_config(conf)

@@ -1,10 +1,11 @@
-"""Cache files through O_DIRECT: odd sizes round-trip, faults surface, threads end."""
+"""Files through O_DIRECT (cache entries, file store images): odd sizes round-trip, faults surface, threads end."""
 import os
 import threading
 
 import pytest
 
-from glance.cache import ImageCache, direct, stream
+from glance.cache import ImageCache, stream
+from glance.store import direct
 from test_image_cache import image
 
 BLOCK, STAGE = direct.BLOCK, direct.STAGE

@@ -1,11 +1,13 @@
-"""Cache files written and read around the page cache (O_DIRECT), each on its own thread.
+"""Files written and read around the page cache (O_DIRECT), each on its own thread:
+the image cache's entries and the filesystem store's images.
 
-Why: a fill writes a whole image once.  Through the page cache every byte
-needs a newly allocated page, and on a VM whose freed memory is handed back
-to its host (free page reporting) each new page costs a host fault: about
-0.6 CPU-s per 512 MiB here, more than the download's own work.  Direct I/O
-moves the data by DMA instead, and a multi-gigabyte fill no longer evicts
-the pages the node serves hot.  The price: cached reads go to the disk.
+Why: a fill or an upload writes a whole image once.  Through the page cache
+every byte needs a newly allocated page, and on a VM whose freed memory is
+handed back to its host (free page reporting) each new page costs a host
+fault: about 0.6 CPU-s per 512 MiB here, more than the download's own work.
+Direct I/O moves the data by DMA instead, and a multi-gigabyte image no
+longer evicts the pages the node serves hot.  The price: the first read of
+such a file goes to the disk.
 
 O_DIRECT wants block-aligned buffers, lengths and offsets, so data goes
 through page-aligned buffers and only a file's last partial block is
@@ -19,8 +21,9 @@ import mmap
 import os
 import queue
 import threading
+import time
 
-from glance.store.hashing import end_queue
+from glance.store.hashing import Waits, end_queue
 
 BLOCK = 4096            # a multiple of any logical block size O_DIRECT asks for
 STAGE = 4 << 20         # bytes per direct write
@@ -52,23 +55,24 @@ class Writer:
         self.fd = fd
         self.direct = direct and set_direct(fd)
         self.error = None
+        self.waits = Waits(name)        # logged at close: is the disk the bottleneck?
         self._abandoned = False
         self._chunks = queue.Queue(DEPTH)
-        self._thread = threading.Thread(target=self._run, name=f"cache-write-{name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def write(self, chunk):
         """Queue ``chunk`` (blocks while the disk is behind); False once writing failed."""
         if self.error is not None or self._abandoned:
             return False
-        self._chunks.put(chunk)
+        self.waits.put(self._chunks, chunk)
         return True
 
     def close(self):
         """Wait until everything queued is written. :raises OSError: it could not be."""
         self._chunks.put(None)
         self._thread.join()
+        self.waits.log()
         if self.error is not None:
             raise self.error
 
@@ -81,10 +85,15 @@ class Writer:
 
     def _run(self):
         stage = _Stage() if self.direct else None
+        waits = self.waits
         try:
-            while (chunk := self._chunks.get()) is not None:
+            while (chunk := waits.get(self._chunks)) is not None:
                 if not self._abandoned and self.error is None:
+                    began = time.perf_counter()
                     self._guarded(stage.add if stage else _write_chunk, chunk)
+                    waits.busy += time.perf_counter() - began
+                    waits.chunks += 1
+                    waits.bytes += len(chunk)
             if stage and not self._abandoned and self.error is None:
                 self._guarded(stage.flush_tail)
         finally:
