@@ -48,16 +48,18 @@ class Writer:
 
     :meth:`close` waits for the last byte (and raises what went wrong);
     :meth:`abandon` stops without writing what is queued.  ``fd`` stays the
-    caller's, to close after either.
+    caller's, to close after either.  Memory: ``depth`` queued chunks, and with
+    O_DIRECT a ``stage`` of that many bytes (a multiple of BLOCK) per write.
     """
 
-    def __init__(self, fd, direct, name):
+    def __init__(self, fd, direct, name, depth=DEPTH, stage=STAGE):
         self.fd = fd
+        self.stage_size = stage
         self.direct = direct and set_direct(fd)
         self.error = None
         self.waits = Waits(name)        # logged at close: is the disk the bottleneck?
         self._abandoned = False
-        self._chunks = queue.Queue(DEPTH)
+        self._chunks = queue.Queue(depth)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -84,7 +86,7 @@ class Writer:
         self._thread.join()
 
     def _run(self):
-        stage = _Stage() if self.direct else None
+        stage = _Stage(self.stage_size) if self.direct else None
         waits = self.waits
         try:
             while (chunk := waits.get(self._chunks)) is not None:
@@ -128,20 +130,21 @@ class _Buffer:
 
 
 class _Stage(_Buffer):
-    """A page-aligned buffer that goes to the disk whenever it is full."""
+    """A page-aligned buffer of ``size`` bytes that goes to the disk whenever it is full."""
 
-    def __init__(self):
-        super().__init__(STAGE)
+    def __init__(self, size):
+        super().__init__(size)
+        self.size = size
         self.filled = 0
 
     def add(self, chunk, fd):
         data = memoryview(chunk)
         while data:
-            n = min(len(data), STAGE - self.filled)
+            n = min(len(data), self.size - self.filled)
             self.view[self.filled:self.filled + n] = data[:n]
             self.filled += n
             data = data[n:]
-            if self.filled == STAGE:
+            if self.filled == self.size:
                 _write_all(fd, self.view)
                 self.filled = 0
 

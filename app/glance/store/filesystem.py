@@ -141,7 +141,9 @@ class FilesystemStore:
         except OSError as exc:
             raise write_error(exc, "cannot create the image file") from None
         reader = HashingReader(data, size, checksum)
-        writer = direct.Writer(fd, self.direct_io, "fs-writer")
+        # One chunk staged and two queued: an upload holds about 3 MiB, and a node
+        # takes many at once.
+        writer = direct.Writer(fd, self.direct_io, "fs-writer", depth=2, stage=CHUNK_SIZE)
         try:
             try:
                 while chunk := reader.read(CHUNK_SIZE):
