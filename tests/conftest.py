@@ -10,10 +10,27 @@ import os
 import pytest
 
 import keystone_tools
+import template_db
 from integration.store.backends import Rclone, Saio
 
 saio = Saio.fixture("session")
 rclone = Rclone.fixture("session")
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        template_db.start_run()     # before the xdist workers start: they inherit it
+
+
+def pytest_unconfigure(config):
+    """The process that started the run removes the run's templates (:mod:`template_db`)
+    once its workers are gone."""
+    if hasattr(config, "workerinput"):
+        return
+    if template_db.asked("mariadb") or template_db.asked("postgresql"):
+        from integration.registry.registry_databases import drop_templates
+        drop_templates()
+    template_db.remove()
 
 
 @pytest.hookimpl(tryfirst=True)

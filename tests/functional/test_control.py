@@ -175,9 +175,10 @@ def test_glance_prefix_api_serves_images_and_reload_keeps_connections(control, t
     assert created.status_code == 201
     image_id = created.json()["image"]["id"]
 
-    # one kept-alive connection across the reload
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        stream = sock.makefile("rb")
+    # one kept-alive connection across the reload; the file is closed too, or the
+    # socket's descriptor stays open after the socket's own close
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock, \
+            sock.makefile("rb") as stream:
         request = (f"HEAD /v1/images/{image_id} HTTP/1.1\r\nHost: x\r\n\r\n").encode()
         sock.sendall(request)
         assert stream.readline().startswith(b"HTTP/1.1 200")

@@ -333,7 +333,8 @@ class Watchdog:
         self.timer.cancel()
 
     def until(self, chunks):
-        """Yield ``chunks``; the watchdog stops with them, however they end."""
+        """Yield ``chunks`` (a generator); the watchdog stops with them, however they
+        end, and closes them: raising out of the loop would leave them open."""
         try:
             for chunk in chunks:
                 if self.fired:
@@ -341,6 +342,7 @@ class Watchdog:
                 yield chunk
         finally:
             self.cancel()
+            chunks.close()
 
 
 def _shutdown(sock):

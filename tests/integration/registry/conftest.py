@@ -1,23 +1,16 @@
 """Fixtures: a fresh MariaDB or PostgreSQL database per test module."""
 import pytest
 
-from registry_databases import Templates, throwaway_database
+from registry_databases import template_copy, throwaway_database
 
 BACKENDS = [pytest.param("mariadb", marks=pytest.mark.mariadb),
             pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
-@pytest.fixture(scope="session")
-def templates():
-    made = Templates()
-    yield made
-    made.drop()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
-def database_url(request, templates):
+def database_url(request):
     """SQLAlchemy URL of a migrated database on each real server in turn."""
-    yield from templates.copy(request.param)
+    yield from template_copy(request.param)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Each test module (or test) gets its own database (``glance_test_<random>``), dropped
 at the end: empty (:func:`throwaway_database`, for the migration tests) or a copy of
-a template migrated once per test process (:class:`Templates`), which costs a fraction
+a template migrated once per pytest run (:func:`template_copy`), which costs a fraction
 of running every migration again.  A server that does not answer is started once; if
 it still does not answer the tests are skipped, or fail when GLANCE_TEST_REQUIRE_ALL=1.
 """
@@ -16,6 +16,8 @@ import time
 
 import pytest
 import sqlalchemy as sa
+
+import template_db
 
 SERVERS = {
     "mariadb": {
@@ -114,50 +116,53 @@ def throwaway_database(kind):
         admin.dispose()
 
 
-class Templates:
-    """One migrated database per server for this test process; :meth:`copy` hands out
-    copies of it.  :meth:`drop` removes the templates at the end of the session."""
+def _template(kind, admin):
+    """The name of this run's migrated database on ``kind``'s server, built by the
+    first process of the run that asks (:func:`template_db.once`)."""
+    name = "glance_tmpl_" + template_db.run_id()
 
-    def __init__(self):
-        self.names = {}
-
-    def _template(self, kind, admin):
-        if kind not in self.names:
-            from glance.registry import db
-            # Unique per xdist worker and per run: other runs may share the server.
-            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-            name = f"glance_tmpl_{worker}_{secrets.token_hex(3)}"
-            _create(kind, admin, SERVERS[kind]["create"].format(db=name))
-            self.names[kind] = name
-            engine = db.make_engine(SERVERS[kind]["url"].format(db=name))
-            try:
-                db.db_sync(engine)
-            finally:
-                engine.dispose()        # PostgreSQL copies only a template nobody is on
-        return self.names[kind]
-
-    def copy(self, kind):
-        """Create a migrated database; yields its SQLAlchemy URL, drops it afterwards."""
-        spec = SERVERS[kind]
-        admin = _admin(kind)
-        template = self._template(kind, admin)
-        name = "glance_test_" + secrets.token_hex(4)
-        if kind == "postgresql":
-            _create(kind, admin, f"CREATE DATABASE {name} TEMPLATE {template}")
-        else:
-            _create(kind, admin, spec["create"].format(db=name))
-            _copy_mariadb_tables(spec["url"].format(db=name), template)
+    def build():
+        from glance.registry import db
+        _drop(kind, admin, name)            # half of a build that died
+        _create(kind, admin, SERVERS[kind]["create"].format(db=name))
+        engine = db.make_engine(SERVERS[kind]["url"].format(db=name))
         try:
-            yield spec["url"].format(db=name)
+            db.db_sync(engine)
         finally:
-            _drop(kind, admin, name)
-            admin.dispose()
+            engine.dispose()        # PostgreSQL copies only a template nobody is on
 
-    def drop(self):
-        for kind, name in self.names.items():
-            admin = _admin(kind)
-            _drop(kind, admin, name)
-            admin.dispose()
+    template_db.once(kind, build)
+    return name
+
+
+def template_copy(kind):
+    """Create a migrated database; yields its SQLAlchemy URL, drops it afterwards."""
+    spec = SERVERS[kind]
+    admin = _admin(kind)
+    template = _template(kind, admin)
+    name = "glance_test_" + secrets.token_hex(4)
+    if kind == "postgresql":
+        _create(kind, admin, f"CREATE DATABASE {name} TEMPLATE {template}")
+    else:
+        _create(kind, admin, spec["create"].format(db=name))
+        _copy_mariadb_tables(spec["url"].format(db=name), template)
+    try:
+        yield spec["url"].format(db=name)
+    finally:
+        _drop(kind, admin, name)
+        admin.dispose()
+
+
+def drop_templates():
+    """Drop this run's templates; called once, by the pytest process that started the
+    run, when it ends.  Starts no server: a template exists only on one that answered."""
+    for kind, spec in SERVERS.items():
+        if template_db.asked(kind) and _listening(spec["port"]):
+            admin = sa.create_engine(spec["admin"], future=True, isolation_level="AUTOCOMMIT")
+            try:
+                _drop(kind, admin, "glance_tmpl_" + template_db.run_id())
+            finally:
+                admin.dispose()
 
 
 def _copy_mariadb_tables(url, template):
