@@ -394,7 +394,11 @@ def test_sighup_rereads_logging_settings(tmp_path):
         assert wait_for(lambda: REQUEST_LINE.search(read(first)))
         write_conf(server.conf, {**server.options, "log_file": str(second), "verbose": "true"})
         server.proc.send_signal(signal.SIGHUP)
-        assert wait_for(lambda: f"Reloaded configuration from {server.conf}" in read(second))
+        # Each worker logs its own reload; the parent's line "(N workers)" comes once all
+        # have switched, and only then is every worker logging to the new file.
+        done = re.compile(rf"Reloaded configuration from {re.escape(str(server.conf))} "
+                          r"\(\d+ workers\)")
+        assert wait_for(lambda: done.search(read(second)))
         assert session.get(server.url + "/images?limit=1").status_code == 200
         assert wait_for(lambda: REQUEST_LINE.search(read(second)))
         assert server.proc.poll() is None
