@@ -17,7 +17,7 @@ def test_short_mixed_load_has_no_errors_and_no_mismatches(tmp_path):
     runs = bench_load.main(["--duration", "5", "--runs", "2", "--uploaders", "3",
                             "--downloaders", "6", "--headers", "2", "--pool", "8",
                             "--max-size-mib", "2", "--keep", "8", "--threads", "16",
-                            "--workdir", str(tmp_path)])
+                            "--alone-seconds", "0", "--workdir", str(tmp_path)])
     for figures in runs:
         assert figures["errors"] == 0, figures["first_errors"]
         assert figures["checksum_mismatches"] == 0
