@@ -144,9 +144,10 @@ class HTTPStore:
         addresses = self._addresses(url)
         headers = {**(headers or {}), **ONE_SHOT}
         if not addresses:       # allow_private: no address rule to keep
-            return _session().request(method, url, headers=headers, stream=True,
-                                      allow_redirects=False, timeout=self.timeout,
-                                      verify=self.verify)
+            with _session() as session:
+                return session.request(method, url, headers=headers, stream=True,
+                                       allow_redirects=False, timeout=self.timeout,
+                                       verify=self.verify)
         for number, address in enumerate(addresses, 1):
             try:
                 return self._send_to(address, method, url, headers)
@@ -165,10 +166,10 @@ class HTTPStore:
         auth = None
         if parts.username is not None:      # requests would take it from the URL
             auth = (unquote(parts.username), unquote(parts.password or ""))
-        session = _session(parts.hostname if parts.scheme == "https" else None)
-        return session.request(method, target, stream=True, allow_redirects=False,
-                               timeout=self.timeout, verify=self.verify, auth=auth,
-                               headers={**headers, "Host": parts.netloc.rpartition("@")[2]})
+        with _session(parts.hostname if parts.scheme == "https" else None) as session:
+            return session.request(method, target, stream=True, allow_redirects=False,
+                                   timeout=self.timeout, verify=self.verify, auth=auth,
+                                   headers={**headers, "Host": parts.netloc.rpartition("@")[2]})
 
     def _request(self, method, uri, headers, watchdog):
         """Send ``method`` and follow redirects, checking every hop; every connection
@@ -354,7 +355,9 @@ def _shutdown(sock):
 
 
 # Each session serves one request: a connection kept for reuse would stay open until
-# the garbage collector found it.
+# the garbage collector found it.  The session is closed as soon as the request is sent;
+# the streamed response keeps its connection, which is closed (not pooled) when the
+# response is.
 ONE_SHOT = {"Connection": "close"}
 
 
