@@ -69,7 +69,8 @@ class SocketBody:
 
 
 class Gateway(wsgi.Gateway_10):
-    """cheroot's WSGI gateway, plus three things for image data.
+    """cheroot's WSGI gateway, plus three things for image data, and a chunked body's
+    trailer read to its end.
 
     * ``wsgi.input`` of a known-length body is a :class:`SocketBody`: it reads
       from the socket without cheroot's copies, and offers ``read1``; the socket
@@ -90,6 +91,18 @@ class Gateway(wsgi.Gateway_10):
                 self.remaining_bytes_out = left - len(chunk)
             return
         super().write(chunk)
+
+    def respond(self):
+        super().respond()
+        req = self.req
+        if req.chunked_read and req.rfile.closed and not req.close_connection:
+            # cheroot stops at a chunked body's last chunk: its trailer (at least a CRLF)
+            # would be read as the next request, which holds a thread on an idle connection.
+            try:
+                for _ in req.rfile.read_trailer_lines():
+                    pass
+            except (ValueError, OSError):
+                req.close_connection = True
 
     def get_environ(self):
         env = super().get_environ()
