@@ -6,7 +6,8 @@ REPO_DIR ?= build/repo
 # pytest-xdist workers: most tests wait on servers and sockets, so more workers
 # than CPUs pays; each worker starts its own Swift, Keystone and servers.
 TEST_WORKERS ?= 4
-XDIST := -n $(TEST_WORKERS) --dist loadgroup
+# loadfile: a module runs on one worker, so its module-scoped servers start once.
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-unit test-bookworm test-deploy test-tempest bench setup venv samples repo clean
 

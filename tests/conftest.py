@@ -33,19 +33,6 @@ def pytest_unconfigure(config):
     template_db.remove()
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under ``pytest -n N --dist loadgroup`` (``make test``) a module runs on one xdist
-    worker, so its module-scoped servers start once; a test or module marked
-    ``xdist_group`` joins that group instead (e.g. tests that measure load, or every
-    module on the same costly server)."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return      # e.g. the .deb build runs the unit tests without pytest-xdist
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 @pytest.fixture(scope="session")
 def keystone_server(tmp_path_factory):
     """One real Keystone for the run (per xdist worker), with the accounts of
