@@ -46,6 +46,7 @@ class Runner(Signals):
                                   workers.BACKLOG)
         try:
             self.server.prepare()
+            workers.freeze_heap()
             self.link.ready()
             return self.run()
         finally:

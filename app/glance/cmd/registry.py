@@ -88,6 +88,7 @@ class Runner(Signals):
     def serve(self, sock, app):
         """Serve ``app`` (the WSGI app of :func:`make_app`) on ``sock``; the exit status."""
         self.server = make_server(self.conf, app, sock, workers.BACKLOG)
+        workers.freeze_heap()
         self.link.ready()
         self.run()
         return 0

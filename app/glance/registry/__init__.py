@@ -11,6 +11,8 @@ class StrictJSON(DefaultJSONProvider):
     """Request bodies that parse but cannot be stored are not JSON either
     (see :func:`glance.rules.parse_json`)."""
 
+    sort_keys = False       # a list of 1000 images: sorting their keys costs a tenth of it
+
     def loads(self, s, **kwargs):
         return rules.parse_json(s)
 

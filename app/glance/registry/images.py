@@ -9,7 +9,7 @@ from glance import rules
 from glance.errors import BadRequest, Conflict, Forbidden, NotFound
 from glance.registry import queries, v2_lists, validation
 from glance.registry.models import WRITABLE, Image, ImageProperty, ImageTag, utcnow
-from glance.registry.serialize import dump, image_detail, image_index
+from glance.registry.serialize import dump, image_detail, image_index, row_details
 from glance.rules import ACTIVE, DELETED, PENDING_DELETE, QUEUED
 
 bp = Blueprint("images", __name__)
@@ -94,10 +94,10 @@ def detail(session, image):
 
 
 def details_of(session, rows):
+    """The records of list rows (``queries.IMAGE_COLUMNS``), as :func:`shown` gives them."""
     ids = [row.id for row in rows]
-    props, tags = queries.properties_of(session, ids), queries.tags_of(session, ids)
-    is_admin = g.ctx.is_admin
-    return [shown(row, props[row.id], tags[row.id], is_admin) for row in rows]
+    return row_details(queries.IMAGE_KEYS, rows, queries.properties_of(session, ids),
+                       queries.tags_of(session, ids), g.ctx.is_admin)
 
 
 def _list(detail_view):

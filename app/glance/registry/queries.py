@@ -19,6 +19,7 @@ INDEX_COLUMNS = (Image.id, Image.name, Image.disk_format, Image.container_format
 # Lists select plain rows, not ORM objects: building 1000 instances costs more than
 # the query.  A row answers the same attribute names.
 IMAGE_COLUMNS = tuple(getattr(Image, column.key) for column in Image.__table__.columns)
+IMAGE_KEYS = tuple(column.key for column in IMAGE_COLUMNS)
 
 
 def membership_exists(image_id_col, member, status="all"):

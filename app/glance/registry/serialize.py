@@ -35,6 +35,34 @@ def image_detail(image, properties, tags=()):
     return out
 
 
+def row_details(keys, rows, properties, tags, is_admin):
+    """The full records of list rows whose columns are ``keys`` (what :func:`image_detail`
+    gives, built from each row's values at once: named access costs more than the rest).
+
+    :param properties: image id -> its properties. :param tags: image id -> its tags.
+    :param is_admin: False blanks ``location`` and its companions (see ``images.shown``).
+    """
+    times = [keys.index(name) for name in TIMES]
+    copies, metadata = keys.index("copies"), keys.index("location_metadata")
+    records = []
+    for row in rows:
+        values = list(row)
+        for at in times:
+            if values[at] is not None:
+                values[at] = values[at].isoformat(timespec="seconds")
+        out = dict(zip(keys, values))
+        if is_admin:
+            out["copies"] = load(values[copies], [])
+            out["location_metadata"] = load(values[metadata], {})
+        else:
+            out["location"], out["copies"], out["location_metadata"] = None, [], {}
+        out["is_public"] = out["visibility"] == "public"
+        out["properties"] = properties[out["id"]]
+        out["tags"] = tags[out["id"]]
+        records.append(out)
+    return records
+
+
 def image_index(row):
     """An index item from a row of (id, name, disk_format, container_format, checksum, size)."""
     return dict(zip(INDEX_FIELDS, row))

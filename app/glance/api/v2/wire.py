@@ -3,6 +3,7 @@
 The registry keeps v1's record (core fields plus a ``properties`` dict);
 v2 shows the properties as flat top-level keys beside the base ones.
 """
+import functools
 import json
 
 from flask import Response
@@ -28,6 +29,13 @@ def timestamp(value):
 def visibility(image):
     """The v2 visibility: the registry's, or (a v1-shaped record) derived from is_public."""
     return visibility_of(image)
+
+
+@functools.lru_cache(maxsize=4096)      # a list repeats the same few property names
+def _shown(name):
+    """A property never passes for glance's own (``direct_url`` stored by an older
+    glance, before reserved names were refused)."""
+    return not is_reserved(name) or name in IMPORT_STATE
 
 
 def image_view(image, stores=None):
@@ -56,9 +64,7 @@ def image_view(image, stores=None):
         "schema": "/v2/schemas/image",
     }
     for key, value in (get("properties") or {}).items():
-        # A property never hides a base field, nor passes for glance's own (``direct_url``
-        # stored by an older glance, before reserved names were refused).
-        if key not in view and (not is_reserved(key) or key in IMPORT_STATE):
+        if key not in view and _shown(key):
             view[key] = "" if value is None else value
     if stores is not None and stores.multiple:
         view.pop("stores", None)
