@@ -245,6 +245,17 @@ class RegistryContract:
         assert full == made
         assert registry.raw("GET", "/")[1] == {"images": [item]}
 
+    def test_detail_lists_give_each_caller_the_record_show_gives(self, registry):
+        made = registry.create(image(properties={"p": "q"}, tags=["b", "a"], owner="t1",
+                                     is_public=False, location="file:///var/x"))
+        for headers in (None, as_user("t1")):
+            shown = registry.get(made["id"], headers=headers)
+            assert registry.list(detail=True, params={"is_public": "none"},
+                                 headers=headers) == [shown]
+            assert registry.list_v2(headers=headers) == [shown]
+        assert (shown["location"], shown["tags"]) == (None, ["a", "b"]), shown    # the tenant's
+        assert registry.get(made["id"])["location"] == "file:///var/x"
+
     def test_default_order_limit_and_marker(self, registry):
         one, two, three = (registry.create(image(name=n))["id"] for n in ("1", "2", "3"))
         assert ids(registry.list()) == [three, two, one]
