@@ -124,4 +124,4 @@ def list_images(session, ctx, query):
         stmt = stmt.where(after_marker(query["sort"], marker))
     dialect = session.get_bind().dialect.name
     stmt = stmt.order_by(*order(query["sort"], dialect)).limit(query["limit"])
-    return list(session.execute(stmt))
+    return queries.rows(session, stmt)
