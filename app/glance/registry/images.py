@@ -75,17 +75,12 @@ def _check_system_fields(values, image=None):
         raise Forbidden("Only glance itself may set the size of an image with data")
 
 
-def shown(image, properties, tags=(), is_admin=None):
+def shown(image, properties, tags=()):
     """The record as the caller may see it: ``location`` and ``copies`` (its other
     locations) to admins only (glance-api's service identity among them).  A location
     names the store's container, the path of a file or an external URL; glance-api asks
-    for it with its own identity.  ``is_admin``: the caller's, when already known."""
-    record = image_detail(image, properties, tags)
-    if not (g.ctx.is_admin if is_admin is None else is_admin):
-        record["location"] = None
-        record["copies"] = []
-        record["location_metadata"] = {}
-    return record
+    for it with its own identity."""
+    return image_detail(image, properties, tags, g.ctx.is_admin)
 
 
 def detail(session, image):

@@ -19,31 +19,24 @@ def timestamp(value):
     return None if value is None else value.isoformat(timespec="seconds")
 
 
-def image_detail(image, properties, tags=()):
+def image_detail(image, properties, tags=(), is_admin=True):
     """The full record of a model row (or Core row) plus its ``properties`` and ``tags``.
 
-    ``is_public`` is v1's view of ``visibility``: true only for public images.
+    :param is_admin: False blanks ``location`` and its companions (see ``images.shown``).
     """
     out = dict(zip(PLAIN, _plain(image)))
     out.update(zip(TIMES, map(timestamp, _times(image))))
-    out["is_public"] = out["visibility"] == "public"
-    copies, location_metadata = image.copies, image.location_metadata
-    out["copies"] = [] if copies is None else json.loads(copies)
-    out["location_metadata"] = {} if location_metadata is None else json.loads(location_metadata)
-    out["properties"] = dict(properties)
-    out["tags"] = list(tags)
-    return out
+    out["copies"], out["location_metadata"] = image.copies, image.location_metadata
+    return _complete(out, dict(properties), list(tags), is_admin)
 
 
 def row_details(keys, rows, properties, tags, is_admin):
-    """The full records of list rows whose columns are ``keys`` (what :func:`image_detail`
-    gives, built from each row's values at once: named access costs more than the rest).
+    """The records of list rows whose columns are ``keys``, as :func:`image_detail` gives
+    them, built from each row's values at once (named access cost more than the rest).
 
     :param properties: image id -> its properties. :param tags: image id -> its tags.
-    :param is_admin: False blanks ``location`` and its companions (see ``images.shown``).
     """
     times = [keys.index(name) for name in TIMES]
-    copies, metadata = keys.index("copies"), keys.index("location_metadata")
     records = []
     for row in rows:
         values = list(row)
@@ -51,16 +44,22 @@ def row_details(keys, rows, properties, tags, is_admin):
             if values[at] is not None:
                 values[at] = values[at].isoformat(timespec="seconds")
         out = dict(zip(keys, values))
-        if is_admin:
-            out["copies"] = load(values[copies], [])
-            out["location_metadata"] = load(values[metadata], {})
-        else:
-            out["location"], out["copies"], out["location_metadata"] = None, [], {}
-        out["is_public"] = out["visibility"] == "public"
-        out["properties"] = properties[out["id"]]
-        out["tags"] = tags[out["id"]]
-        records.append(out)
+        records.append(_complete(out, properties[out["id"]], tags[out["id"]], is_admin))
     return records
+
+
+def _complete(out, properties, tags, is_admin):
+    """Finish a record of column values: v1's ``is_public`` (true only for public
+    images), the location's companions parsed (or all three blanked), properties, tags."""
+    if is_admin:
+        out["copies"] = load(out["copies"], [])
+        out["location_metadata"] = load(out["location_metadata"], {})
+    else:
+        out["location"], out["copies"], out["location_metadata"] = None, [], {}
+    out["is_public"] = out["visibility"] == "public"
+    out["properties"] = properties
+    out["tags"] = tags
+    return out
 
 
 def image_index(row):
